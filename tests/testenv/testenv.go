@@ -1,0 +1,72 @@
+// Package testenv is shared by the project's tests: where the shared
+// corpus lives, and whether a missing engine or corpus is a skip (a
+// developer's machine) or a failure (CI, where SCANDELIVER_CI is set).
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// CI reports whether the tests run under CI (SCANDELIVER_CI non-empty).
+// Under CI, tests that need the shared corpus or a real engine must fail
+// when it is missing instead of skipping.
+func CI() bool { return os.Getenv("SCANDELIVER_CI") != "" }
+
+// Root returns the repository root (the directory holding go.mod).
+func Root() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// Shared returns the shared material directory: $SCANDELIVER_SHARED, else
+// ../shared next to the repository. When it is absent the test is skipped
+// with a clear message, or fails under CI.
+func Shared(t testing.TB) string {
+	t.Helper()
+	d := os.Getenv("SCANDELIVER_SHARED")
+	if d == "" {
+		d = filepath.Join(filepath.Dir(Root()), "shared")
+	}
+	if _, err := os.Stat(filepath.Join(d, "corpus", "MANIFEST.tsv")); err != nil {
+		Missing(t, "shared corpus not found at "+d+" (set SCANDELIVER_SHARED)")
+	}
+	return d
+}
+
+// Corpus returns Shared(t)/corpus.
+func Corpus(t testing.TB) string {
+	t.Helper()
+	return filepath.Join(Shared(t), "corpus")
+}
+
+// Env returns the value of an environment variable that a test needs (an
+// engine's address, say). Unset, the test is skipped, or fails under CI.
+func Env(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		Missing(t, name+" is not set (the README's test command starts the engines and sets it)")
+	}
+	return v
+}
+
+// Missing skips the test with why, or fails it under CI.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	if CI() {
+		t.Fatalf("required under CI: %s", why)
+	}
+	t.Skip(why)
+}
