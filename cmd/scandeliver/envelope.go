@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"strings"
+)
+
+// headerInfo is what the delivery path needs from the top of the message.
+type headerInfo struct {
+	fromLine      string // the sender named in a leading "From " line, if any
+	bodyStart     int64  // offset of the message proper (after a From_ line)
+	crlf          bool   // the header uses CRLF line endings
+	messageID     string
+	hasReturnPath bool     // the MTA already put a Return-Path: on top
+	deliveredTo   []string // Delivered-To: fields at the top of the header
+}
+
+// maxHeaderScan bounds how much of the header the delivery path reads;
+// unpack reads the rest with its own limits.
+const maxHeaderScan = 256 << 10
+
+// scanHeader reads the top of the message. A leading "From " line (the
+// mbox envelope an MTA may prepend, as Postfix does for commands) is the
+// envelope, not the message: it is skipped, like procmail and dovecot-lda
+// do, and its sender used when no other is known.
+func scanHeader(r io.ReaderAt, size int64) headerInfo {
+	n := size
+	if n > maxHeaderScan {
+		n = maxHeaderScan
+	}
+	buf := make([]byte, n)
+	m, _ := r.ReadAt(buf, 0)
+	buf = buf[:m]
+	var hi headerInfo
+	if bytes.HasPrefix(buf, []byte("From ")) {
+		eol := bytes.IndexByte(buf, '\n')
+		if eol < 0 {
+			eol = len(buf) - 1
+		}
+		f := strings.Fields(string(buf[5:eol]))
+		if len(f) > 0 {
+			hi.fromLine = f[0]
+		}
+		hi.bodyStart = int64(eol + 1)
+		buf = buf[eol+1:]
+	}
+	if i := bytes.IndexByte(buf, '\n'); i > 0 && buf[i-1] == '\r' {
+		hi.crlf = true
+	}
+	top := true // still in the leading trace fields an MTA adds
+	for len(buf) > 0 {
+		eol := bytes.IndexByte(buf, '\n')
+		var line []byte
+		if eol < 0 {
+			line, buf = buf, nil
+		} else {
+			line, buf = buf[:eol], buf[eol+1:]
+		}
+		line = bytes.TrimRight(line, "\r")
+		if len(line) == 0 {
+			break // end of header
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			// QUIRK: folded Message-ID values (RFC 5322 section 2.2.3)
+			if hi.messageID == "\x00" {
+				hi.messageID = strings.TrimSpace(string(line))
+			}
+			continue
+		}
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			top = false
+			continue
+		}
+		key := strings.ToLower(strings.TrimSpace(string(name)))
+		val := strings.TrimSpace(string(value))
+		switch key {
+		case "return-path":
+			if top {
+				hi.hasReturnPath = true
+			}
+		case "delivered-to":
+			if top {
+				hi.deliveredTo = append(hi.deliveredTo, strings.ToLower(val))
+			}
+		case "x-original-to":
+		case "message-id":
+			top = false
+			if hi.messageID == "" {
+				hi.messageID = val
+				if val == "" {
+					hi.messageID = "\x00" // value on the next line
+				}
+			}
+		default:
+			top = false
+		}
+	}
+	if hi.messageID == "\x00" {
+		hi.messageID = ""
+	}
+	return hi
+}
+
+// prefixFields builds the header fields prepended to the message:
+// Return-Path and Delivered-To, as other LDAs do, unless the MTA already
+// put the same ones on top (Postfix does for commands), so that they are
+// never doubled.
+func prefixFields(hi headerInfo, sender, recipient string) []byte {
+	nl := "\n"
+	if hi.crlf {
+		nl = "\r\n"
+	}
+	var b strings.Builder
+	if !hi.hasReturnPath {
+		rp := sender
+		if strings.EqualFold(rp, "MAILER-DAEMON") {
+			rp = ""
+		}
+		b.WriteString("Return-Path: <" + cleanAddr(rp) + ">" + nl)
+	}
+	if recipient != "" {
+		seen := false
+		for _, d := range hi.deliveredTo {
+			if d == strings.ToLower(recipient) {
+				seen = true
+			}
+		}
+		if !seen {
+			b.WriteString("Delivered-To: " + cleanAddr(recipient) + nl)
+		}
+	}
+	return []byte(b.String())
+}
+
+// cleanAddr keeps an envelope address from breaking the header it is
+// written into: no line breaks, no control characters, no angle brackets.
+func cleanAddr(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '<' || r == '>' {
+			return -1
+		}
+		return r
+	}, s)
+}

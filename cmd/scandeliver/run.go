@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"os/user"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/scandeliver/scandeliver/deliver"
+	"github.com/scandeliver/scandeliver/unpack"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "devel"
+
+const usageText = `Usage:
+  scandeliver [-c FILE] [-f SENDER] [-a ADDRESS] [-d USER] [--to DEST] < message
+  scandeliver check-config [-c FILE]
+  scandeliver version
+  scandeliver --help
+
+Deliver one message, read on standard input, to a Maildir or an mbox.
+
+Options:
+  -c FILE     configuration file (default /etc/scandeliver/scandeliver.toml;
+              when that file is missing the built-in defaults apply)
+  -f SENDER   envelope sender (default: $SENDER, else the message's From_
+              line, else MAILER-DAEMON)
+  -a ADDRESS  original recipient (default: $ORIGINAL_RECIPIENT, else
+              $RECIPIENT, else the user)
+  -d USER     deliver for local USER; as root, switch to the user's uid,
+              gid and groups before touching the mailbox
+  --to DEST   destination: a path ending in "/" is a Maildir, any other
+              path an mbox file; "~/" is the recipient's home
+              (default: [deliver] default, "~/Maildir/")
+
+Exit status: 0 delivered; 64 bad usage; 67 unknown user; 75 temporary
+failure, nothing delivered (the MTA retries).
+
+Postfix:   mailbox_command = /usr/local/bin/scandeliver -a "$RECIPIENT"
+sendmail:  Mlocal, P=/usr/local/bin/scandeliver, A=scandeliver -f $g -d $u
+.forward:  "|exec /usr/local/bin/scandeliver || exit 75"
+`
+
+// run is the whole program. It never panics: a panic becomes exit 75,
+// because a crash must never look like a delivery.
+func run(args []string, e *sysEnv) (code int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(e.stderr, "scandeliver: internal error, message deferred: %v\n%s", r, debug.Stack())
+			code = exTempFail
+		}
+	}()
+	if len(args) > 0 {
+		switch args[0] {
+		case "check-config":
+			return checkConfig(args[1:], e)
+		case "version":
+			fmt.Fprintf(e.stdout, "scandeliver %s\n", versionString())
+			return exOK
+		case "help", "-h", "-help", "--help":
+			fmt.Fprint(e.stdout, usageText)
+			return exOK
+		}
+	}
+	return deliverMessage(args, e)
+}
+
+func versionString() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "devel" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		v += " (" + bi.GoVersion + ")"
+	}
+	return v
+}
+
+func newFlagSet(name string, e *sysEnv) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() { fmt.Fprint(e.stderr, usageText) }
+	return fs
+}
+
+// configFlag registers -c and returns a function telling the path and
+// whether it was given explicitly.
+func configFlag(fs *flag.FlagSet) func() (string, bool) {
+	c := fs.String("c", DefaultConfigPath, "configuration file")
+	return func() (string, bool) {
+		explicit := false
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "c" {
+				explicit = true
+			}
+		})
+		return *c, explicit
+	}
+}
+
+func checkConfig(args []string, e *sysEnv) int {
+	fs := newFlagSet("check-config", e)
+	cpath := configFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exOK
+		}
+		return exUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "scandeliver: check-config takes no arguments\n")
+		return exUsage
+	}
+	path, explicit := cpath()
+	cfg, err := loadConfig(path, explicit)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
+		return exCheckFail
+	}
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(e.stdout, "# %s not found: built-in defaults\n", path)
+	} else {
+		fmt.Fprintf(e.stdout, "# %s: OK\n", path)
+	}
+	if err := toml.NewEncoder(e.stdout).Encode(cfg); err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
+		return exCheckFail
+	}
+	return exOK
+}
+
+// deliverMessage is the main job: spool, (scan,) deliver, log, exit code.
+func deliverMessage(args []string, e *sysEnv) int {
+	start := e.now()
+	fs := newFlagSet("scandeliver", e)
+	cpath := configFlag(fs)
+	fSender := fs.String("f", "", "envelope sender")
+	fRcpt := fs.String("a", "", "original recipient")
+	fUser := fs.String("d", "", "local user")
+	fTo := fs.String("to", "", "destination")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exOK
+		}
+		return exUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(e.stderr, "scandeliver: unexpected argument %q (the message is read on standard input)\n", fs.Arg(0))
+		return exUsage
+	}
+	path, explicit := cpath()
+	cfg, err := loadConfig(path, explicit)
+	if err != nil {
+		// A broken config defers mail: the postmaster fixes the file and
+		// the MTA retries; nothing is lost.
+		fmt.Fprintf(e.stderr, "scandeliver: configuration error, message deferred: %v\n", err)
+		return exTempFail
+	}
+
+	ctx := context.Background()
+	if e.signals {
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+		defer stop()
+	}
+
+	s := &summary{}
+	err = deliverSpooled(ctx, e, cfg, s, *fSender, *fRcpt, *fUser, *fTo)
+	code := exitCode(err)
+	s.add("duration", e.now().Sub(start).Round(time.Microsecond).String())
+	if err != nil {
+		s.level = slog.LevelError // errors are always logged
+		s.add("result", resultWord(code))
+		s.add("error", err.Error())
+		e.logSummary(cfg.Log, s, "not delivered")
+		return code
+	}
+	s.add("result", "delivered")
+	e.logSummary(cfg.Log, s, "delivered")
+	return exOK
+}
+
+func resultWord(code int) string {
+	switch code {
+	case exTempFail:
+		return "deferred"
+	case exNoUser:
+		return "no-such-user"
+	case exUsage:
+		return "usage"
+	}
+	return fmt.Sprintf("exit-%d", code)
+}
+
+func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, s *summary, sender, rcpt, userName, to string) error {
+	var u *deliver.User
+	if userName != "" {
+		var err error
+		u, err = deliver.LookupUser(userName)
+		if err != nil {
+			return fmt.Errorf("-d %s: %w", userName, err)
+		}
+	}
+
+	sp, err := unpack.NewSpool(e.stdin, unpack.SpoolOptions{
+		Dir:     cfg.Spool.Dir,
+		Memory:  int64(cfg.Spool.Memory),
+		MaxSize: int64(cfg.Spool.MaxSize),
+	})
+	if err != nil {
+		return fmt.Errorf("spooling the message: %w", err)
+	}
+	defer sp.Close()
+	s.add("size", sp.Size())
+
+	hi := scanHeader(sp, sp.Size())
+	if hi.messageID != "" {
+		s.add("message_id", hi.messageID)
+	}
+
+	// The envelope, in the order other LDAs take it.
+	sender = firstNonEmpty(sender, e.getenv("SENDER"), hi.fromLine, "MAILER-DAEMON")
+	home := ""
+	if u != nil {
+		home = u.Home
+		rcpt = firstNonEmpty(rcpt, e.getenv("ORIGINAL_RECIPIENT"), e.getenv("RECIPIENT"), u.Name)
+	} else {
+		home = e.getenv("HOME")
+		name := firstNonEmpty(e.getenv("USER"), e.getenv("LOGNAME"))
+		if home == "" || name == "" {
+			if cu, err := user.Current(); err == nil {
+				home = firstNonEmpty(home, cu.HomeDir)
+				name = firstNonEmpty(name, cu.Username)
+			}
+		}
+		rcpt = firstNonEmpty(rcpt, e.getenv("ORIGINAL_RECIPIENT"), e.getenv("RECIPIENT"), name)
+	}
+	s.add("sender", sender)
+	s.add("recipient", rcpt)
+
+	destSpec := firstNonEmpty(to, cfg.Deliver.Default)
+	if strings.HasPrefix(destSpec, "~/") && home == "" {
+		return fmt.Errorf("destination %q: no home directory known for the recipient", destSpec)
+	}
+	dest, err := deliver.ParseDest(destSpec, home)
+	if err != nil {
+		return fmt.Errorf("destination %q: %w", destSpec, err)
+	}
+	s.add("destination", dest.Path)
+
+	// Like procmail and mail.local: become the user before touching the
+	// mailbox, so that it is created with the user's ownership and the
+	// user's permissions apply.
+	if u != nil && os.Geteuid() == 0 {
+		if err := deliver.DropPrivileges(u); err != nil {
+			return fmt.Errorf("switching to user %s: %w", u.Name, err)
+		}
+	}
+
+	prefix := prefixFields(hi, sender, rcpt)
+	body := io.NewSectionReader(sp, hi.bodyStart, sp.Size()-hi.bodyStart)
+	res, err := deliver.Deliver(ctx, dest, prefix, body, body.Size(), deliver.Envelope{Sender: sender, Recipient: rcpt}, deliver.Options{
+		LockTimeout: time.Duration(cfg.Deliver.LockTimeout),
+		StaleLock:   time.Duration(cfg.Deliver.StaleLock),
+		Now:         e.now,
+	})
+	if err != nil {
+		return err
+	}
+	if res.Path != "" {
+		s.add("file", res.Path)
+	}
+	return nil
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

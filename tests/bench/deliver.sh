@@ -1,0 +1,14 @@
+#!/bin/sh
+# tests/bench/deliver.sh: scandeliver against procmail and maildrop,
+# delivering 4 KB, 100 KB, 2 MB and 20 MB messages into Maildirs,
+# interleaved; prints median time per message, peak RSS, and ratios.
+#   tests/bench/deliver.sh [-n RUNS] [-sizes 4KB,100KB,2MB,20MB]
+set -eu
+cd "$(dirname "$0")/../.."
+export PATH="/usr/local/go/bin:$PATH"
+for t in procmail maildrop; do
+	command -v $t >/dev/null || { echo "$t is needed: apt-get install procmail maildrop" >&2; exit 1; }
+done
+mkdir -p build
+CGO_ENABLED=0 go build -trimpath -o build/scandeliver ./cmd/scandeliver
+go run ./tests/bench/ldabench -scandeliver build/scandeliver "$@"

@@ -1,0 +1,160 @@
+// Command ldabench delivers the same messages with scandeliver, procmail
+// and maildrop into Maildirs, interleaved (one run of each in turn, so
+// that machine noise hits all three alike), and prints the median time
+// per message and the peak RSS of each, with scandeliver's ratios to the
+// others. Run it through tests/bench/deliver.sh.
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type tool struct {
+	name string
+	cmd  func(msg, maildir string) *exec.Cmd
+}
+
+func main() {
+	bin := flag.String("scandeliver", "build/scandeliver", "scandeliver binary")
+	runs := flag.Int("n", 21, "runs per tool and size")
+	sizes := flag.String("sizes", "4KB,100KB,2MB,20MB", "message sizes")
+	flag.Parse()
+
+	work, err := os.MkdirTemp("", "ldabench-")
+	check(err)
+	defer os.RemoveAll(work)
+
+	mailfilter := filepath.Join(work, "mailfilter")
+	check(os.WriteFile(mailfilter, []byte("to $MD\n"), 0o600))
+	empty := filepath.Join(work, "empty.toml") // the built-in defaults
+	check(os.WriteFile(empty, nil, 0o600))
+	tools := []tool{
+		{"scandeliver", func(msg, md string) *exec.Cmd {
+			return exec.Command(*bin, "-c", empty, "-f", "a@example.org", "-a", "b@example.org", "--to", md+"/")
+		}},
+		{"procmail", func(msg, md string) *exec.Cmd {
+			// An empty rcfile: procmail delivers to DEFAULT.
+			return exec.Command("procmail", "-f", "a@example.org", "DEFAULT="+md+"/", "/dev/null")
+		}},
+		{"maildrop", func(msg, md string) *exec.Cmd {
+			c := exec.Command("maildrop", mailfilter)
+			c.Env = append(os.Environ(), "MD="+md+"/")
+			return c
+		}},
+	}
+
+	fmt.Printf("%-8s %-12s %12s %12s %10s %10s\n", "size", "tool", "median", "peak RSS", "time x", "RSS x")
+	for _, sz := range strings.Split(*sizes, ",") {
+		n := parseSize(sz)
+		msg := filepath.Join(work, "msg-"+sz+".eml")
+		check(os.WriteFile(msg, makeMessage(n), 0o644))
+		times := map[string][]time.Duration{}
+		rss := map[string]int64{}
+		for i := 0; i < *runs; i++ {
+			for _, t := range tools {
+				md := filepath.Join(work, t.name+"-"+sz)
+				for _, d := range []string{"tmp", "new", "cur"} {
+					check(os.MkdirAll(filepath.Join(md, d), 0o700))
+				}
+				d, r := runOne(t.cmd(msg, md), msg)
+				times[t.name] = append(times[t.name], d)
+				if r > rss[t.name] {
+					rss[t.name] = r
+				}
+				// Keep the Maildirs small: directory growth is not what
+				// is measured.
+				if i%10 == 9 {
+					os.RemoveAll(filepath.Join(md, "new"))
+				}
+			}
+		}
+		base := median(times["scandeliver"])
+		for _, t := range tools {
+			m := median(times[t.name])
+			fmt.Printf("%-8s %-12s %12s %10dKB %10.2f %10.2f\n", sz, t.name, m.Round(10*time.Microsecond), rss[t.name],
+				float64(base)/float64(m), float64(rss["scandeliver"])/float64(rss[t.name]))
+		}
+	}
+	fmt.Println("time x and RSS x: scandeliver's figure divided by the tool's (below 1: scandeliver is faster / smaller)")
+}
+
+func runOne(c *exec.Cmd, msg string) (time.Duration, int64) {
+	in, err := os.Open(msg)
+	check(err)
+	defer in.Close()
+	c.Stdin = in
+	var errb bytes.Buffer
+	c.Stderr = &errb
+	start := time.Now()
+	err = c.Run()
+	d := time.Since(start)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v: %s\n", c.Path, err, errb.String())
+		os.Exit(1)
+	}
+	ru := c.ProcessState.SysUsage().(*syscall.Rusage)
+	return d, ru.Maxrss
+}
+
+// makeMessage builds a message of about n bytes: a text body, and above
+// 8 KB a base64 attachment of random bytes (what large mail is).
+func makeMessage(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("From: Alice <a@example.org>\nTo: Bob <b@example.org>\nSubject: bench\n" +
+		"Message-ID: <bench@example.org>\nMIME-Version: 1.0\n")
+	if n <= 8<<10 {
+		b.WriteString("Content-Type: text/plain\n\n")
+		for b.Len() < n {
+			b.WriteString("The quick brown fox jumps over the lazy dog. From here on it is text.\n")
+		}
+		return b.Bytes()
+	}
+	b.WriteString("Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nSee attachment.\n" +
+		"--b\nContent-Type: application/octet-stream; name=\"data.bin\"\nContent-Transfer-Encoding: base64\n\n")
+	raw := make([]byte, (n-b.Len())*3/4)
+	rand.New(rand.NewSource(1)).Read(raw)
+	enc := base64.StdEncoding.EncodeToString(raw)
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\n--b--\n")
+	return b.Bytes()
+}
+
+func parseSize(s string) int {
+	var n int
+	var u string
+	fmt.Sscanf(s, "%d%s", &n, &u)
+	switch strings.ToUpper(u) {
+	case "KB":
+		n <<= 10
+	case "MB":
+		n <<= 20
+	}
+	return n
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

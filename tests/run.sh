@@ -1,0 +1,67 @@
+#!/bin/bash
+# tests/run.sh: the whole test suite on a fresh Debian machine, as root.
+#
+# It installs what the tests need (Debian packages: clamd, spamd, rspamd,
+# Postfix, procmail, maildrop, ...), starts the engines on private sockets
+# with signatures the suite writes itself, runs the Go tests with
+# SCANDELIVER_CI=1 (so that a missing engine, corpus or tool FAILS instead
+# of skipping), short fuzz runs, and the linters, and stops what it started.
+#
+#   sudo ./tests/run.sh            everything
+#   FUZZTIME=30s ./tests/run.sh    longer fuzz runs (default 10s each)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
+export SCANDELIVER_CI=1
+export SCANDELIVER_SHARED=${SCANDELIVER_SHARED:-$(cd "$top/.." && pwd)/shared}
+FUZZTIME=${FUZZTIME:-10s}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "Debian packages"
+pkgs=(clamav-daemon clamav clamav-testfiles spamassassin spamc rspamd postfix swaks
+	procmail maildrop mandoc python3 ripmime chromium p7zip-full)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "installing: ${missing[*]}"
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends "${missing[@]}" ||
+		{ apt-get update -q && apt-get install -y -q --no-install-recommends "${missing[@]}"; }
+fi
+
+step "gofmt, go vet, staticcheck, mandoc"
+bad=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$bad" ]; then echo "not gofmt'ed: $bad"; exit 1; fi
+go vet ./...
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+mandoc -Tlint -Wwarning man/*
+
+step "engines"
+work=$(mktemp -d /tmp/scandeliver-tests.XXXXXX)
+cleanup() {
+	"$top/tests/engines/stop.sh" "$work/engines.env" || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+"$top/tests/engines/start.sh" "$work/engines.env"
+# shellcheck disable=SC1091
+. "$work/engines.env"
+export $(sed -n 's/^\(export \)\{0,1\}\([A-Z_][A-Z0-9_]*\)=.*/\2/p' "$work/engines.env")
+
+step "go test"
+go test -count=1 -timeout 40m ./...
+
+step "fuzz ($FUZZTIME each)"
+for pkg in $(go list ./...); do
+	for f in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		echo "--- $pkg $f"
+		go test -run '^$' -fuzz "^$f\$" -fuzztime "$FUZZTIME" -parallel 1 "$pkg"
+	done
+done
+
+step "ok"
