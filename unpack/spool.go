@@ -37,7 +37,7 @@ type Spool struct {
 // NewSpool reads r to its end into a new Spool.
 //
 // Memory use is bounded by Memory whatever the size of the message: the
-// in-memory buffer grows by doubling up to Memory+1 bytes and no further,
+// in-memory buffer never exceeds Memory+1 bytes,
 // and the rest is moved to the file by the kernel where it can be (splice
 // from a pipe, copy_file_range from a file), else through a 64 KiB buffer.
 func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
@@ -98,13 +98,15 @@ func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
 	return s, nil
 }
 
-// readUpTo reads r until EOF or max bytes, growing its buffer by doubling
-// from 64 KiB so that small messages stay small and none overshoots max.
+// readUpTo reads r until EOF or max bytes. It starts with 64 KiB, enough
+// for most mail, and then allocates max at once rather than doubling: pages
+// of a fresh large allocation that are never written never become
+// resident, and no garbage of intermediate sizes is left behind.
 func readUpTo(r io.Reader, max int64) ([]byte, error) {
 	buf := make([]byte, 0, min(max, 64<<10))
 	for int64(len(buf)) < max {
 		if len(buf) == cap(buf) {
-			nb := make([]byte, len(buf), min(max, int64(2*cap(buf))))
+			nb := make([]byte, len(buf), max)
 			copy(nb, buf)
 			buf = nb
 		}

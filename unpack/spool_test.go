@@ -152,6 +152,7 @@ func TestSpoolPeakMemory(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 }
+
 type runtimeMem struct{ total uint64 }
 
 func (m *runtimeMem) read() {
