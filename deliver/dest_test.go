@@ -2,6 +2,8 @@ package deliver
 
 import (
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -63,4 +65,28 @@ func TestWithFolder(t *testing.T) {
 			t.Errorf("WithFolder(%q) accepted (folder %q)", bad, base.WithFolder(bad).Folder)
 		}
 	}
+}
+
+// FuzzParseDest: any string either fails or yields an absolute, clean
+// path whose kind follows the trailing slash.
+func FuzzParseDest(f *testing.F) {
+	for _, s := range []string{"~/Maildir/", "/var/mail/u", "~", "a/", "//x//", "~/../../x/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDest(s, "/home/u")
+		if err != nil {
+			return
+		}
+		if !filepath.IsAbs(d.Path) || filepath.Clean(d.Path) != d.Path || d.Path == "/" {
+			t.Fatalf("ParseDest(%q) = %q", s, d.Path)
+		}
+		if (d.Kind == Maildir) != strings.HasSuffix(s, "/") {
+			t.Fatalf("ParseDest(%q): kind %v", s, d.Kind)
+		}
+		// WithFolder never escapes the Maildir.
+		if dir, err := d.WithFolder(s).dir(); err == nil && filepath.Dir(dir) != d.Path {
+			t.Fatalf("folder %q escapes: %q", s, dir)
+		}
+	})
 }
