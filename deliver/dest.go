@@ -98,9 +98,9 @@ func (d Dest) WithFolder(name string) Dest {
 	elems := strings.Split(name, "/")
 	f, err := maildirpp.Join(elems)
 	if err != nil {
-		// An element holding a dot: keep the raw name so that Deliver
-		// reports it instead of silently nesting it.
-		f = "." + name
+		// An element holding a dot: in Maildir++ the dot is the
+		// hierarchy separator, so "a.b" is folder b inside a.
+		f = "." + strings.Join(elems, ".")
 	}
 	d.Folder = f
 	return d

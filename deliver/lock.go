@@ -373,3 +373,8 @@ func fromLineAfter(f *os.File, start, end int64) (bool, error) {
 	}
 	return false, nil
 }
+
+func sha256sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
