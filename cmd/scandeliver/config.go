@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -127,6 +128,12 @@ func decodeConfig(path string, data []byte, cfg *Config) error {
 		if errors.As(err, &pe) {
 			return &ConfigError{File: path, Line: pe.Position.Line, Key: pe.LastKey, Err: errors.New(pe.Message)}
 		}
+		// Type mismatches come as plain errors that carry the position in
+		// their text only.
+		if m := tomlTypeErr.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &ConfigError{File: path, Line: line, Key: m[2], Err: errors.New(m[3])}
+		}
 		return &ConfigError{File: path, Err: err}
 	}
 	if und := md.Undecoded(); len(und) > 0 {
@@ -136,6 +143,9 @@ func decodeConfig(path string, data []byte, cfg *Config) error {
 	return cfg.validate(path)
 }
 
+var tomlTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// validate checks what the types alone cannot.
 func (c *Config) validate(path string) error {
 	if c.Deliver.Default == "" {
 		return &ConfigError{File: path, Key: "deliver.default", Err: errors.New("must not be empty")}

@@ -35,8 +35,8 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown table", "[log]\nsyslog = false\n\n[delivr]\ndefault = \"x\"\n", 4, "delivr", "unknown key"},
 		{"bad size", "[spool]\nmemory = \"lots\"\n", 2, "", "invalid size"},
 		{"bad duration", "[deliver]\nlock_timeout = \"soon\"\n", 2, "", "invalid duration"},
-		{"wrong type", "[log]\nsyslog = \"yes\"\n", 2, "", ""},
-		{"syntax", "[deliver\n", 1, "", ""},
+		{"wrong type", "[log]\nsyslog = \"yes\"\n", 2, "log.syslog", "incompatible types"},
+		{"syntax", "[deliver\n", 2, "", ""},
 		{"bad level", "[log]\nlevel = \"loud\"\n", 0, "log.level", "not one of"},
 		{"empty default", "[deliver]\ndefault = \"\"\n", 0, "deliver.default", "must not be empty"},
 	}

@@ -12,7 +12,7 @@ func TestScanHeader(t *testing.T) {
 	}{
 		{"plain", "Message-ID: <a@b>\nSubject: x\n\nbody\n", headerInfo{messageID: "<a@b>"}},
 		{"from line", "From bob@example.org Thu Jan  1 00:00:00 2026\nSubject: x\n\nb\n",
-			headerInfo{fromLine: "bob@example.org", bodyStart: 45}},
+			headerInfo{fromLine: "bob@example.org", bodyStart: 46}},
 		{"crlf and folded id", "Subject: x\r\nMessage-Id:\r\n <c@d>\r\n\r\n", headerInfo{crlf: true, messageID: "<c@d>"}},
 		{"mta trace on top", "Return-Path: <s@x>\nX-Original-To: r@y\nDelivered-To: R@y\nReceived: a\nDelivered-To: later@z\n\n",
 			headerInfo{hasReturnPath: true, deliveredTo: []string{"r@y"}}},
