@@ -258,3 +258,107 @@ func lookupIDs(t *testing.T, name string) ids {
 	gid, _ := strconv.Atoi(u.Gid)
 	return ids{uid, gid}
 }
+
+// TestPostfixDeferral makes scandeliver fail temporarily, checks that
+// Postfix defers the message and keeps it queued with nothing in the
+// mailbox, then removes the cause and flushes the queue: the message is
+// delivered exactly once.
+func TestPostfixDeferral(t *testing.T) {
+	p := StartPostfix(t, Options{Users: []string{User1}})
+	maildir := p.Maildir(t, User1)
+	causes := []struct {
+		name   string
+		reason string // in Postfix's deferral reason (the command's output)
+		break_ func(t *testing.T)
+		fix    func(t *testing.T)
+	}{
+		{
+			name:   "config-missing",
+			reason: "configuration error",
+			break_: func(t *testing.T) { rename(t, p.Config, p.Config+".away") },
+			fix:    func(t *testing.T) { rename(t, p.Config+".away", p.Config) },
+		},
+		{
+			name:   "maildir-read-only",
+			reason: "permission denied",
+			break_: func(t *testing.T) {
+				for _, sub := range []string{"tmp", "new", "cur"} {
+					if err := os.MkdirAll(filepath.Join(maildir, sub), 0o700); err != nil {
+						t.Fatal(err)
+					}
+				}
+				u := lookupIDs(t, User1)
+				for _, d := range []string{maildir, filepath.Join(maildir, "tmp"), filepath.Join(maildir, "new"), filepath.Join(maildir, "cur")} {
+					if err := os.Chown(d, u.uid, u.gid); err != nil {
+						t.Fatal(err)
+					}
+				}
+				chmod(t, filepath.Join(maildir, "tmp"), 0o500)
+				chmod(t, filepath.Join(maildir, "new"), 0o500)
+			},
+			fix: func(t *testing.T) {
+				chmod(t, filepath.Join(maildir, "tmp"), 0o700)
+				chmod(t, filepath.Join(maildir, "new"), 0o700)
+			},
+		},
+	}
+	for i, c := range causes {
+		t.Run(c.name, func(t *testing.T) {
+			ResetMailboxes(t, User1)
+			c.break_(t)
+			msg := testMessage(fmt.Sprintf("deferred%d", i), "deferred then delivered", "Hello again.\n")
+			qid := p.Send(t, sender, p.Address(User1), msg)
+			st := p.WaitStatuses(t, qid, 1, time.Minute)
+			if st[0].Status != "deferred" {
+				t.Fatalf("first attempt: %s", st[0].Line)
+			}
+			if !strings.Contains(strings.ToLower(st[0].Line), c.reason) {
+				t.Errorf("deferral reason does not say %q: %s", c.reason, st[0].Line)
+			}
+			t.Logf("deferred: %s", st[0].Line)
+			if q := p.Queue(t); len(q) != 1 || q[0] != qid {
+				t.Errorf("queue after the deferral: %v, want [%s]", q, qid)
+			}
+			if f := MaildirFiles(t, maildir); len(f) != 0 {
+				t.Errorf("deferred message delivered anyway: %q", f)
+			}
+			if tmp, _ := os.ReadDir(filepath.Join(maildir, "tmp")); len(tmp) != 0 {
+				t.Errorf("partial file left in Maildir/tmp: %d", len(tmp))
+			}
+
+			c.fix(t)
+			p.Flush(t)
+			st = p.WaitStatuses(t, qid, 2, time.Minute)
+			p.WaitRemoved(t, qid, time.Minute)
+			if len(st) != 2 || st[1].Status != "sent" {
+				t.Fatalf("after the flush: %+v", st)
+			}
+			files := MaildirFiles(t, maildir)
+			if len(files) != 1 {
+				t.Fatalf("after the flush: %d messages in the Maildir, want 1: %q", len(files), files)
+			}
+			got, err := os.ReadFile(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkDelivered(t, files[0], got, msg, p.Address(User1))
+			if q := p.Queue(t); len(q) != 0 {
+				t.Errorf("queue after the flush: %v", q)
+			}
+		})
+	}
+}
+
+func rename(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.Rename(from, to); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chmod(t *testing.T, path string, mode os.FileMode) {
+	t.Helper()
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+}
