@@ -1,7 +1,6 @@
 package unpack
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +35,11 @@ type Spool struct {
 }
 
 // NewSpool reads r to its end into a new Spool.
+//
+// Memory use is bounded by Memory whatever the size of the message: the
+// in-memory buffer never exceeds Memory+1 bytes,
+// and the rest is moved to the file by the kernel where it can be (splice
+// from a pipe, copy_file_range from a file), else through a 64 KiB buffer.
 func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
 	memMax := opt.Memory
 	if memMax <= 0 {
@@ -46,13 +50,13 @@ func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
 	}
 	// Read at most memMax+1 bytes into memory: the extra byte tells
 	// whether the message fits.
-	var buf bytes.Buffer
-	n, err := io.CopyN(&buf, r, memMax+1)
-	if err != nil && err != io.EOF {
+	buf, err := readUpTo(r, memMax+1)
+	if err != nil {
 		return nil, fmt.Errorf("reading message: %w", err)
 	}
+	n := int64(len(buf))
 	if n <= memMax {
-		return &Spool{mem: buf.Bytes(), size: n}, nil
+		return &Spool{mem: buf, size: n}, nil
 	}
 	if opt.MaxSize > 0 && n > opt.MaxSize {
 		return nil, ErrTooLarge
@@ -72,16 +76,16 @@ func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
 		return nil, fmt.Errorf("unlinking spool file: %w", err)
 	}
 	s := &Spool{f: f}
-	if _, err := f.Write(buf.Bytes()); err != nil {
+	if _, err := f.Write(buf); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("writing spool file: %w", err)
 	}
-	buf = bytes.Buffer{} // release the memory part
-	var src io.Reader = r
+	buf = nil
+	limit := int64(-1)
 	if opt.MaxSize > 0 {
-		src = io.LimitReader(r, opt.MaxSize-n+1)
+		limit = opt.MaxSize - n + 1
 	}
-	m, err := io.CopyBuffer(f, src, make([]byte, 64<<10))
+	m, err := copyToFile(f, r, limit)
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("spooling message: %w", err)
@@ -92,6 +96,47 @@ func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
 		return nil, ErrTooLarge
 	}
 	return s, nil
+}
+
+// readUpTo reads r until EOF or max bytes. It starts with 64 KiB, enough
+// for most mail, and then allocates max at once rather than doubling: pages
+// of a fresh large allocation that are never written never become
+// resident, and no garbage of intermediate sizes is left behind.
+func readUpTo(r io.Reader, max int64) ([]byte, error) {
+	buf := make([]byte, 0, min(max, 64<<10))
+	for int64(len(buf)) < max {
+		if len(buf) == cap(buf) {
+			nb := make([]byte, len(buf), max)
+			copy(nb, buf)
+			buf = nb
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// copyToFile appends r to f, at most limit bytes when limit >= 0.
+func copyToFile(f *os.File, r io.Reader, limit int64) (int64, error) {
+	if in, ok := r.(*os.File); ok {
+		if n, handled, err := splicePipe(f, in, limit); handled {
+			return n, err
+		}
+		// A regular file: os.File.ReadFrom uses copy_file_range.
+	}
+	if limit >= 0 {
+		r = io.LimitReader(r, limit)
+	}
+	if in, ok := r.(*os.File); ok {
+		return f.ReadFrom(in)
+	}
+	return io.CopyBuffer(struct{ io.Writer }{f}, r, make([]byte, 64<<10))
 }
 
 // Size is the number of bytes in the spool.

@@ -6,8 +6,8 @@
 set -eu
 cd "$(dirname "$0")/../.."
 export PATH="/usr/local/go/bin:$PATH"
-for t in procmail maildrop; do
-	command -v $t >/dev/null || { echo "$t is needed: apt-get install procmail maildrop" >&2; exit 1; }
+for t in procmail maildrop /usr/bin/time; do
+	command -v $t >/dev/null || { echo "$t is needed: apt-get install procmail maildrop time" >&2; exit 1; }
 done
 mkdir -p build
 CGO_ENABLED=0 go build -trimpath -o build/scandeliver ./cmd/scandeliver

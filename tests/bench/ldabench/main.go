@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -89,22 +88,31 @@ func main() {
 	fmt.Println("time x and RSS x: scandeliver's figure divided by the tool's (below 1: scandeliver is faster / smaller)")
 }
 
+// runOne runs c under GNU time(1) for its peak RSS: rusage taken by this
+// process would count our own memory too, because Go starts children with
+// vfork semantics and ru_maxrss survives exec.
 func runOne(c *exec.Cmd, msg string) (time.Duration, int64) {
 	in, err := os.Open(msg)
 	check(err)
 	defer in.Close()
-	c.Stdin = in
+	rssFile := msg + ".rss"
+	w := exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", rssFile, c.Path}, c.Args[1:]...)...)
+	w.Env = c.Env
+	w.Stdin = in
 	var errb bytes.Buffer
-	c.Stderr = &errb
+	w.Stderr = &errb
 	start := time.Now()
-	err = c.Run()
+	err = w.Run()
 	d := time.Since(start)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v: %s\n", c.Path, err, errb.String())
 		os.Exit(1)
 	}
-	ru := c.ProcessState.SysUsage().(*syscall.Rusage)
-	return d, ru.Maxrss
+	b, err := os.ReadFile(rssFile)
+	check(err)
+	var kb int64
+	fmt.Sscanf(string(b), "%d", &kb)
+	return d, kb
 }
 
 // makeMessage builds a message of about n bytes: a text body, and above
