@@ -85,6 +85,7 @@ Postfix (main.cf), then 'postfix reload':
     mailbox_command = $PREFIX/bin/scandeliver -a "\$RECIPIENT"
 sendmail (sendmail.mc), then rebuild sendmail.cf:
     define(\`LOCAL_MAILER_PATH', \`$PREFIX/bin/scandeliver')
+    define(\`LOCAL_MAILER_FLAGS', \`Prn9S')
     define(\`LOCAL_MAILER_ARGS', \`scandeliver -f \$g -d \$u')
 A user's ~/.forward:
     "|exec $PREFIX/bin/scandeliver || exit 75"

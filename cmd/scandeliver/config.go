@@ -111,6 +111,10 @@ func loadConfig(path string, explicit bool) (Config, error) {
 		if errors.Is(err, os.ErrNotExist) && !explicit {
 			return cfg, nil
 		}
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is already in the ConfigError
+		}
 		return cfg, &ConfigError{File: path, Err: err}
 	}
 	if err := decodeConfig(path, data, &cfg); err != nil {

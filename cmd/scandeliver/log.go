@@ -59,9 +59,10 @@ func (e *sysEnv) logSummary(cfg LogConfig, s *summary, msg string) {
 	line := strings.TrimRight(buf.String(), "\n")
 	fmt.Fprintln(e.stderr, line)
 	if cfg.Syslog && e.syslog != nil {
-		if err := e.syslog(line); err != nil {
-			fmt.Fprintf(e.stderr, "scandeliver: syslog: %v\n", err)
-		}
+		// No syslog daemon is not worth a word: stderr already has the
+		// line, and whatever we print there ends up in the MTA's bounce
+		// and deferral texts.
+		_ = e.syslog(line)
 	}
 }
 

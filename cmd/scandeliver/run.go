@@ -255,7 +255,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, s *summary, send
 	}
 	dest, err := deliver.ParseDest(destSpec, home)
 	if err != nil {
-		return fmt.Errorf("destination %q: %w", destSpec, err)
+		return err // it names the destination
 	}
 	s.add("destination", dest.Path)
 
