@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Defaults for the zero values of Options.
@@ -117,8 +120,17 @@ func copyMessage(ctx context.Context, w io.Writer, prefix []byte, msg io.ReaderA
 	if _, err := w.Write(prefix); err != nil {
 		return err
 	}
-	buf := make([]byte, min(int64(chunkSize), max(size, 1)))
 	var off int64
+	if dst, ok := w.(*os.File); ok {
+		if src, base := sourceFile(msg); src != nil {
+			n, err := copyFileRange(ctx, dst, src, base, size)
+			if err != nil {
+				return err
+			}
+			off = n // all of it, or what remains for the buffered copy
+		}
+	}
+	buf := make([]byte, min(int64(chunkSize), max(size-off, 1)))
 	for off < size {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -140,4 +152,54 @@ func copyMessage(ctx context.Context, w io.Writer, prefix []byte, msg io.ReaderA
 		off += int64(n)
 	}
 	return ctx.Err()
+}
+
+// fileBacked is a message source that keeps its bytes in a file, such as
+// the spool of a large message (unpack.Spool).
+type fileBacked interface{ File() *os.File }
+
+// sourceFile finds the file under msg, if any, and where in it msg starts.
+func sourceFile(msg io.ReaderAt) (*os.File, int64) {
+	var base int64
+	if sr, ok := msg.(*io.SectionReader); ok {
+		msg, base, _ = sr.Outer()
+	}
+	switch v := msg.(type) {
+	case *os.File:
+		return v, base
+	case fileBacked:
+		if f := v.File(); f != nil {
+			return f, base
+		}
+	}
+	return nil, 0
+}
+
+// copyFileRange copies size bytes of src from offset base to dst's current
+// offset inside the kernel (copy_file_range(2)): a large message goes from
+// the spool to the mailbox without passing through our memory. It returns
+// how many bytes it copied; when the kernel refuses at the start (another
+// filesystem type, an old kernel) it returns 0 and no error, and the
+// caller copies through a buffer.
+func copyFileRange(ctx context.Context, dst, src *os.File, base, size int64) (int64, error) {
+	soff := base
+	var done int64
+	for done < size {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		n, err := unix.CopyFileRange(int(src.Fd()), &soff, int(dst.Fd()), nil, int(min(size-done, 4<<20)), 0)
+		if err != nil {
+			if done == 0 && (errors.Is(err, unix.EXDEV) || errors.Is(err, unix.EINVAL) ||
+				errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EBADF)) {
+				return 0, nil
+			}
+			return done, fmt.Errorf("copying the message at offset %d: %w", done, err)
+		}
+		if n == 0 {
+			return done, fmt.Errorf("at offset %d of %d: %w", done, size, ErrShortMessage)
+		}
+		done += int64(n)
+	}
+	return done, nil
 }
