@@ -2,7 +2,6 @@ package unpack
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -41,8 +40,12 @@ func (w *walker) next() (seg []byte, start int64, atStart, ok bool) {
 }
 
 // delimiter reports which open boundary the line is a delimiter of
-// (index into w.bounds, innermost first) and whether it is a close
-// delimiter; -1 when it is none. RFC 2046 section 5.1.1: "--" boundary
+// (index into w.bounds) and whether it is a close delimiter; -1 when it
+// is none. QUIRK: when a line delimits several open multiparts (nested
+// boundaries that are prefixes of each other, or equal), the outermost
+// wins, as in Thunderbird's libmime, where a line reaches an inner
+// multipart only after the outer one has found it is not its boundary;
+// such boundaries are recorded as ambiguous in parseMultipart. RFC 2046 section 5.1.1: "--" boundary
 // ["--"] then optional white space. QUIRK: trailing spaces and tabs are
 // allowed, as in Python (boundaryre) and Thunderbird; anything else after
 // the boundary makes the line ordinary text (see prefixOnly).
@@ -50,8 +53,7 @@ func (w *walker) delimiter(line []byte) (int, bool) {
 	if len(line) < 2 || line[0] != '-' || line[1] != '-' || len(w.bounds) == 0 {
 		return -1, false
 	}
-	for i := len(w.bounds) - 1; i >= 0; i-- {
-		b := w.bounds[i]
+	for i, b := range w.bounds {
 		if !bytes.HasPrefix(line, b) {
 			continue
 		}
@@ -228,6 +230,13 @@ func (w *walker) skipBody(p *Part) {
 // parseMultipart reads the body of multipart p.
 func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 	p.Container = true
+	if t := strings.TrimRight(boundary, " \t"); t != boundary {
+		// RFC 2046 section 5.1.1: a boundary cannot end with a space.
+		// QUIRK: like Python's email (get_boundary strips it), the white
+		// space is dropped; delimiter lines may carry trailing spaces.
+		p.addProblem(KindAmbiguous, "boundary %q ends with white space", clip(boundary))
+		boundary = t
+	}
 	b := []byte("--" + boundary)
 	for _, a := range w.bounds {
 		switch {
@@ -277,38 +286,12 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 		}
 		break
 	}
-	// Parts.
+	// Parts. Two delimiters in a row, or a delimiter at the very end,
+	// make an empty part (RFC 2046 section 5.1.1). QUIRK: Python's
+	// feedparser drops the empty parts between delimiters in a row, but
+	// keeps the one after a final delimiter.
 	var lastEnd int64 = -1
 	for {
-		seg, start, _, ok := w.next()
-		if !ok {
-			pop()
-			p.end = w.lr.offset()
-			p.addProblem(KindTruncated, "multipart without close delimiter")
-			return
-		}
-		if i, closing := w.delimiter(seg); i >= 0 {
-			switch {
-			case i < me:
-				w.lr.unread()
-				pop()
-				if lastEnd < 0 {
-					lastEnd = start
-				}
-				p.end = lastEnd
-				p.addProblem(KindMalformed, "multipart without close delimiter")
-				return
-			case closing:
-				w.epilogue(p, me, eolLen(seg))
-				return
-			default:
-				// QUIRK: consecutive delimiters make no empty part, as in
-				// Python's feedparser.
-				p.addProblem(KindMalformed, "empty part between delimiters")
-				continue
-			}
-		}
-		w.lr.unread()
 		if w.u.expired() {
 			w.swallow(p, me)
 			return
@@ -323,7 +306,7 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 		child.src = w.src
 		w.parseEntity(child, defType)
 		lastEnd = child.end
-		seg, start, _, ok = w.next()
+		seg, start, _, ok := w.next()
 		if !ok {
 			pop()
 			p.end = w.lr.offset()
@@ -333,8 +316,10 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 		i, closing := w.delimiter(seg)
 		switch {
 		case i < 0:
-			// Cannot happen: a child ends at a delimiter or the end.
-			panic(fmt.Sprintf("unpack: part ended at offset %d without a delimiter", start))
+			// Not expected: a child ends at a delimiter or the end. Go on
+			// with a new part rather than lose the bytes.
+			w.lr.unread()
+			p.addProblem(KindMalformed, "part ended at offset %d without a delimiter", start)
 		case i < me:
 			w.lr.unread()
 			pop()

@@ -383,11 +383,10 @@ func (b *boundaryWatch) Write(p []byte) (int, error) {
 		buf := append(b.tail, p...)
 		maxLen := 0
 		for _, x := range b.bounds {
+			maxLen = max(maxLen, len(x))
 			if bytes.Contains(buf, x) {
 				b.found = string(x[2:])
-				break
 			}
-			maxLen = max(maxLen, len(x))
 		}
 		if k := len(buf) - (maxLen - 1); k > 0 {
 			buf = buf[k:]
