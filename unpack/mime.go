@@ -33,7 +33,7 @@ func (w *walker) next() (seg []byte, start int64, atStart, ok bool) {
 	w.nseg++
 	if w.nseg&1023 == 0 && w.u.expired() {
 		// Out of time: swallow the rest so that every open entity ends.
-		w.lr.r, w.lr.w, w.lr.eof = 0, 0, true
+		w.lr.bufOff, w.lr.r, w.lr.w, w.lr.eof = w.lr.end, 0, 0, true
 		return nil, w.lr.offset(), true, false
 	}
 	return w.lr.next()
@@ -192,7 +192,7 @@ func (w *walker) readHeader(p *Part) []byte {
 				return hdr
 			}
 		}
-		if len(hdr)+len(seg) <= max {
+		if !limited && len(hdr)+len(seg) <= max {
 			hdr = append(hdr, seg...)
 		} else if !limited {
 			limited = true

@@ -101,7 +101,7 @@ func (u *unpacker) openArchive(p *Part, format string, adepth int, ch *chain) er
 			p.addProblem(KindEncrypted, "encrypted member %q", clip(m.Name))
 		}
 		s := u.newSink(child, ch.remaining())
-		_, err := io.Copy(s, content)
+		_, err := u.copy(s, content)
 		s.finish()
 		ch.used += s.n
 		if u.ioErr != nil {
@@ -187,6 +187,9 @@ func (u *unpacker) openTNEF(p *Part, adepth int, ch *chain) error {
 
 // openBlocks makes parts of the uuencoded and yEnc blocks of a text.
 func (u *unpacker) openBlocks(p *Part, adepth int, ch *chain) error {
+	if c := p.content; c.inMemory && !bytes.Contains(c.mem, []byte("begin ")) {
+		return nil // nothing to find; spares scanBlocks' buffer
+	}
 	r, err := p.Open()
 	if err != nil {
 		return err

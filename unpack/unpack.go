@@ -41,6 +41,14 @@ type unpacker struct {
 	nparts int
 	total  int64 // decoded bytes stored, against MaxExpandedBytes
 	ioErr  error // a temporary error (temp file): Unpack fails with it
+	buf    []byte // copy buffer; copies never nest
+}
+
+func (u *unpacker) copy(dst io.Writer, src io.Reader) (int64, error) {
+	if u.buf == nil {
+		u.buf = make([]byte, 32<<10)
+	}
+	return io.CopyBuffer(dst, src, u.buf)
 }
 
 // Unpack reads the message in src (size bytes) and returns its tree of
@@ -153,7 +161,7 @@ func (u *unpacker) decodeTree(p *Part) error {
 	var err error
 	switch p.Encoding {
 	case "", "7bit", "8bit", "binary":
-		_, err = io.Copy(s, body)
+		_, err = u.copy(s, body)
 	case "base64":
 		d := newBase64Writer(s)
 		var dst io.Writer = d
@@ -162,7 +170,7 @@ func (u *unpacker) decodeTree(p *Part) error {
 			watch = &boundaryWatch{w: d, bounds: p.bounds}
 			dst = watch
 		}
-		_, err = io.Copy(dst, body)
+		_, err = u.copy(dst, body)
 		if err == nil {
 			err = d.Close()
 		}
@@ -174,7 +182,7 @@ func (u *unpacker) decodeTree(p *Part) error {
 		}
 	case "quoted-printable":
 		d := &qpWriter{w: s}
-		_, err = io.Copy(d, body)
+		_, err = u.copy(d, body)
 		if err == nil {
 			err = d.Close()
 		}
@@ -187,7 +195,7 @@ func (u *unpacker) decodeTree(p *Part) error {
 		err = uuDecodeBody(body, s, p)
 	default:
 		p.addProblem(KindEncoding, "unknown Content-Transfer-Encoding %q, content kept raw", clip(p.Encoding))
-		_, err = io.Copy(s, body)
+		_, err = u.copy(s, body)
 	}
 	if err != nil && !errors.Is(err, errSinkFull) {
 		if u.ioErr == nil && s.err == nil {
