@@ -14,3 +14,5 @@ func base64Lines(b []byte) []byte {
 	out = append(out, enc...)
 	return append(out, '\r', '\n')
 }
+
+var b64std = base64.StdEncoding

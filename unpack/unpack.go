@@ -39,8 +39,8 @@ type unpacker struct {
 	msg    *Message
 	st     *store
 	nparts int
-	total  int64 // decoded bytes stored, against MaxExpandedBytes
-	ioErr  error // a temporary error (temp file): Unpack fails with it
+	total  int64  // decoded bytes stored, against MaxExpandedBytes
+	ioErr  error  // a temporary error (temp file): Unpack fails with it
 	buf    []byte // copy buffer; copies never nest
 }
 
