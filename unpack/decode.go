@@ -1,0 +1,279 @@
+package unpack
+
+import (
+	"fmt"
+	"io"
+)
+
+// base64Writer decodes base64 text written to it, leniently, into w.
+//
+// QUIRK: like Thunderbird's and Python's (non-strict binascii) decoders,
+// it skips characters outside the alphabet (line breaks, spaces, stray
+// bytes), treats "=" as the end of the current group and goes on decoding
+// after it (messages concatenate base64 streams), and decodes an
+// incomplete last group as far as it goes. Each deviation is counted and
+// reported.
+type base64Writer struct {
+	w       io.Writer
+	acc     uint32
+	nbits   int // bits in acc
+	quad    int // characters in the current group
+	out     []byte
+	stray   int64
+	afterEq int64 // alphabet characters after padding
+	sawEq   bool
+	badEq   int64 // padding where it cannot be
+	partial bool  // an incomplete group at the end
+}
+
+var b64val = func() [256]byte {
+	var t [256]byte
+	for i := range t {
+		t[i] = 0xff
+	}
+	const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < len(a); i++ {
+		t[a[i]] = byte(i)
+	}
+	return t
+}()
+
+func newBase64Writer(w io.Writer) *base64Writer {
+	return &base64Writer{w: w, out: make([]byte, 0, 32<<10)}
+}
+
+func (d *base64Writer) Write(p []byte) (int, error) {
+	for _, c := range p {
+		v := b64val[c]
+		if v == 0xff {
+			switch c {
+			case '=':
+				d.pad()
+			case '\r', '\n', ' ', '\t':
+			default:
+				d.stray++
+			}
+			continue
+		}
+		if d.sawEq {
+			d.afterEq++
+			d.sawEq = false
+		}
+		d.acc = d.acc<<6 | uint32(v)
+		d.nbits += 6
+		d.quad++
+		if d.quad == 4 {
+			d.out = append(d.out, byte(d.acc>>16), byte(d.acc>>8), byte(d.acc))
+			d.acc, d.nbits, d.quad = 0, 0, 0
+			if len(d.out) >= cap(d.out)-3 {
+				if err := d.flush(); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	return len(p), nil
+}
+
+// pad handles "=": it ends the current group.
+func (d *base64Writer) pad() {
+	switch d.quad {
+	case 0:
+		if !d.sawEq {
+			d.badEq++
+		}
+	case 1:
+		d.badEq++
+		d.acc, d.nbits, d.quad = 0, 0, 0
+	default:
+		d.emitPartial()
+	}
+	d.sawEq = true
+}
+
+// emitPartial writes the whole bytes of an incomplete group.
+func (d *base64Writer) emitPartial() {
+	switch d.quad {
+	case 2:
+		d.out = append(d.out, byte(d.acc>>4))
+	case 3:
+		d.out = append(d.out, byte(d.acc>>10), byte(d.acc>>2))
+	}
+	d.acc, d.nbits, d.quad = 0, 0, 0
+}
+
+func (d *base64Writer) flush() error {
+	if len(d.out) == 0 {
+		return nil
+	}
+	_, err := d.w.Write(d.out)
+	d.out = d.out[:0]
+	return err
+}
+
+// Close writes what is left.
+func (d *base64Writer) Close() error {
+	if d.quad == 1 {
+		d.partial = true
+		d.acc, d.nbits, d.quad = 0, 0, 0
+	} else if d.quad > 1 {
+		d.partial = true
+		d.emitPartial()
+	}
+	return d.flush()
+}
+
+func (d *base64Writer) problems() []string {
+	var ps []string
+	if d.stray > 0 {
+		ps = append(ps, fmt.Sprintf("%d characters outside the alphabet skipped", d.stray))
+	}
+	if d.badEq > 0 {
+		ps = append(ps, fmt.Sprintf("%d misplaced padding characters", d.badEq))
+	}
+	if d.afterEq > 0 {
+		ps = append(ps, "data after padding decoded")
+	}
+	if d.partial {
+		ps = append(ps, "incomplete last group")
+	}
+	return ps
+}
+
+// qpWriter decodes quoted-printable text (RFC 2045 section 6.7) written
+// to it into w. QUIRK: invalid "=" sequences are kept as they are, lower
+// case hex is accepted, and "=" followed by white space before the line
+// break is a soft break, as Thunderbird and Python's quopri do.
+type qpWriter struct {
+	w     io.Writer
+	state int // 0 text; 1 after "="; 2 after "=X"; 3 after "=" and white space
+	hex1  byte
+	ws    []byte // white space held until we know it is not trailing
+	out   []byte
+	bad   int64
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+func (q *qpWriter) Write(p []byte) (int, error) {
+	for _, c := range p {
+		switch q.state {
+		case 0:
+			switch c {
+			case '=':
+				q.state = 1
+			case ' ', '\t':
+				q.ws = append(q.ws, c)
+				if len(q.ws) > 4096 {
+					q.out = append(q.out, q.ws...)
+					q.ws = q.ws[:0]
+				}
+			case '\r':
+				// Held with the white space: dropped if a line break follows.
+				q.ws = append(q.ws, c)
+			case '\n':
+				// Trailing white space is removed (RFC 2045 6.7 rule 3),
+				// the line break kept.
+				if n := len(q.ws); n > 0 && q.ws[n-1] == '\r' {
+					q.out = append(q.out, '\r')
+				}
+				q.ws = q.ws[:0]
+				q.out = append(q.out, '\n')
+			default:
+				q.flushWS()
+				q.out = append(q.out, c)
+			}
+		case 1:
+			switch {
+			case c == '\n':
+				q.ws = q.ws[:0] // soft line break
+				q.state = 0
+			case c == '\r' || c == ' ' || c == '\t':
+				q.state = 3
+			default:
+				if _, ok := unhex(c); ok {
+					q.hex1 = c
+					q.state = 2
+				} else {
+					q.bad++
+					q.flushWS()
+					q.out = append(q.out, '=', c)
+					q.state = 0
+				}
+			}
+		case 2:
+			h, _ := unhex(q.hex1)
+			if l, ok := unhex(c); ok {
+				q.flushWS()
+				q.out = append(q.out, h<<4|l)
+				q.state = 0
+			} else {
+				q.bad++
+				q.flushWS()
+				q.out = append(q.out, '=', q.hex1)
+				q.state = 0
+				if _, err := q.Write([]byte{c}); err != nil {
+					return 0, err
+				}
+			}
+		case 3:
+			switch c {
+			case '\n':
+				q.ws = q.ws[:0]
+				q.state = 0
+			case '\r', ' ', '\t':
+			default:
+				// "=" then white space inside a line: keep it literally.
+				q.bad++
+				q.flushWS()
+				q.out = append(q.out, '=')
+				q.state = 0
+				if _, err := q.Write([]byte{c}); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if len(q.out) >= 32<<10 {
+			if err := q.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(p), nil
+}
+
+func (q *qpWriter) flushWS() {
+	q.out = append(q.out, q.ws...)
+	q.ws = q.ws[:0]
+}
+
+func (q *qpWriter) flush() error {
+	if len(q.out) == 0 {
+		return nil
+	}
+	_, err := q.w.Write(q.out)
+	q.out = q.out[:0]
+	return err
+}
+
+// Close writes what is left; a lone "=" at the end is dropped (a soft
+// break before the end).
+func (q *qpWriter) Close() error {
+	if q.state == 2 {
+		q.bad++
+		q.out = append(q.out, '=', q.hex1)
+	}
+	q.state = 0
+	q.flushWS()
+	return q.flush()
+}

@@ -1,0 +1,543 @@
+package unpack
+
+import (
+	"bytes"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// walker does the first pass over one message (the raw message, or the
+// decoded content of an encoded message/rfc822 part): it finds the MIME
+// structure and the byte ranges of every entity, without decoding.
+//
+// It reads the message once, line by line, keeping a stack of the active
+// boundaries. QUIRK: a delimiter line of any enclosing multipart ends
+// every inner entity, even one whose own close delimiter is missing;
+// Python's email.feedparser and Thunderbird's libmime do the same, and
+// RFC 2046 section 5.1.2 requires it.
+type walker struct {
+	u      *unpacker
+	src    io.ReaderAt
+	lr     *lineReader
+	bounds [][]byte // "--" + boundary of each open multipart, innermost last
+	raw    bool     // src is the raw message: offsets are published
+	nseg   int
+}
+
+// segment state helpers
+
+func (w *walker) next() (seg []byte, start int64, atStart, ok bool) {
+	w.nseg++
+	if w.nseg&1023 == 0 && w.u.expired() {
+		// Out of time: swallow the rest so that every open entity ends.
+		w.lr.bufOff, w.lr.r, w.lr.w, w.lr.eof = w.lr.end, 0, 0, true
+		return nil, w.lr.offset(), true, false
+	}
+	return w.lr.next()
+}
+
+// delimiter reports which open boundary the line is a delimiter of
+// (index into w.bounds) and whether it is a close delimiter; -1 when it
+// is none. QUIRK: when a line delimits several open multiparts (nested
+// boundaries that are prefixes of each other, or equal), the outermost
+// wins, as in Thunderbird's libmime, where a line reaches an inner
+// multipart only after the outer one has found it is not its boundary;
+// such boundaries are recorded as ambiguous in parseMultipart. RFC 2046 section 5.1.1: "--" boundary
+// ["--"] then optional white space. QUIRK: trailing spaces and tabs are
+// allowed, as in Python (boundaryre) and Thunderbird; anything else after
+// the boundary makes the line ordinary text (see prefixOnly).
+func (w *walker) delimiter(line []byte) (int, bool) {
+	if len(line) < 2 || line[0] != '-' || line[1] != '-' || len(w.bounds) == 0 {
+		return -1, false
+	}
+	for i, b := range w.bounds {
+		if !bytes.HasPrefix(line, b) {
+			continue
+		}
+		rest := line[len(b):]
+		closing := false
+		if bytes.HasPrefix(rest, []byte("--")) {
+			closing = true
+			rest = rest[2:]
+		}
+		if len(bytes.TrimRight(rest, " \t\r\n")) == 0 {
+			return i, closing
+		}
+	}
+	return -1, false
+}
+
+// prefixOnly reports whether line starts with an open boundary but is not
+// a delimiter line: a parser that matches boundaries as prefixes would
+// split here and we do not.
+func (w *walker) prefixOnly(line []byte) bool {
+	if len(line) < 2 || line[0] != '-' || line[1] != '-' {
+		return false
+	}
+	for _, b := range w.bounds {
+		if bytes.HasPrefix(line, b) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseEntity reads one entity (header and body) at the current position
+// into p; defType is the type when none is declared (RFC 2046 5.1.5:
+// message/rfc822 in multipart/digest, else text/plain).
+func (w *walker) parseEntity(p *Part, defType string) {
+	p.hs = w.lr.offset()
+	hdr := w.readHeader(p)
+	fields := parseFields(hdr)
+	typ, boundary := w.u.interpret(p, fields, defType)
+	if p.Depth == 0 && p.Origin == OriginMIME {
+		w.u.msgFields(fields)
+	}
+	switch {
+	case strings.HasPrefix(typ, "multipart/"):
+		if boundary == "" {
+			// QUIRK: a multipart without a boundary is read as text/plain,
+			// as Python (NoBoundaryInMultipartDefect) and Thunderbird do.
+			p.addProblem(KindMalformed, "multipart without boundary parameter, read as text")
+			break
+		}
+		if p.Depth >= w.u.lim.MaxMIMEDepth {
+			p.unscannable(KindLimit, "MIME nesting deeper than %d", w.u.lim.MaxMIMEDepth)
+			break
+		}
+		if p.Encoding != "" && !identityEncoding(p.Encoding) {
+			// QUIRK: RFC 2045 section 6.4 forbids encoding a multipart;
+			// Python and Thunderbird ignore the encoding and read the body
+			// as it is. A client that decodes first would see other parts.
+			p.addProblem(KindAmbiguous, "multipart with Content-Transfer-Encoding %q: ignored", clip(p.Encoding))
+		}
+		w.parseMultipart(p, boundary, typ == "multipart/digest")
+		return
+	case isEmbeddedMessage(typ):
+		if p.Depth >= w.u.lim.MaxMIMEDepth {
+			p.unscannable(KindLimit, "MIME nesting deeper than %d", w.u.lim.MaxMIMEDepth)
+			break
+		}
+		if p.Encoding != "" && !identityEncoding(p.Encoding) {
+			// RFC 2046 section 5.2.1 forbids it, but clients decode it:
+			// the second pass decodes the body and reads the message.
+			p.addProblem(KindMalformed, "%s with Content-Transfer-Encoding %q", typ, clip(p.Encoding))
+			p.embedded = true
+			break
+		}
+		p.Container = true
+		child := w.u.newPart(p, OriginRFC822, true)
+		if child == nil {
+			w.skipBody(p)
+			return
+		}
+		child.src = w.src
+		w.parseEntity(child, "text/plain")
+		p.end = child.end
+		return
+	}
+	if p.Encoding == "base64" && len(w.bounds) > 0 {
+		p.bounds = append([][]byte(nil), w.bounds...)
+	}
+	w.skipBody(p)
+}
+
+func isEmbeddedMessage(typ string) bool {
+	return typ == "message/rfc822" || typ == "message/global" || typ == "message/news"
+}
+
+func identityEncoding(cte string) bool {
+	switch cte {
+	case "", "7bit", "8bit", "binary":
+		return true
+	}
+	return false
+}
+
+// readHeader reads the header of the entity starting at the current
+// position and sets p.bs. It returns at most MaxHeaderBytes of it.
+func (w *walker) readHeader(p *Part) []byte {
+	max := int(w.u.lim.MaxHeaderBytes)
+	var hdr []byte
+	limited := false
+	for first := true; ; first = false {
+		seg, start, atStart, ok := w.next()
+		if !ok {
+			p.bs = w.lr.offset()
+			if !first {
+				p.addProblem(KindTruncated, "the data ends inside the header")
+			}
+			return hdr
+		}
+		if atStart {
+			if i, _ := w.delimiter(seg); i >= 0 {
+				w.lr.unread()
+				p.bs = start
+				if !first {
+					p.addProblem(KindMalformed, "a boundary ends the header")
+				}
+				return hdr
+			}
+			if isBlankLine(seg) {
+				p.bs = start + int64(len(seg))
+				return hdr
+			}
+			if !isHeaderLine(seg) {
+				w.lr.unread()
+				p.bs = start
+				p.addProblem(KindMalformed, "no empty line between header and body")
+				return hdr
+			}
+		}
+		if !limited && len(hdr)+len(seg) <= max {
+			hdr = append(hdr, seg...)
+		} else if !limited {
+			limited = true
+			p.unscannable(KindLimit, "header longer than %d bytes", max)
+		}
+	}
+}
+
+// skipBody finds the end of a leaf body: the next delimiter line of an
+// open multipart, or the end of the data.
+func (w *walker) skipBody(p *Part) {
+	prevEOL := 0
+	warned := false
+	for {
+		seg, start, atStart, ok := w.next()
+		if !ok {
+			p.end = w.lr.offset()
+			return
+		}
+		if atStart && len(seg) > 1 && seg[0] == '-' {
+			if i, _ := w.delimiter(seg); i >= 0 {
+				w.lr.unread()
+				p.end = max(start-int64(prevEOL), p.bs)
+				return
+			}
+			if !warned && w.prefixOnly(seg) {
+				warned = true
+				p.addProblem(KindAmbiguous, "line starting with a boundary followed by other text: %q", clip(string(bytes.TrimRight(seg, "\r\n"))))
+			}
+		}
+		prevEOL = eolLen(seg)
+	}
+}
+
+// parseMultipart reads the body of multipart p.
+func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
+	p.Container = true
+	if t := strings.TrimRight(boundary, " \t"); t != boundary {
+		// RFC 2046 section 5.1.1: a boundary cannot end with a space.
+		// QUIRK: like Python's email (get_boundary strips it), the white
+		// space is dropped; delimiter lines may carry trailing spaces.
+		p.addProblem(KindAmbiguous, "boundary %q ends with white space", clip(boundary))
+		boundary = t
+	}
+	b := []byte("--" + boundary)
+	for _, a := range w.bounds {
+		switch {
+		case bytes.Equal(a, b):
+			p.addProblem(KindAmbiguous, "boundary %q is also the boundary of an enclosing multipart", clip(boundary))
+		case bytes.HasPrefix(a, b) || bytes.HasPrefix(b, a):
+			p.addProblem(KindAmbiguous, "boundary %q and enclosing boundary %q are prefixes of each other", clip(boundary), clip(string(a[2:])))
+		}
+	}
+	w.bounds = append(w.bounds, b)
+	me := len(w.bounds) - 1
+	defType := "text/plain"
+	if digest {
+		defType = "message/rfc822"
+	}
+	pop := func() { w.bounds = w.bounds[:me] }
+
+	// Preamble.
+	prevEOL := 0
+	for {
+		seg, start, atStart, ok := w.next()
+		if !ok {
+			pop()
+			p.end = w.lr.offset()
+			p.addProblem(KindMalformed, "multipart boundary %q not found", clip(boundary))
+			return
+		}
+		prevEOL = eolLen(seg)
+		if !atStart {
+			continue
+		}
+		i, closing := w.delimiter(seg)
+		if i < 0 {
+			continue
+		}
+		if i < me {
+			w.lr.unread()
+			pop()
+			p.end = max(start-int64(prevEOL), p.bs)
+			p.addProblem(KindMalformed, "multipart boundary %q not found", clip(boundary))
+			return
+		}
+		if closing {
+			p.addProblem(KindMalformed, "multipart without parts")
+			w.epilogue(p, me, prevEOL)
+			return
+		}
+		break
+	}
+	// Parts. Two delimiters in a row, or a delimiter at the very end,
+	// make an empty part (RFC 2046 section 5.1.1). QUIRK: Python's
+	// feedparser drops the empty parts between delimiters in a row, but
+	// keeps the one after a final delimiter.
+	var lastEnd int64 = -1
+	for {
+		if w.u.expired() {
+			w.swallow(p, me)
+			return
+		}
+		child := w.u.newPart(p, OriginMIME, true)
+		if child == nil {
+			// MaxParts reached: the rest of this multipart is one opaque
+			// range; its children so far stay.
+			w.swallow(p, me)
+			return
+		}
+		child.src = w.src
+		w.parseEntity(child, defType)
+		lastEnd = child.end
+		seg, start, _, ok := w.next()
+		if !ok {
+			pop()
+			p.end = w.lr.offset()
+			p.addProblem(KindTruncated, "multipart without close delimiter")
+			return
+		}
+		i, closing := w.delimiter(seg)
+		switch {
+		case i < 0:
+			// Not expected: a child ends at a delimiter or the end. Go on
+			// with a new part rather than lose the bytes.
+			w.lr.unread()
+			p.addProblem(KindMalformed, "part ended at offset %d without a delimiter", start)
+		case i < me:
+			w.lr.unread()
+			pop()
+			p.end = lastEnd
+			p.addProblem(KindMalformed, "multipart without close delimiter")
+			return
+		case closing:
+			w.epilogue(p, me, eolLen(seg))
+			return
+		}
+	}
+}
+
+// epilogue reads the text after a close delimiter, up to the next
+// delimiter of an enclosing multipart. prevEOL is the line break length
+// of the close delimiter line.
+func (w *walker) epilogue(p *Part, me, prevEOL int) {
+	w.bounds = w.bounds[:me]
+	for {
+		seg, start, atStart, ok := w.next()
+		if !ok {
+			p.end = w.lr.offset()
+			return
+		}
+		if atStart {
+			if i, _ := w.delimiter(seg); i >= 0 {
+				w.lr.unread()
+				p.end = max(start-int64(prevEOL), p.bs)
+				return
+			}
+		}
+		prevEOL = eolLen(seg)
+	}
+}
+
+// swallow skips the rest of multipart p (whose boundary is w.bounds[me])
+// after a limit, and marks it unscannable.
+func (w *walker) swallow(p *Part, me int) {
+	if w.u.expired() {
+		p.unscannable(KindLimit, "time budget of %s exceeded", w.u.lim.Timeout)
+	} else {
+		p.unscannable(KindLimit, "more than %d parts", w.u.lim.MaxParts)
+	}
+	prevEOL := 0
+	for {
+		seg, start, atStart, ok := w.next()
+		if !ok {
+			w.bounds = w.bounds[:me]
+			p.end = w.lr.offset()
+			return
+		}
+		if atStart {
+			if i, _ := w.delimiter(seg); i >= 0 && i < me {
+				w.lr.unread()
+				w.bounds = w.bounds[:me]
+				p.end = max(start-int64(prevEOL), p.bs)
+				return
+			}
+		}
+		prevEOL = eolLen(seg)
+	}
+}
+
+// interpret reads the MIME fields of p and returns the effective media
+// type and the boundary.
+func (u *unpacker) interpret(p *Part, fields []field, defType string) (typ, boundary string) {
+	var ct, cte, cd []string
+	for _, f := range fields {
+		switch f.name {
+		case "content-type":
+			ct = append(ct, f.value)
+		case "content-transfer-encoding":
+			cte = append(cte, f.value)
+		case "content-disposition":
+			cd = append(cd, f.value)
+		}
+	}
+	// QUIRK: of repeated fields the first counts, as in Python's email
+	// (Message.get) and Thunderbird (MimeHeaders_get); RFC 2045 allows one.
+	for _, d := range []struct {
+		name string
+		vs   []string
+	}{{"Content-Type", ct}, {"Content-Transfer-Encoding", cte}, {"Content-Disposition", cd}} {
+		if len(d.vs) > 1 {
+			p.addProblem(KindAmbiguous, "%s given %d times: %s", d.name, len(d.vs), quoteList(d.vs))
+		}
+	}
+	typ = defType
+	var name string
+	if len(ct) > 0 {
+		v, params, probs := parseParamField(ct[0])
+		for _, pr := range probs {
+			p.addProblem(KindMalformed, "Content-Type: %s", pr)
+		}
+		p.DeclaredType = v
+		if i := strings.IndexByte(v, '/'); i > 0 && i < len(v)-1 && !strings.ContainsAny(v, " \t\"") {
+			typ = v
+		} else {
+			// QUIRK: an invalid type means text/plain (RFC 2045 section
+			// 5.2), as in Python and Thunderbird.
+			typ = "text/plain"
+			p.addProblem(KindMalformed, "invalid Content-Type %q, read as text/plain", clip(v))
+		}
+		rp := resolveParams(params)
+		for _, a := range rp.ambiguous {
+			p.addProblem(KindAmbiguous, "Content-Type: %s", a)
+		}
+		for _, pr := range rp.problems {
+			p.addProblem(KindEncoding, "Content-Type: %s", pr)
+		}
+		p.Charset = strings.ToLower(rp.values["charset"])
+		boundary = rp.values["boundary"]
+		name = rp.values["name"]
+	}
+	if len(cte) > 0 {
+		p.Encoding = strings.ToLower(strings.TrimSpace(stripComment(cte[0])))
+	}
+	if len(cd) > 0 {
+		v, params, probs := parseParamField(cd[0])
+		for _, pr := range probs {
+			p.addProblem(KindMalformed, "Content-Disposition: %s", pr)
+		}
+		p.Disposition = v
+		rp := resolveParams(params)
+		for _, a := range rp.ambiguous {
+			p.addProblem(KindAmbiguous, "Content-Disposition: %s", a)
+		}
+		for _, pr := range rp.problems {
+			p.addProblem(KindEncoding, "Content-Disposition: %s", pr)
+		}
+		if fn := rp.values["filename"]; fn != "" {
+			// QUIRK: the Content-Disposition filename wins over the
+			// Content-Type name, as in Thunderbird, Outlook and Python's
+			// get_filename.
+			if name != "" && name != fn {
+				p.addProblem(KindAmbiguous, "file name %q differs from Content-Type name %q", clip(fn), clip(name))
+			}
+			name = fn
+		}
+	}
+	p.setName(name)
+	return typ, boundary
+}
+
+// setName sets Name and SafeName and records names that could mislead.
+func (p *Part) setName(name string) {
+	p.Name = name
+	p.SafeName = SafeName(name)
+	if name == "" {
+		return
+	}
+	if strings.ContainsAny(name, "/\\") {
+		p.addProblem(KindAmbiguous, "file name %q contains a path", clip(name))
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidiOrFormat(r) {
+			p.addProblem(KindAmbiguous, "file name %q contains control or direction characters", clip(name))
+			break
+		}
+	}
+}
+
+// isBidiOrFormat reports invisible format characters (category Cf), the
+// bidi overrides among them, which can make "exe.txt" look like "txt.exe".
+func isBidiOrFormat(r rune) bool {
+	return unicode.Is(unicode.Cf, r) || r == utf8.RuneError
+}
+
+// SafeName turns a declared file name into a base name that is safe to
+// show and to use as a file name: the part after the last / or \, with
+// control, format (bidi) and invalid characters replaced by "_", leading
+// dots and surrounding spaces removed, at most 200 bytes. "" stays "".
+func SafeName(name string) string {
+	if i := strings.LastIndexAny(name, "/\\"); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(name, "\uFFFD") {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || isBidiOrFormat(r) || r == ':' {
+			r = '_'
+		}
+		if b.Len()+utf8.RuneLen(r) > 200 {
+			break
+		}
+		b.WriteRune(r)
+	}
+	s := strings.TrimSpace(b.String())
+	s = strings.TrimLeft(s, ".")
+	return strings.TrimSpace(s)
+}
+
+// msgFields records the summary fields of the top-level message.
+func (u *unpacker) msgFields(fields []field) {
+	var probs []string
+	for _, f := range fields {
+		switch f.name {
+		case "message-id":
+			if u.msg.MessageID == "" {
+				u.msg.MessageID = clip(f.value)
+			}
+		case "subject":
+			if u.msg.Subject == "" {
+				u.msg.Subject = decode2047(f.value, &probs)
+			}
+		case "from":
+			if u.msg.From == "" {
+				u.msg.From = decode2047(f.value, &probs)
+			}
+		}
+	}
+	for _, pr := range probs {
+		u.msg.Problems = append(u.msg.Problems, Problem{Kind: KindEncoding, Detail: pr})
+	}
+}
+
+func childPath(parent *Part, mime bool, i int) string {
+	if mime {
+		return parent.Path + "." + strconv.Itoa(i)
+	}
+	return parent.Path + "/" + strconv.Itoa(i)
+}

@@ -1,0 +1,265 @@
+package unpack
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strings"
+
+	"github.com/scandeliver/scandeliver/unpack/archive"
+	"github.com/scandeliver/scandeliver/unpack/tnef"
+)
+
+// chain is the expansion budget of everything opened under one MIME leaf
+// (archives in archives, TNEF, uuencoded blocks): at most MaxRatio times
+// the leaf's size, but never less than RatioFloor. It bounds nested bombs
+// (42.zip) whose every level looks harmless.
+type chain struct {
+	limit, used int64
+}
+
+func (c *chain) remaining() int64 { return max(c.limit-c.used, 0) }
+
+var errStopWalk = errors.New("unpack: stop walking the archive")
+
+// tnefSignature starts every TNEF stream (0x223E9F78, little endian).
+var tnefSignature = []byte{0x78, 0x9f, 0x3e, 0x22}
+
+// expand opens what the content of leaf p contains: a TNEF stream, an
+// archive or compressed stream, or encoded blocks in text. Identification
+// is by content, never by the declared name or type. adepth counts the
+// containers opened above p since its MIME leaf.
+func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
+	head := p.head
+	p.head = nil
+	if p.Size == 0 || p.Encrypted {
+		return nil
+	}
+	if u.expired() {
+		p.unscannable(KindLimit, "time budget of %s exceeded", u.lim.Timeout)
+		return nil
+	}
+	if ch == nil {
+		ch = &chain{limit: max(RatioFloor, int64(float64(p.Size)*u.lim.MaxRatio))}
+	}
+	if bytes.HasPrefix(head, tnefSignature) {
+		return u.openTNEF(p, adepth, ch)
+	}
+	if t := p.DeclaredType; t == "application/ms-tnef" || t == "application/vnd.ms-tnef" {
+		p.addProblem(KindMalformed, "declared %s without the TNEF signature", t)
+	}
+	if format, ok := archive.Identify(head); ok {
+		return u.openArchive(p, format, adepth, ch)
+	}
+	if p.DetectedType == "text/plain" || p.DeclaredType == "text/plain" {
+		return u.openBlocks(p, adepth, ch)
+	}
+	return nil
+}
+
+// compressedFormats are the formats that hold one stream, not members.
+var compressedFormats = map[string]bool{
+	"gz": true, "gzip": true, "bz2": true, "bzip2": true, "xz": true, "zst": true, "zstd": true,
+	"lz4": true, "lz": true, "lzip": true, "lzma": true, "br": true, "brotli": true, "sz": true,
+	"snappy": true, "z": true, "compress": true, "lzw": true, "minlz": true, "mz": true,
+}
+
+func isCompressed(format string) bool {
+	return compressedFormats[strings.ToLower(strings.TrimPrefix(format, "."))]
+}
+
+func (u *unpacker) openArchive(p *Part, format string, adepth int, ch *chain) error {
+	p.Format = format
+	if adepth >= u.lim.MaxArchiveDepth {
+		p.unscannable(KindLimit, "archives nested deeper than %d", u.lim.MaxArchiveDepth)
+		return nil
+	}
+	origin := OriginArchive
+	if isCompressed(format) {
+		origin = OriginCompressed
+	}
+	ra, size := p.readerAt()
+	alim := archive.Limits{
+		MaxMembers: u.lim.MaxArchiveMembers,
+		MaxBytes:   min(ch.remaining(), int64(u.lim.MaxExpandedBytes)-u.total),
+		MaxRatio:   u.lim.MaxRatio,
+	}
+	probs, err := archive.Walk(u.ctx, format, ra, size, alim, func(m archive.Member, content io.Reader) error {
+		child := u.newPart(p, origin, false)
+		if child == nil {
+			p.unscannable(KindLimit, "more than %d parts", u.lim.MaxParts)
+			return errStopWalk
+		}
+		child.setName(m.Name)
+		for _, pr := range m.Problems {
+			child.addProblem(KindArchive, "%s", clip(pr))
+		}
+		if m.Encrypted {
+			child.Encrypted = true
+			child.unscannable(KindEncrypted, "encrypted %s member", format)
+			p.Encrypted = true
+			p.addProblem(KindEncrypted, "encrypted member %q", clip(m.Name))
+		}
+		s := u.newSink(child, ch.remaining())
+		_, err := u.copy(s, content)
+		s.finish()
+		ch.used += s.n
+		if u.ioErr != nil {
+			return u.ioErr
+		}
+		if s.full {
+			p.unscannable(KindLimit, "expanded content over the limit (%s in all, or %g times the attachment)", u.lim.MaxExpandedBytes, u.lim.MaxRatio)
+			return errStopWalk
+		}
+		if err != nil {
+			if u.expired() || u.parent.Err() != nil {
+				return err
+			}
+			child.unscannable(KindTruncated, "reading member: %s", clip(err.Error()))
+			return nil
+		}
+		if m.Encrypted {
+			return nil
+		}
+		return u.expand(child, adepth+1, ch)
+	})
+	for _, pr := range probs {
+		p.unscannable(KindArchive, "%s", clip(pr))
+	}
+	if err != nil {
+		switch {
+		case u.ioErr != nil:
+			return u.ioErr
+		case errors.Is(err, errStopWalk):
+		case u.parent.Err() != nil:
+			return u.parent.Err()
+		case u.expired():
+			p.unscannable(KindLimit, "time budget of %s exceeded", u.lim.Timeout)
+		default:
+			p.unscannable(KindArchive, "%s: %s", format, clip(err.Error()))
+		}
+	}
+	return nil
+}
+
+func (u *unpacker) openTNEF(p *Part, adepth int, ch *chain) error {
+	p.Format = "tnef"
+	if adepth >= u.lim.MaxArchiveDepth {
+		p.unscannable(KindLimit, "archives nested deeper than %d", u.lim.MaxArchiveDepth)
+		return nil
+	}
+	r, err := p.Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	atts, probs, err := tnef.Decode(r, min(ch.remaining(), int64(u.lim.MaxExpandedBytes)-u.total))
+	for _, pr := range probs {
+		p.unscannable(KindArchive, "tnef: %s", clip(pr))
+	}
+	if err != nil {
+		p.unscannable(KindArchive, "tnef: %s", clip(err.Error()))
+	}
+	for _, a := range atts {
+		child := u.newPart(p, OriginTNEF, false)
+		if child == nil {
+			p.unscannable(KindLimit, "more than %d parts", u.lim.MaxParts)
+			return nil
+		}
+		child.setName(a.Name)
+		s := u.newSink(child, ch.remaining())
+		s.Write(a.Data)
+		s.finish()
+		ch.used += s.n
+		if u.ioErr != nil {
+			return u.ioErr
+		}
+		if s.full {
+			p.unscannable(KindLimit, "expanded content over the limit")
+			return nil
+		}
+		if err := u.expand(child, adepth+1, ch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openBlocks makes parts of the uuencoded and yEnc blocks of a text.
+func (u *unpacker) openBlocks(p *Part, adepth int, ch *chain) error {
+	if c := p.content; c.inMemory && !bytes.Contains(c.mem, []byte("begin ")) {
+		return nil // nothing to find; spares scanBlocks' buffer
+	}
+	r, err := p.Open()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	bs := &partBlocks{u: u, p: p, adepth: adepth, ch: ch}
+	err = scanBlocks(r, bs)
+	if u.ioErr != nil {
+		return u.ioErr
+	}
+	if err != nil && bs.err == nil {
+		return err
+	}
+	return bs.err
+}
+
+// partBlocks is the blockSink that makes parts.
+type partBlocks struct {
+	u      *unpacker
+	p      *Part
+	adepth int
+	ch     *chain
+	cur    *Part
+	s      *sink
+	err    error
+	full   bool
+}
+
+func (b *partBlocks) begin(origin Origin, name string) io.Writer {
+	b.cur, b.s = nil, nil
+	if b.full || b.err != nil {
+		return nil
+	}
+	if b.adepth >= b.u.lim.MaxArchiveDepth {
+		b.p.unscannable(KindLimit, "encoded blocks nested deeper than %d", b.u.lim.MaxArchiveDepth)
+		b.full = true
+		return nil
+	}
+	child := b.u.newPart(b.p, origin, false)
+	if child == nil {
+		b.p.unscannable(KindLimit, "more than %d parts", b.u.lim.MaxParts)
+		b.full = true
+		return nil
+	}
+	child.setName(name)
+	b.cur, b.s = child, b.u.newSink(child, b.ch.remaining())
+	return b.s
+}
+
+func (b *partBlocks) end(probs []string) error {
+	if b.cur == nil {
+		return nil
+	}
+	for _, pr := range probs {
+		b.cur.addProblem(KindEncoding, "%s: %s", b.cur.Origin, pr)
+	}
+	b.s.finish()
+	b.ch.used += b.s.n
+	if b.u.ioErr != nil {
+		return b.u.ioErr
+	}
+	if b.s.full {
+		b.full = true
+		b.p.unscannable(KindLimit, "expanded content over the limit")
+	}
+	child := b.cur
+	b.cur, b.s = nil, nil
+	if err := b.u.expand(child, b.adepth+1, b.ch); err != nil {
+		b.err = err
+		return err
+	}
+	return nil
+}
