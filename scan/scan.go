@@ -105,9 +105,9 @@ func (e EngineError) Unwrap() error { return e.Err }
 
 // Result is what Run found.
 type Result struct {
-	Verdicts []Verdict    // every verdict, engines in the order given, objects in order
-	Infected bool         // some engine said infected
-	Spam     bool         // some engine said spam
+	Verdicts []Verdict     // every verdict, engines in the order given, objects in order
+	Infected bool          // some engine said infected
+	Spam     bool          // some engine said spam
 	Failed   []EngineError // engines that could not answer, in the order given
 	Duration time.Duration
 }

@@ -232,9 +232,14 @@ func (c *Client) instream(conn net.Conn, it Item, answered chan lineResult) erro
 	return err
 }
 
-// sendFD sends "zFILDES\0" with f's descriptor attached (SCM_RIGHTS), as
-// clamdscan does: clamd scans the file itself, nothing is copied.
+// sendFD sends "zFILDES\0", then one byte with f's descriptor attached
+// (SCM_RIGHTS), as clamdscan does (clamdscan/proto.c): clamd scans the
+// file itself, nothing is copied. clamd refuses the descriptor in the
+// same message as the command.
 func sendFD(uc *net.UnixConn, f *os.File) error {
+	if _, err := uc.Write([]byte("zFILDES\x00")); err != nil {
+		return err
+	}
 	sc, err := f.SyscallConn()
 	if err != nil {
 		return err
@@ -242,7 +247,7 @@ func sendFD(uc *net.UnixConn, f *os.File) error {
 	var werr error
 	err = sc.Control(func(fd uintptr) {
 		oob := syscall.UnixRights(int(fd))
-		_, _, werr = uc.WriteMsgUnix([]byte("zFILDES\x00"), oob, nil)
+		_, _, werr = uc.WriteMsgUnix([]byte{0}, oob, nil)
 	})
 	if err != nil {
 		return err
