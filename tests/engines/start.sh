@@ -141,7 +141,7 @@ startclamd clamd-small "" 1M
 # --- spamd ---------------------------------------------------------------
 s=$dir/spamd
 spamdport=$(port spamd)
-spamping() { spamc -d 127.0.0.1 -p "$spamdport" -K; }
+spamping() { spamc -d 127.0.0.1 -p "$spamdport" -K >/dev/null 2>&1; }
 if ! { alive "$s/pid" && spamping; }; then
 	[ -s "$s/pid" ] && kill "$(cat "$s/pid")" 2>/dev/null || true
 	mkdir -p "$s/site" "$s/home"
@@ -187,12 +187,13 @@ filename = "$r/log/rspamd.log";
 level = "warning";
 CF
 	# Offline: no redis, and every module that needs the network or
-	# redis switched off.
+	# redis switched off (hfilter scores failed DNS lookups of the HELO
+	# and sender domains, which offline would fail for every message).
 	for m in asn dkim dmarc spf rbl surbl fuzzy_check greylist ratelimit \
 		neural reputation replies history_redis dcc url_redirector \
 		mx_check bimi p0f external_services metadata_exporter \
 		clickhouse elastic rspamd_update arc dkim_signing antivirus \
-		maillist metric_exporter aws_s3 emails phishing multimap; do
+		maillist metric_exporter aws_s3 emails phishing multimap hfilter; do
 		echo 'enabled = false;' >"$r/local/local.d/$m.conf"
 	done
 	echo 'servers = ""; enabled = false;' >"$r/local/local.d/redis.conf"
