@@ -17,7 +17,6 @@
 package builtin
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
@@ -31,6 +30,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 type algo uint8
@@ -46,19 +46,20 @@ var errLine = errors.New("malformed signature line")
 
 type key struct {
 	size int64 // -1: any size
+	algo algo
 	sum  [32]byte
 }
 
 // DB is a set of hash signatures. The zero value is empty and usable.
 type DB struct {
-	sigs  [nAlgo]map[key]string
+	sigs  map[key]string
+	has   [nAlgo]bool        // some signature has this hash type
 	sizes map[int64]struct{} // sizes that have a signature
 	any   [nAlgo]bool        // some signature of this type has size "*"
-	n     int
 }
 
 // Len returns the number of signatures loaded.
-func (db *DB) Len() int { return db.n }
+func (db *DB) Len() int { return len(db.sigs) }
 
 // LoadFiles loads each path: a .hdb or .hsb file, or a directory whose
 // .hdb and .hsb files are loaded in name order.
@@ -108,29 +109,46 @@ func (db *DB) loadFile(path string) error {
 }
 
 // Load reads signatures in .hdb/.hsb format from r.
+//
+// The text is read whole and converted to one string once: every
+// signature name is a substring of it (no allocation per line), and the
+// maps are sized from the line count before filling them.
 func (db *DB) Load(r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 64<<10)
-	for ln := 1; sc.Scan(); ln++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 || line[0] == '#' {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	text := string(data)
+	data = nil
+	lines := strings.Count(text, "\n") + 1
+	if db.sigs == nil {
+		db.sigs = make(map[key]string, lines)
+	}
+	if db.sizes == nil {
+		db.sizes = make(map[int64]struct{})
+	}
+	for ln := 1; text != ""; ln++ {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
 			continue
 		}
 		if err := db.add(line); err != nil {
 			return fmt.Errorf("line %d: %w", ln, err)
 		}
 	}
-	return sc.Err()
+	return nil
 }
 
-func (db *DB) add(line []byte) error {
-	h, rest, ok := bytes.Cut(line, []byte{':'})
-	sz, rest, ok2 := bytes.Cut(rest, []byte{':'})
+func (db *DB) add(line string) error {
+	h, rest, ok := strings.Cut(line, ":")
+	sz, rest, ok2 := strings.Cut(rest, ":")
 	if !ok || !ok2 {
 		return fmt.Errorf("%w: want hash:size:name", errLine)
 	}
-	name, _, _ := bytes.Cut(rest, []byte{':'}) // drop FLevel fields
-	if len(name) == 0 {
+	name, _, _ := strings.Cut(rest, ":") // drop FLevel fields
+	if name == "" {
 		return fmt.Errorf("%w: empty name", errLine)
 	}
 	var a algo
@@ -144,31 +162,23 @@ func (db *DB) add(line []byte) error {
 	default:
 		return fmt.Errorf("%w: hash of %d hex digits", errLine, len(h))
 	}
-	var k key
-	if _, err := hex.Decode(k.sum[:], h); err != nil {
+	k := key{algo: a}
+	if _, err := hex.Decode(k.sum[:], []byte(h)); err != nil {
 		return fmt.Errorf("%w: %v", errLine, err)
 	}
-	if string(sz) == "*" {
+	if sz == "*" {
 		k.size = -1
 		db.any[a] = true
 	} else {
-		n, err := strconv.ParseInt(string(sz), 10, 64)
+		n, err := strconv.ParseInt(sz, 10, 64)
 		if err != nil || n < 0 {
 			return fmt.Errorf("%w: size %q", errLine, sz)
 		}
 		k.size = n
-		if db.sizes == nil {
-			db.sizes = make(map[int64]struct{})
-		}
 		db.sizes[n] = struct{}{}
 	}
-	if db.sigs[a] == nil {
-		db.sigs[a] = make(map[key]string)
-	}
-	if _, dup := db.sigs[a][k]; !dup {
-		db.n++
-	}
-	db.sigs[a][k] = string(name)
+	db.sigs[k] = name
+	db.has[a] = true
 	return nil
 }
 
@@ -180,7 +190,7 @@ func (db *DB) Match(r io.Reader, size int64) (string, error) {
 	need := false
 	_, sized := db.sizes[size]
 	for a := range nAlgo {
-		want[a] = db.sigs[a] != nil && (sized || db.any[a])
+		want[a] = db.has[a] && (sized || db.any[a])
 		need = need || want[a]
 	}
 	if !need {
@@ -210,14 +220,13 @@ func (db *DB) Match(r io.Reader, size int64) (string, error) {
 		if hs[a] == nil {
 			continue
 		}
-		var k key
+		k := key{size: n, algo: a}
 		copy(k.sum[:], hs[a].Sum(nil))
-		k.size = n
-		if name, ok := db.sigs[a][k]; ok {
+		if name, ok := db.sigs[k]; ok {
 			return name, nil
 		}
 		k.size = -1
-		if name, ok := db.sigs[a][k]; ok {
+		if name, ok := db.sigs[k]; ok {
 			return name, nil
 		}
 	}
@@ -227,10 +236,8 @@ func (db *DB) Match(r io.Reader, size int64) (string, error) {
 // Names returns every signature name, sorted (for diagnostics).
 func (db *DB) Names() []string {
 	var out []string
-	for a := range nAlgo {
-		for _, n := range db.sigs[a] {
-			out = append(out, n)
-		}
+	for _, n := range db.sigs {
+		out = append(out, n)
 	}
 	sort.Strings(out)
 	return out
