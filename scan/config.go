@@ -34,8 +34,9 @@ type Config struct {
 	MaxSize Size      `toml:"max_size"` // objects above are not sent: "unscannable"
 
 	// clamd
-	Fildes  *bool `toml:"fildes"`  // pass descriptors over a UNIX socket when the object is a file; default true
-	Session *bool `toml:"session"` // several objects per connection (IDSESSION); default true
+	Fildes  *bool `toml:"fildes"`      // pass descriptors over a UNIX socket when the object is a file; default true
+	Session *bool `toml:"session"`     // several objects per connection (IDSESSION); default true
+	Conns   int   `toml:"connections"` // connections used at once; default 2
 
 	// spamd
 	Request string `toml:"request"` // SYMBOLS (default), REPORT or CHECK

@@ -85,7 +85,7 @@ func New(cfg Config) (Engine, error) {
 	switch cfg.Type {
 	case "clamd":
 		c := &clamd.Client{Addrs: addrs, MaxStream: e.maxSize,
-			NoFILDES: cfg.Fildes != nil && !*cfg.Fildes, NoSession: cfg.Session != nil && !*cfg.Session}
+			NoFILDES: cfg.Fildes != nil && !*cfg.Fildes, NoSession: cfg.Session != nil && !*cfg.Session, Conns: cfg.Conns}
 		e.maxSize = 0 // clamd.Client answers SizeLimit itself
 		e.scan = func(ctx context.Context, objs []Object, _ Envelope) ([]Verdict, error) {
 			return scanClamd(ctx, c, objs)

@@ -21,7 +21,9 @@ func mem(id string, raw bool, b []byte) Object {
 	return Object{ID: id, Raw: raw, Size: int64(len(b)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
 }
 
-func gtube() string { return "XJS*C4JDBQADN1.NSBN3*2IDNEN*" + "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X" }
+func gtube() string {
+	return "XJS*C4JDBQADN1.NSBN3*2IDNEN*" + "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+}
 
 // eicarMessage is a raw message with EICAR as a base64 attachment (part
 // 2) and its decoded parts, as unpack would give them.
@@ -36,7 +38,7 @@ func eicarMessage() (raw []byte, parts []Object) {
 	return raw, []Object{mem("1", false, []byte(text)), mem("2", false, e)}
 }
 
-func newEngine(t *testing.T, cfg Config) Engine {
+func newEngine(t testing.TB, cfg Config) Engine {
 	t.Helper()
 	e, err := New(cfg)
 	if err != nil {

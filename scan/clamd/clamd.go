@@ -2,6 +2,7 @@ package clamd
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/scandeliver/scandeliver/scan/addr"
@@ -35,7 +37,13 @@ type Client struct {
 	MaxStream int64 // clamd's StreamMaxLength if known: larger items are not sent but answered SizeLimit; 0: unknown
 	NoFILDES  bool  // never pass descriptors, even over a UNIX socket
 	NoSession bool  // one connection per item instead of IDSESSION
+	Conns     int   // connections used at once for several items; 0: DefaultConns
 }
+
+// DefaultConns is how many connections Scan uses at once when
+// Client.Conns is 0: the raw message and the parts are scanned side by
+// side, since clamd scans each connection in its own thread.
+const DefaultConns = 2
 
 // Ping sends PING and expects PONG from the first address that answers.
 func (c *Client) Ping(ctx context.Context) error {
@@ -70,6 +78,58 @@ func (c *Client) Ping(ctx context.Context) error {
 // (failover); after a size-limit reply, to a new connection to the same
 // address, since clamd may close the session then.
 func (c *Client) Scan(ctx context.Context, items []Item) ([]Reply, error) {
+	conns := c.Conns
+	if conns <= 0 {
+		conns = DefaultConns
+	}
+	if conns == 1 || len(items) < 2 {
+		return c.scanSeq(ctx, items)
+	}
+	// Share the items out by size, largest first, each to the group with
+	// the fewest bytes so far; scan the groups concurrently.
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(items[b].Size, items[a].Size) })
+	conns = min(conns, len(items))
+	groups := make([][]int, conns)
+	load := make([]int64, conns)
+	for _, i := range order {
+		g := slices.Index(load, slices.Min(load))
+		groups[g] = append(groups[g], i)
+		load[g] += max(items[i].Size, 1)
+	}
+	replies := make([]Reply, len(items))
+	errs := make([]error, conns)
+	var wg sync.WaitGroup
+	for g, idx := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sub := make([]Item, len(idx))
+			for j, i := range idx {
+				sub[j] = items[i]
+			}
+			rs, err := c.scanSeq(ctx, sub)
+			if err != nil {
+				errs[g] = err
+				return
+			}
+			for j, i := range idx {
+				replies[i] = rs[j]
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return replies, nil
+}
+
+// scanSeq scans items one after the other, over one connection at a time.
+func (c *Client) scanSeq(ctx context.Context, items []Item) ([]Reply, error) {
 	replies := make([]Reply, len(items))
 	addrs := c.Addrs
 	next := 0

@@ -138,7 +138,7 @@ func TestFakeGarbage(t *testing.T) {
 
 func TestFakeWrongSessionID(t *testing.T) {
 	a := startFake(t, "wrong-id")
-	c := Client{Addrs: mustAddrs(t, a)}
+	c := Client{Addrs: mustAddrs(t, a), Conns: 1}
 	_, err := c.Scan(ctxT(t, 10*time.Second), []Item{memItem([]byte("x")), memItem([]byte("y"))})
 	if err == nil || !strings.Contains(err.Error(), "want 1") {
 		t.Fatalf("reply for another request: %v", err)
