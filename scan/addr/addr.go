@@ -1,0 +1,95 @@
+// Package addr parses engine addresses ("unix:/path", "tcp:host:port") and
+// dials a list of them in order, failing over to the next on a connection
+// error. It is shared by the daemon clients under scan/.
+package addr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Addr is one parsed address.
+type Addr struct {
+	Network string // "unix" or "tcp"
+	Address string // a socket path, or host:port
+}
+
+func (a Addr) String() string { return a.Network + ":" + a.Address }
+
+// Parse reads "unix:/path", "tcp:host:port", a bare absolute path (UNIX)
+// or a bare host:port (TCP).
+func Parse(s string) (Addr, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return Addr{}, errors.New("empty address")
+	case strings.HasPrefix(s, "unix:"):
+		p := strings.TrimPrefix(s, "unix:")
+		if p == "" {
+			return Addr{}, fmt.Errorf("address %q: empty socket path", s)
+		}
+		return Addr{"unix", p}, nil
+	case strings.HasPrefix(s, "tcp:"):
+		hp := strings.TrimPrefix(s, "tcp:")
+		if _, _, err := net.SplitHostPort(hp); err != nil {
+			return Addr{}, fmt.Errorf("address %q: %w", s, err)
+		}
+		return Addr{"tcp", hp}, nil
+	case strings.HasPrefix(s, "/"):
+		return Addr{"unix", s}, nil
+	}
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		return Addr{}, fmt.Errorf("address %q: want unix:/path or tcp:host:port", s)
+	}
+	return Addr{"tcp", s}, nil
+}
+
+// ParseList parses every address of a list.
+func ParseList(list []string) ([]Addr, error) {
+	out := make([]Addr, 0, len(list))
+	for _, s := range list {
+		a, err := Parse(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Dial connects to the first address of list that accepts a connection,
+// in order, and returns the connection and the address used. All failing,
+// the error names every address tried.
+func Dial(ctx context.Context, list []Addr) (net.Conn, Addr, error) {
+	if len(list) == 0 {
+		return nil, Addr{}, errors.New("no address configured")
+	}
+	var d net.Dialer
+	var errs []error
+	for _, a := range list {
+		c, err := d.DialContext(ctx, a.Network, a.Address)
+		if err == nil {
+			return c, a, nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", a, err))
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, Addr{}, errors.Join(errs...)
+}
+
+// Watch makes conn fail promptly once ctx is done (deadline or cancel),
+// and gives it ctx's deadline. Call the returned stop when done with conn.
+func Watch(ctx context.Context, conn net.Conn) (stop func() bool) {
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	return context.AfterFunc(ctx, func() {
+		_ = conn.SetDeadline(time.Unix(1, 0)) // in the past: fail pending I/O now
+	})
+}

@@ -1,0 +1,165 @@
+package scan
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// on_error actions.
+const (
+	OnErrorTempfail   = "tempfail"
+	OnErrorPass       = "pass"
+	OnErrorQuarantine = "quarantine"
+)
+
+// Send settings: which objects an engine takes.
+const (
+	SendParts = "parts"
+	SendRaw   = "raw"
+	SendBoth  = "both"
+)
+
+// Config is one [[engine]] table. The zero value of each field is its
+// documented default (see the package doc).
+type Config struct {
+	Name    string    `toml:"name"`
+	Type    string    `toml:"type"`    // clamd | spamd | rspamd | command | builtin
+	Address Addresses `toml:"address"` // clamd, spamd, rspamd: one address or a list (failover in order)
+	Timeout Duration  `toml:"timeout"` // whole Scan call; default 60s
+	OnError string    `toml:"on_error"`
+	Send    string    `toml:"send"`
+	MaxSize Size      `toml:"max_size"` // objects above are not sent: "unscannable"
+
+	// clamd
+	Fildes  *bool `toml:"fildes"`      // pass descriptors over a UNIX socket when the object is a file; default true
+	Session *bool `toml:"session"`     // several objects per connection (IDSESSION); default true
+	Conns   int   `toml:"connections"` // connections used at once; default 2
+
+	// spamd
+	Request string `toml:"request"` // SYMBOLS (default), REPORT or CHECK
+
+	// command
+	Command          []string `toml:"command"`           // argv; "{}" is replaced by the file's path, else the path is appended
+	Infected         []int    `toml:"infected"`          // exit codes meaning infected; default [1]
+	Clean            []int    `toml:"clean"`             // default [0]
+	Error            []int    `toml:"error"`             // listed for clarity: any unlisted code is an error too
+	SignaturePattern string   `toml:"signature_pattern"` // regexp over the output; group 1 (or the match) is the signature
+	TempDir          string   `toml:"temp_dir"`          // parent of the private per-scan directory; default os.TempDir()
+
+	// builtin
+	Databases []string `toml:"databases"` // .hdb/.hsb files, or directories holding them
+	NoEicar   bool     `toml:"no_eicar"`  // builtin: do not detect EICAR
+}
+
+// Addresses is one address or a list of them. Both
+// `address = "unix:/x"` and `address = ["unix:/x", "tcp:h:3310"]` decode.
+type Addresses []string
+
+// UnmarshalTOML implements BurntSushi/toml's Unmarshaler.
+func (a *Addresses) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case string:
+		*a = Addresses{v}
+		return nil
+	case []any:
+		out := make(Addresses, 0, len(v))
+		for _, e := range v {
+			s, ok := e.(string)
+			if !ok {
+				return fmt.Errorf("address: want strings, got %T", e)
+			}
+			out = append(out, s)
+		}
+		*a = out
+		return nil
+	}
+	return fmt.Errorf("address: want a string or a list of strings, got %T", v)
+}
+
+// UnmarshalText accepts one address, or several separated by commas.
+func (a *Addresses) UnmarshalText(b []byte) error {
+	var out Addresses
+	for s := range strings.SplitSeq(string(b), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	*a = out
+	return nil
+}
+
+// Duration is a time.Duration written like "60s" or "1m30s".
+type Duration time.Duration
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(strings.TrimSpace(string(b)))
+	if err != nil {
+		return err
+	}
+	if v < 0 {
+		return errors.New("negative duration")
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Size is a byte count written as a number or with a binary unit:
+// "500KB" = 500*1024, "20MB", "1GB" (K, KB, KiB alike).
+type Size int64
+
+// ParseSize parses a Size.
+func ParseSize(s string) (Size, error) {
+	s = strings.TrimSpace(s)
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r > '9' || r < '0' })
+	unit := strings.ToUpper(strings.TrimSpace(s[len(num):]))
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("size %q: want a number with an optional unit (KB, MB, GB)", s)
+	}
+	var m int64
+	switch strings.TrimSuffix(strings.TrimSuffix(unit, "IB"), "B") {
+	case "":
+		m = 1
+	case "K":
+		m = 1 << 10
+	case "M":
+		m = 1 << 20
+	case "G":
+		m = 1 << 30
+	default:
+		return 0, fmt.Errorf("size %q: unknown unit %q", s, unit)
+	}
+	if n > (1<<62)/m {
+		return 0, fmt.Errorf("size %q: too large", s)
+	}
+	return Size(n * m), nil
+}
+
+func (z *Size) UnmarshalText(b []byte) error {
+	v, err := ParseSize(string(b))
+	if err != nil {
+		return err
+	}
+	*z = v
+	return nil
+}
+
+// UnmarshalTOML accepts an integer or a string.
+func (z *Size) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case int64:
+		if v < 0 {
+			return errors.New("negative size")
+		}
+		*z = Size(v)
+		return nil
+	case string:
+		return z.UnmarshalText([]byte(v))
+	}
+	return fmt.Errorf("size: want a number or a string like \"20MB\", got %T", v)
+}

@@ -1,0 +1,10 @@
+package scan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+)
+
+func sha256sum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+func itoa(n int) string         { return strconv.Itoa(n) }
