@@ -43,15 +43,15 @@ mandoc -Tlint -Wwarning man/*
 
 step "engines"
 work=$(mktemp -d /tmp/scandeliver-tests.XXXXXX)
+export SCANDELIVER_ENGINES_DIR="$work/engines"
 cleanup() {
-	"$top/tests/engines/stop.sh" "$work/engines.env" || true
+	"$top/tests/engines/stop.sh" || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
 "$top/tests/engines/start.sh" "$work/engines.env"
 # shellcheck disable=SC1091
-. "$work/engines.env"
-export $(sed -n 's/^\(export \)\{0,1\}\([A-Z_][A-Z0-9_]*\)=.*/\2/p' "$work/engines.env")
+. "$work/engines.env" # export SCANDELIVER_CLAMD=... and the others
 
 step "go test"
 go test -count=1 -timeout 40m ./...
