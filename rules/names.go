@@ -108,6 +108,21 @@ func indexOf(c []compiledRule, r *compiledRule) int {
 // It does not make a name safe for a shell or a path: nothing from a
 // message goes there.
 func SafeName(name string) string {
+	// Removing characters can bring a base and a combining mark together,
+	// and normalizing can lengthen a name: repeat to the fixed point
+	// (reached in one or two rounds).
+	n := safeName(name)
+	for i := 0; i < 4; i++ {
+		m := safeName(n)
+		if m == n {
+			break
+		}
+		n = m
+	}
+	return n
+}
+
+func safeName(name string) string {
 	n := NormalizeName(name)
 	if i := strings.LastIndexAny(n, `/\:`); i >= 0 {
 		n = n[i+1:]

@@ -130,13 +130,13 @@ func Glob(pattern, s string) bool {
 	for n < len(s) {
 		if p < len(pattern) {
 			pc, pw := utf8.DecodeRuneInString(pattern[p:])
-			sc, sw := utf8.DecodeRuneInString(s[n:])
+			_, sw := utf8.DecodeRuneInString(s[n:])
 			switch {
 			case pc == '*':
 				starP, starN = p, n
 				p += pw
 				continue
-			case pc == '?' || pc == sc:
+			case pc == '?' || pattern[p:p+pw] == s[n:n+sw]:
 				p += pw
 				n += sw
 				continue
