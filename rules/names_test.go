@@ -147,7 +147,7 @@ func TestSafeName(t *testing.T) {
 		"photo.jpg       .scr":     "photo.jpg .scr",
 		"...":                      "attachment",
 		"":                         "attachment",
-		"ｅｖｉｌ．ｅｘｅ":                "evil.exe",
+		"ｅｖｉｌ．ｅｘｅ":                 "evil.exe",
 		`a"b*c<d>e?f|g.txt`:        "a_b_c_d_e_f_g.txt",
 		strings.Repeat("x", 300):   strings.Repeat("x", 100),
 		"$(touch x)`id`.pdf":       "$(touch x)`id`.pdf",

@@ -21,7 +21,7 @@ func TestSelect(t *testing.T) {
 	d := Defaults()
 	for _, c := range []struct {
 		sender, rcpt, want string
-		check           func(p Policy) bool
+		check              func(p Policy) bool
 	}{
 		{"a@x.y", "bulk@EXAMPLE.com", "big", func(p Policy) bool {
 			return p.MaxMessageSize == 200_000_000 && p.Spam.HighThreshold == -1 && p.Spam.Action == Junk &&
