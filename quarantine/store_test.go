@@ -1,0 +1,402 @@
+package quarantine
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A message with what byte-for-byte storage must keep: CRLF and bare LF,
+// a NUL, 8-bit bytes, no final newline.
+var raw = []byte("From: a@b.c\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n\r\nbody\x00\xff\nlast line")
+
+func fixedClock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+func TestPutGetOpen(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "q")}
+	rep := Report{Sender: "a@b.c", Recipients: []string{"u@example.org"}, Subject: "café\u202e", Status: "infected",
+		Action: "deliver", Decisions: []Decision{{Part: "2", Name: "../../x.exe", Action: "deny", Rule: "infected"}},
+		Verdicts: []EngineVerdict{{Engine: "clamd", Result: "infected", Signatures: []string{"Eicar-Signature"}}}}
+	id, err := s.Put(bytes.NewReader(raw), rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ValidID(id) {
+		t.Fatalf("id %q invalid", id)
+	}
+	got, err := s.Get(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != id || got.Size != int64(len(raw)) || len(got.SHA256) != 64 || got.Subject != rep.Subject ||
+		got.Decisions[0].Name != "../../x.exe" || got.Verdicts[0].Signatures[0] != "Eicar-Signature" || got.Time.IsZero() {
+		t.Errorf("report %+v", got)
+	}
+	f, err := s.Open(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(f)
+	f.Close()
+	if !bytes.Equal(b, raw) {
+		t.Errorf("stored %q, want %q", b, raw)
+	}
+	// The layout: Dir/YYYYMMDD/<id>/{message,report.json}, nothing in tmp.
+	for _, name := range []string{"message", "report.json"} {
+		if _, err := os.Stat(filepath.Join(s.Dir, id[:8], id, name)); err != nil {
+			t.Error(err)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.Dir, "tmp")); len(ents) != 0 {
+		t.Errorf("tmp holds %v", ents)
+	}
+	// No name from the message in any path.
+	filepath.Walk(s.Dir, func(p string, _ os.FileInfo, _ error) error {
+		if strings.Contains(p, "x.exe") || strings.Contains(p, "caf") {
+			t.Errorf("message data in path %s", p)
+		}
+		return nil
+	})
+}
+
+func TestModes(t *testing.T) {
+	old := syscall.Umask(0o077) // the modes must not depend on the umask
+	defer syscall.Umask(old)
+	gid := os.Getgid()
+	for _, c := range []struct {
+		group        string
+		file, dir    os.FileMode
+		wantGid      int
+		wantErr      bool
+		groupByLabel bool
+	}{
+		{"", 0o600, 0o700, gid, false, false},
+		{strconv.Itoa(gid), 0o640, 0o750, gid, false, false},
+		{"no-such-group-x9", 0, 0, 0, true, false},
+	} {
+		s := Store{Dir: filepath.Join(t.TempDir(), "q"), Group: c.group}
+		id, err := s.Put(bytes.NewReader(raw), Report{})
+		if c.wantErr {
+			if err == nil {
+				t.Errorf("group %q: no error", c.group)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{s.Dir, filepath.Join(s.Dir, "tmp"), filepath.Join(s.Dir, id[:8]), s.entryDir(id),
+			filepath.Join(s.entryDir(id), "message"), filepath.Join(s.entryDir(id), "report.json")} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := c.file
+			if fi.IsDir() {
+				want = c.dir
+			}
+			if fi.Mode().Perm() != want {
+				t.Errorf("group %q: %s mode %v, want %v", c.group, p, fi.Mode().Perm(), want)
+			}
+			if st := fi.Sys().(*syscall.Stat_t); int(st.Gid) != c.wantGid {
+				t.Errorf("group %q: %s gid %d, want %d", c.group, p, st.Gid, c.wantGid)
+			}
+		}
+	}
+	// By name: the group of a gid other than ours when we are root, to see
+	// chown happen.
+	if os.Geteuid() == 0 {
+		s := Store{Dir: filepath.Join(t.TempDir(), "q"), Group: "mail"}
+		id, err := s.Put(bytes.NewReader(raw), Report{})
+		if err != nil {
+			t.Skipf("no group mail: %v", err)
+		}
+		fi, _ := os.Stat(filepath.Join(s.entryDir(id), "message"))
+		if st := fi.Sys().(*syscall.Stat_t); st.Gid != 8 || st.Uid != 0 {
+			t.Errorf("owner %d:%d, want root:mail (0:8)", st.Uid, st.Gid)
+		}
+	}
+}
+
+func TestHostileIDs(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "q")}
+	id, err := s.Put(bytes.NewReader(raw), Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Something outside the store that a traversal would reach.
+	outside := filepath.Join(filepath.Dir(s.Dir), "victim")
+	os.MkdirAll(outside, 0o700)
+	os.WriteFile(filepath.Join(outside, "report.json"), []byte(`{"id":"x"}`), 0o600)
+	for _, bad := range []string{"", ".", "..", "../victim", "../../etc/passwd", id + "/../" + id, id + "/", "/" + id,
+		strings.ToUpper(id), id + "0", id[:len(id)-1], id + "\x00", "20261327-154843-123456-9f86d081884c",
+		"20261127-256843-123456-9f86d081884c", "20261127-154843-123456-9f86d081884g", "20261127_154843_123456_9f86d081884c",
+		"tmp", id[:8], "20261127-154843-123456-9f86d081884c\n"} {
+		if _, err := s.Get(bad); !errors.Is(err, ErrBadID) {
+			t.Errorf("Get(%q): %v, want ErrBadID", bad, err)
+		}
+		if f, err := s.Open(bad); !errors.Is(err, ErrBadID) {
+			t.Errorf("Open(%q): %v, want ErrBadID", bad, err)
+			if f != nil {
+				f.Close()
+			}
+		}
+		if err := s.Delete(bad); !errors.Is(err, ErrBadID) {
+			t.Errorf("Delete(%q): %v, want ErrBadID", bad, err)
+		}
+		if err := s.Update(bad, func(*Report) {}); !errors.Is(err, ErrBadID) {
+			t.Errorf("Update(%q): %v", bad, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(outside, "report.json")); err != nil {
+		t.Errorf("outside file touched: %v", err)
+	}
+	absent := id[:23] + "000000000000"
+	if absent == id {
+		absent = id[:23] + "111111111111"
+	}
+	if _, err := s.Get(absent); !errors.Is(err, ErrNotFound) {
+		t.Errorf("absent: %v", err)
+	}
+	// An entry replaced by a symbolic link is refused, not followed.
+	link := id[:23] + "222222222222"
+	if err := os.Symlink(outside, filepath.Join(s.Dir, id[:8], link)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(link); err == nil {
+		t.Error("followed a symlinked entry")
+	}
+	if err := s.Delete(link); err == nil {
+		t.Error("deleted through a symlinked entry")
+	}
+	if _, err := os.Stat(filepath.Join(outside, "report.json")); err != nil {
+		t.Errorf("outside file touched: %v", err)
+	}
+}
+
+func TestConcurrentPut(t *testing.T) {
+	// Every writer at the same microsecond: only the random part differs.
+	s := Store{Dir: filepath.Join(t.TempDir(), "q"), Now: fixedClock(time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC))}
+	const n = 40
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			id, err := s.Put(strings.NewReader(fmt.Sprintf("message %d\n", i)), Report{Sender: strconv.Itoa(i)})
+			if err != nil {
+				t.Error(err)
+			}
+			ids[i] = id
+		}(i)
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, id := range ids {
+		if seen[id] {
+			t.Fatalf("duplicate id %s", id)
+		}
+		seen[id] = true
+		r, err := s.Get(id)
+		if err != nil || r.Sender != strconv.Itoa(i) {
+			t.Errorf("%s: %+v %v", id, r, err)
+		}
+		f, _ := s.Open(id)
+		b, _ := io.ReadAll(f)
+		f.Close()
+		if string(b) != fmt.Sprintf("message %d\n", i) {
+			t.Errorf("%s holds %q", id, b)
+		}
+	}
+	list, err := s.List(time.Time{})
+	if err != nil || len(list) != n {
+		t.Errorf("listed %d, %v", len(list), err)
+	}
+}
+
+func TestListSortedAndSince(t *testing.T) {
+	base := time.Date(2026, 1, 31, 23, 59, 59, 999999000, time.UTC)
+	var want []string
+	dir := filepath.Join(t.TempDir(), "q")
+	// Out of order on purpose.
+	for _, d := range []time.Duration{50 * 24 * time.Hour, 0, 48 * time.Hour, time.Microsecond, time.Hour} {
+		s := Store{Dir: dir, Now: fixedClock(base.Add(d))}
+		id, err := s.Put(bytes.NewReader(raw), Report{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+		if got, _ := IDTime(id); !got.Equal(base.Add(d).Truncate(time.Microsecond)) {
+			t.Errorf("IDTime(%s) = %v, want %v", id, got, base.Add(d))
+		}
+	}
+	sort.Strings(want)
+	s := Store{Dir: dir}
+	list, err := s.List(time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range list {
+		got = append(got, r.ID)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("list %v, want %v", got, want)
+	}
+	// The ids sort in time order.
+	for i := 1; i < len(list); i++ {
+		if !list[i-1].Time.Before(list[i].Time) {
+			t.Errorf("%s not before %s", list[i-1].ID, list[i].ID)
+		}
+	}
+	since, err := s.List(base.Add(time.Hour))
+	if err != nil || len(since) != 3 || since[0].ID != want[2] {
+		t.Errorf("since: %d entries, %v", len(since), err)
+	}
+	// An unreadable report is listed by id, with an error.
+	os.WriteFile(filepath.Join(s.entryDir(want[0]), "report.json"), []byte("{"), 0o600)
+	list, err = s.List(time.Time{})
+	if err == nil || len(list) != 5 || list[0].ID != want[0] {
+		t.Errorf("corrupt report: %d entries, %v", len(list), err)
+	}
+	// Stray files are ignored.
+	os.WriteFile(filepath.Join(dir, "README"), nil, 0o600)
+	os.MkdirAll(filepath.Join(dir, "2026013x"), 0o700)
+	os.MkdirAll(filepath.Join(dir, want[1][:8], "not-an-id"), 0o700)
+	if list, _ := s.List(time.Time{}); len(list) != 5 {
+		t.Errorf("strays listed: %d", len(list))
+	}
+}
+
+func TestDeletePurge(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "q")
+	day := 24 * time.Hour
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var ids []string
+	for _, d := range []time.Duration{0, day, 9 * day, 10 * day} {
+		id, err := Store{Dir: dir, Now: fixedClock(t0.Add(d))}.Put(bytes.NewReader(raw), Report{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	// A leftover of an interrupted Put.
+	stale := ids[0][:23] + "abcdefabcdef"
+	os.MkdirAll(filepath.Join(dir, "tmp", stale), 0o700)
+	s := Store{Dir: dir, Now: fixedClock(t0.Add(10 * day))}
+	gone, err := s.Purge(5 * day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(gone, " ") != ids[0]+" "+ids[1] {
+		t.Errorf("purged %v, want the first two of %v", gone, ids)
+	}
+	for _, id := range ids[:2] {
+		if _, err := s.Get(id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s still there: %v", id, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, id[:8])); !os.IsNotExist(err) {
+			t.Errorf("empty day %s kept", id[:8])
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "tmp", stale)); !os.IsNotExist(err) {
+		t.Error("stale staging entry kept")
+	}
+	if err := s.Delete(ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ids[2]); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	if list, _ := s.List(time.Time{}); len(list) != 1 || list[0].ID != ids[3] {
+		t.Errorf("left %v", list)
+	}
+}
+
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, errors.New("disk on fire")
+	}
+	r.n -= len(p)
+	return len(p), nil
+}
+
+func TestPutFailureLeavesNothing(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "q")}
+	if _, err := s.Put(&failingReader{n: 10000}, Report{}); err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("err %v", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.Dir, "tmp")); len(ents) != 0 {
+		t.Errorf("tmp holds %v", ents)
+	}
+	if list, _ := s.List(time.Time{}); len(list) != 0 {
+		t.Errorf("listed %v", list)
+	}
+	// A store directory that cannot be made.
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	if _, err := (Store{Dir: filepath.Join(file, "q")}).Put(bytes.NewReader(raw), Report{}); err == nil {
+		t.Error("no error under a file")
+	}
+}
+
+func TestUpdate(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "q")}
+	id, err := s.Put(bytes.NewReader(raw), Report{Status: "infected"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 28, 0, 0, 0, 0, time.UTC)
+	err = s.Update(id, func(r *Report) {
+		r.Released = append(r.Released, Release{Time: at, To: "/home/u/Maildir/", By: "root"})
+		r.ID, r.Size = "hijack", 1
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Get(id)
+	if err != nil || len(r.Released) != 1 || !r.Released[0].Time.Equal(at) || r.Size != int64(len(raw)) || r.Status != "infected" {
+		t.Errorf("%+v %v", r, err)
+	}
+	ents, _ := os.ReadDir(s.entryDir(id))
+	if len(ents) != 2 {
+		t.Errorf("entry holds %v", ents)
+	}
+}
+
+func FuzzID(f *testing.F) {
+	f.Add("20261127-154843-123456-9f86d081884c")
+	f.Add("../../etc/passwd")
+	f.Add("20261127-154843-123456-9f86d081884c/../x")
+	f.Fuzz(func(t *testing.T, id string) {
+		if !ValidID(id) {
+			return
+		}
+		dir := "/q"
+		p := Store{Dir: dir}.entryDir(id)
+		if filepath.Clean(p) != p || !strings.HasPrefix(p, dir+"/") || strings.Count(p, "/") != 3 {
+			t.Fatalf("id %q gives path %q", id, p)
+		}
+		tm, err := IDTime(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := tm.Format(idLayout)
+		if s[:15]+"-"+s[16:] != id[:22] {
+			t.Fatalf("id %q time %v does not round-trip", id, tm)
+		}
+	})
+}
