@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/scandeliver/scandeliver/scan"
+	"github.com/scandeliver/scandeliver/unpack"
 )
 
 // DefaultConfigPath is read when -c is not given; its absence means the
@@ -26,6 +28,9 @@ type Config struct {
 	Spool      SpoolConfig      `toml:"spool"`
 	Quarantine QuarantineConfig `toml:"quarantine"`
 	Log        LogConfig        `toml:"log"`
+	Limits     unpack.Limits    `toml:"limits"`
+	Scan       ScanConfig       `toml:"scan"`
+	Engines    []scan.Config    `toml:"engine"`
 }
 
 // DeliverConfig is the [deliver] table.

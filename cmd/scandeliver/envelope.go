@@ -107,7 +107,7 @@ func scanHeader(r io.ReaderAt, size int64) headerInfo {
 // Return-Path and Delivered-To, as other LDAs do, unless the MTA already
 // put the same ones on top (Postfix does for commands), so that they are
 // never doubled.
-func prefixFields(hi headerInfo, sender, recipient string) []byte {
+func prefixFields(hi headerInfo, sender, recipient string, status []string) []byte {
 	nl := "\n"
 	if hi.crlf {
 		nl = "\r\n"
@@ -131,6 +131,9 @@ func prefixFields(hi headerInfo, sender, recipient string) []byte {
 			b.WriteString("Delivered-To: " + cleanAddr(recipient) + nl)
 		}
 	}
+	for _, h := range status {
+		b.WriteString(cleanField(h) + nl)
+	}
 	return []byte(b.String())
 }
 
@@ -140,6 +143,16 @@ func cleanAddr(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || r == '<' || r == '>' {
 			return -1
+		}
+		return r
+	}, s)
+}
+
+// cleanField keeps a status field we generate on one line.
+func cleanField(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
 		}
 		return r
 	}, s)

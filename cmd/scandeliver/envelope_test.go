@@ -32,16 +32,16 @@ func TestScanHeader(t *testing.T) {
 }
 
 func TestPrefixFields(t *testing.T) {
-	if got := string(prefixFields(headerInfo{}, "a@b", "c@d")); got != "Return-Path: <a@b>\nDelivered-To: c@d\n" {
+	if got := string(prefixFields(headerInfo{}, "a@b", "c@d", nil)); got != "Return-Path: <a@b>\nDelivered-To: c@d\n" {
 		t.Errorf("plain: %q", got)
 	}
-	if got := string(prefixFields(headerInfo{crlf: true}, "MAILER-DAEMON", "c@d")); got != "Return-Path: <>\r\nDelivered-To: c@d\r\n" {
+	if got := string(prefixFields(headerInfo{crlf: true}, "MAILER-DAEMON", "c@d", []string{"X-S: clean"})); got != "Return-Path: <>\r\nDelivered-To: c@d\r\nX-S: clean\r\n" {
 		t.Errorf("bounce, crlf: %q", got)
 	}
-	if got := string(prefixFields(headerInfo{hasReturnPath: true, deliveredTo: []string{"c@d"}}, "a@b", "C@d")); got != "" {
+	if got := string(prefixFields(headerInfo{hasReturnPath: true, deliveredTo: []string{"c@d"}}, "a@b", "C@d", nil)); got != "" {
 		t.Errorf("fields already set by the MTA were doubled: %q", got)
 	}
-	if got := string(prefixFields(headerInfo{}, "a@b>\nX-Evil: 1", "c@d\r\nBcc: x")); strings.Count(got, "\n") != 2 || strings.Contains(got, "\r") {
+	if got := string(prefixFields(headerInfo{}, "a@b>\nX-Evil: 1", "c@d\r\nBcc: x", nil)); strings.Count(got, "\n") != 2 || strings.Contains(got, "\r") {
 		t.Errorf("an envelope address broke the header: %q", got)
 	}
 }

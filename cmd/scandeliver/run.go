@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/scandeliver/scandeliver/deliver"
+	"github.com/scandeliver/scandeliver/quarantine"
+	"github.com/scandeliver/scandeliver/scan"
 	"github.com/scandeliver/scandeliver/unpack"
 )
 
@@ -176,7 +177,7 @@ func deliverMessage(args []string, e *sysEnv) int {
 	}
 
 	s := &summary{}
-	err = deliverSpooled(ctx, e, cfg, s, *fSender, *fRcpt, *fUser, *fTo)
+	err = deliverSpooled(ctx, e, cfg, path, s, *fSender, *fRcpt, *fUser, *fTo)
 	code := exitCode(err)
 	s.add("duration", e.now().Sub(start).Round(time.Microsecond).String())
 	if err != nil {
@@ -203,7 +204,7 @@ func resultWord(code int) string {
 	return fmt.Sprintf("exit-%d", code)
 }
 
-func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, s *summary, sender, rcpt, userName, to string) error {
+func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, s *summary, sender, rcpt, userName, to string) error {
 	var u *deliver.User
 	if userName != "" {
 		var err error
@@ -211,6 +212,11 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, s *summary, send
 		if err != nil {
 			return fmt.Errorf("-d %s: %w", userName, err)
 		}
+	}
+
+	engines, err := buildEngines(cfg.Engines)
+	if err != nil {
+		return &ConfigError{File: cfgPath, Err: err}
 	}
 
 	sp, err := unpack.NewSpool(e.stdin, unpack.SpoolOptions{
@@ -259,6 +265,26 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, s *summary, send
 	}
 	s.add("destination", dest.Path)
 
+	raw := &spoolSection{sp: sp, off: hi.bodyStart, size: sp.Size() - hi.bodyStart}
+	o, err := scanMessage(ctx, cfg, engines, raw, scan.Envelope{Sender: sender, Recipients: []string{rcpt}, User: rcpt})
+	if err != nil {
+		return err
+	}
+	defer o.msg.Close()
+	s.add("parts", len(o.msg.Parts))
+	s.add("verdicts", verdictSummary(o.res))
+	s.add("scan_time", o.res.Duration.Round(time.Microsecond).String())
+	if o.action == "quarantine" {
+		id, err := quarantine.Store{Dir: cfg.Quarantine.Dir, Group: cfg.Quarantine.Group, Now: e.now}.Put(raw.Reader(), quarantineReport(o, hi, sender, rcpt))
+		if err != nil {
+			return fmt.Errorf("quarantining the message: %w", err)
+		}
+		s.add("action", "quarantined")
+		s.add("quarantine_id", id)
+		s.add("reason", strings.Join(o.reasons, "; "))
+		return nil
+	}
+
 	// Like procmail and mail.local: become the user before touching the
 	// mailbox, so that it is created with the user's ownership and the
 	// user's permissions apply.
@@ -268,8 +294,8 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, s *summary, send
 		}
 	}
 
-	prefix := prefixFields(hi, sender, rcpt)
-	body := io.NewSectionReader(sp, hi.bodyStart, sp.Size()-hi.bodyStart)
+	prefix := prefixFields(hi, sender, rcpt, o.headers)
+	body := raw.Reader()
 	res, err := deliver.Deliver(ctx, dest, prefix, body, body.Size(), deliver.Envelope{Sender: sender, Recipient: rcpt}, deliver.Options{
 		LockTimeout: time.Duration(cfg.Deliver.LockTimeout),
 		StaleLock:   time.Duration(cfg.Deliver.StaleLock),
@@ -281,6 +307,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, s *summary, send
 	if res.Path != "" {
 		s.add("file", res.Path)
 	}
+	s.add("action", "delivered")
 	return nil
 }
 

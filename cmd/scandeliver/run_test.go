@@ -58,7 +58,7 @@ func TestDeliverMaildirDefaultDestination(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errb)
 	}
 	got := newFiles(t, filepath.Join(home, "Maildir", "new"))
-	want := "Return-Path: <alice@example.org>\nDelivered-To: bob@example.net\n" + msg1
+	want := "Return-Path: <alice@example.org>\nDelivered-To: bob@example.net\nX-Scandeliver-Status: clean\n" + msg1
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("Maildir holds %q, want [%q]", got, want)
 	}
@@ -93,8 +93,8 @@ func TestDeliverMboxFromLineAndFlags(t *testing.T) {
 	}
 	s := string(b)
 	for _, want := range []string{
-		"From flag@example.org ", "Return-Path: <flag@example.org>\nDelivered-To: a@example.net\nSubject: hello",
-		"From envelope@example.org ", "Return-Path: <envelope@example.org>\nDelivered-To: orig@example.net\nSubject: hello",
+		"From flag@example.org ", "Return-Path: <flag@example.org>\nDelivered-To: a@example.net\nX-Scandeliver-Status: clean\nSubject: hello",
+		"From envelope@example.org ", "Return-Path: <envelope@example.org>\nDelivered-To: orig@example.net\nX-Scandeliver-Status: clean\nSubject: hello",
 		"\n>From the start.\n",
 	} {
 		if !strings.Contains(s, want) {

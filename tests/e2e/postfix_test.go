@@ -128,11 +128,15 @@ func checkDelivered(t *testing.T, what string, got, sent []byte, rcpt string) []
 			if !strings.Contains(value, "by "+DefaultDomain+" (Postfix)") {
 				t.Errorf("%s: Received: %q is not from the test instance", what, value)
 			}
+		case "x-scandeliver-status":
+			if value != "clean" {
+				t.Errorf("%s: X-Scandeliver-Status: %s, want clean", what, value)
+			}
 		default:
 			t.Errorf("%s: unexpected field %q prepended", what, f)
 		}
 	}
-	for name, want := range map[string]int{"return-path": 1, "delivered-to": 1, "received": 1} {
+	for name, want := range map[string]int{"return-path": 1, "delivered-to": 1, "received": 1, "x-scandeliver-status": 1} {
 		if count[name] != want {
 			t.Errorf("%s: %d %s fields on top, want %d (trace %q)", what, count[name], name, want, trace)
 		}

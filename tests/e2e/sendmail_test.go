@@ -102,7 +102,7 @@ func TestSendmailMlocal(t *testing.T) {
 			// prepends Delivered-To above sendmail's Return-Path), then
 			// the message as given, without the From_ line.
 			rp := "Return-Path: <" + sender + ">\n"
-			dt := "Delivered-To: " + User1 + "\n"
+			dt := "Delivered-To: " + User1 + "\n" + "X-Scandeliver-Status: clean\n"
 			if !bytes.Equal(got, append([]byte(rp+dt), msg...)) && !bytes.Equal(got, append([]byte(dt+rp), msg...)) {
 				t.Errorf("delivered:\n%s\nwant %q and %q on top of:\n%s", got, rp, dt, msg)
 			}

@@ -5,16 +5,19 @@ package lda
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 
 	"github.com/scandeliver/scandeliver/deliver"
+	"github.com/scandeliver/scandeliver/quarantine"
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
@@ -67,9 +70,12 @@ func runCmd(t testing.TB, cmd *exec.Cmd, msg []byte, env []string) result {
 	return result{code, out.String(), errb.String()}
 }
 
+// emptyConfig writes a configuration with the defaults, but for syslog
+// and a private quarantine directory.
 func emptyConfig(t testing.TB) string {
-	p := filepath.Join(t.TempDir(), "empty.toml")
-	os.WriteFile(p, []byte("[log]\nsyslog = false\n"), 0o644)
+	dir := t.TempDir()
+	p := filepath.Join(dir, "empty.toml")
+	os.WriteFile(p, []byte("[log]\nsyslog = false\n[quarantine]\ndir = \""+dir+"/quarantine\"\n"), 0o644)
 	return p
 }
 
@@ -109,7 +115,7 @@ func stripFromLine(msg []byte) []byte {
 // Delivered-To, each at most once, and each only when the MTA had not put
 // it on top already.
 func stripPrefix(m []byte) []byte {
-	for _, f := range []string{"Return-Path: <s@example.org>", "Delivered-To: r@example.org"} {
+	for _, f := range []string{"Return-Path: <s@example.org>", "Delivered-To: r@example.org", "X-Scandeliver-Status: clean"} {
 		for _, nl := range []string{"\n", "\r\n"} {
 			if bytes.HasPrefix(m, []byte(f+nl)) {
 				m = m[len(f)+len(nl):]
@@ -140,18 +146,41 @@ func TestCorpusRoundTrip(t *testing.T) {
 	md, mbox := filepath.Join(dir, "Maildir"), filepath.Join(dir, "mbox")
 	env := []string{"HOME=" + dir, "USER=u", "SENDER=s@example.org", "RECIPIENT=r@example.org"}
 	var want [][]byte
+	quarantined := 0
+	qdir := filepath.Join(filepath.Dir(cfg), "quarantine")
 	for _, f := range files {
 		msg, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
+		var r result
 		for _, to := range []string{md + "/", mbox} {
-			if r := runBin(t, msg, env, "-c", cfg, "--to", to); r.code != 0 {
+			if r = runBin(t, msg, env, "-c", cfg, "--to", to); r.code != 0 {
 				t.Fatalf("%s to %s: exit %d: %s", f, to, r.code, r.stderr)
 			}
 		}
+		if strings.Contains(r.stderr, "action=quarantined") {
+			// Infected (the corpus has EICAR samples): withheld whole,
+			// and kept byte for byte in the quarantine.
+			id := regexp.MustCompile(`quarantine_id=(\S+)`).FindStringSubmatch(r.stderr)
+			if id == nil {
+				t.Fatalf("%s: quarantined without an id: %s", f, r.stderr)
+			}
+			q, err := quarantine.Store{Dir: qdir}.Open(id[1])
+			if err != nil {
+				t.Fatalf("%s: quarantine entry %s: %v", f, id[1], err)
+			}
+			kept, _ := io.ReadAll(q)
+			q.Close()
+			if !bytes.Equal(kept, stripFromLine(msg)) {
+				t.Errorf("%s: quarantined copy differs from the message", f)
+			}
+			quarantined++
+			continue
+		}
 		want = append(want, stripFromLine(msg))
 	}
+	t.Logf("%d messages delivered to each mailbox, %d quarantined (twice each)", len(want), quarantined)
 	// Maildir: one file per message, byte for byte.
 	got := maildirMessages(t, md)
 	if len(got) != len(want) {
@@ -241,10 +270,10 @@ func TestConcurrentBinaries(t *testing.T) {
 		seen := map[string]bool{}
 		for _, m := range msgs {
 			var k int
-			if _, err := fmt.Sscanf(string(m), "Return-Path: <s@x>\nDelivered-To: r@x\nSubject: concurrent %d\n", &k); err != nil {
+			if _, err := fmt.Sscanf(string(m), "Return-Path: <s@x>\nDelivered-To: r@x\nX-Scandeliver-Status: clean\nSubject: concurrent %d\n", &k); err != nil {
 				t.Fatalf("%s: mangled message: %.100q", where, m)
 			}
-			want := fmt.Sprintf("Return-Path: <s@x>\nDelivered-To: r@x\nSubject: concurrent %d\nMessage-ID: <c%d@x>\n\n%s", k, k, body)
+			want := fmt.Sprintf("Return-Path: <s@x>\nDelivered-To: r@x\nX-Scandeliver-Status: clean\nSubject: concurrent %d\nMessage-ID: <c%d@x>\n\n%s", k, k, body)
 			if string(m) != want {
 				t.Fatalf("%s: message %d is not intact", where, k)
 			}
