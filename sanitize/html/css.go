@@ -94,6 +94,17 @@ func cssRisk(css string) (bad, remote bool) {
 	if css == "" {
 		return false, false
 	}
+	// Fast path: no escape, comment, string, function call or scheme
+	// can hide in CSS without one of these.
+	if !strings.ContainsAny(css, "\\(\"'/:\x00") {
+		return false, false
+	}
+	if !strings.ContainsAny(css, "\\(\"'/\x00") {
+		low := strings.ToLower(css)
+		if !strings.Contains(low, "behavior") && !strings.Contains(low, "binding") && !strings.Contains(low, "script:") && !strings.Contains(low, "data:") {
+			return false, false
+		}
+	}
 	dec := cssDecode(css)
 	for _, v := range []string{dec, cssDecode(stripComments(css)), stripComments(dec)} {
 		b, r := cssScan(v)

@@ -219,11 +219,13 @@ type budget struct {
 	sample   []metrics.Sample
 }
 
-const allocMetric = "/gc/heap/allocs:bytes"
+// heapMetric is the heap occupied by objects (live, or dead and not yet
+// swept): cheap to read, and it follows what the parser builds.
+const heapMetric = "/memory/classes/heap/objects:bytes"
 
 func newBudget(ctx context.Context, timeout time.Duration, inLen int64) *budget {
-	b := &budget{ctx: ctx, deadline: time.Now().Add(timeout), allocCap: uint64(64*inLen + 64<<20)}
-	b.sample = []metrics.Sample{{Name: allocMetric}}
+	b := &budget{ctx: ctx, deadline: time.Now().Add(timeout), allocCap: uint64(32*inLen + 256<<20)}
+	b.sample = []metrics.Sample{{Name: heapMetric}}
 	b.alloc0 = b.allocated()
 	return b
 }
@@ -243,9 +245,9 @@ func (b *budget) check() error {
 	if time.Now().After(b.deadline) {
 		return fmt.Errorf("%w: time budget exceeded", ErrUnscannable)
 	}
-	// QUIRK: the count is process-wide, so another goroutine's
-	// allocations are charged to us too; that only makes the cap stricter.
-	if b.allocated()-b.alloc0 > b.allocCap {
+	// QUIRK: the heap is process-wide, so another goroutine's growth is
+	// charged to us too; that only makes the cap stricter.
+	if h := b.allocated(); h > b.alloc0 && h-b.alloc0 > b.allocCap {
 		return fmt.Errorf("%w: memory budget exceeded", ErrUnscannable)
 	}
 	return nil

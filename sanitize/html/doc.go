@@ -81,8 +81,8 @@
 // Options.MaxBytes (default 8 MiB) caps the input; Options.Timeout
 // (default 5 s) caps the wall time of the whole call, parse included (the
 // parser reads through a reader that checks the deadline and the context);
-// the bytes allocated during the call are capped at 64 times the input
-// plus 64 MiB, checked as the parser reads, so a small input that makes
+// the growth of the heap during the call is capped at 32 times the input
+// plus 256 MiB, checked as the parser reads, so a small input that makes
 // the parser build a huge tree (formatting elements reconstructed in every
 // paragraph) is stopped. golang.org/x/net/html itself refuses documents
 // nested deeper than 512 open elements; such a document is unscannable

@@ -331,6 +331,9 @@ func (d *disarmer) phishing(n *xhtml.Node) {
 		return
 	}
 	text := visibleText(n, 1024)
+	if n.Data == "area" {
+		text = clip(attr(n, "alt"), 1024)
+	}
 	th, hasTH := textHost(text)
 	reason, why := "", ""
 	switch {
