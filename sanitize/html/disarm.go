@@ -122,14 +122,12 @@ func Disarm(ctx context.Context, dst io.Writer, src io.Reader, opt Options) (Rep
 
 	// Decode to UTF-8: x/net/html assumes UTF-8 and the output is UTF-8.
 	text := in
-	transcoded := false
 	enc, name := detectCharset(in, opt.Charset)
 	if name != "utf-8" {
 		out, _, err := transform.Bytes(enc.NewDecoder(), in)
 		if err != nil {
 			return rep, fmt.Errorf("%w: decoding %s: %v", ErrUnscannable, name, err)
 		}
-		transcoded = !bytes.Equal(out, in)
 		text = out
 	}
 
@@ -151,18 +149,17 @@ func Disarm(ctx context.Context, dst io.Writer, src io.Reader, opt Options) (Rep
 			return Report{}, err
 		}
 		if !d.changed {
-			if round == 1 && !transcoded {
-				// Nothing to do: hand back the input untouched.
+			if round == 1 {
+				// Nothing to do: hand back the input untouched, in
+				// its own charset.
 				if _, err := dst.Write(in); err != nil {
 					return Report{}, fmt.Errorf("writing html: %w", err)
 				}
 				return rep, nil
 			}
-			if round > 1 {
-				// What we wrote last round parses into a tree with
-				// nothing left to disarm: done.
-				break
-			}
+			// What we wrote last round parses into a tree with nothing
+			// left to disarm: done.
+			break
 		}
 		rep.Changed = true
 		fixCharsetMeta(doc)
