@@ -152,11 +152,11 @@ func activeContent(doc *xhtml.Node, opt Options) string {
 			switch {
 			case strings.HasPrefix(a.Key, "on"):
 				return "attribute " + a.Key
-			case strings.Contains(v, "javascript:") || strings.Contains(v, "vbscript:"):
+			case scriptURLIn(v):
 				return "attribute " + a.Key + "=" + a.Val
 			case strings.HasPrefix(v, "data:") && a.Val != Pixel:
 				return "attribute " + a.Key + "=" + a.Val
-			case opt.BlockRemoteContent && a.Key != "href" && isRemote(a.Val):
+			case opt.BlockRemoteContent && (loadsByItself(n, a.Key)) && isRemote(a.Val):
 				return "remote " + a.Key + "=" + a.Val
 			}
 		}
@@ -226,4 +226,28 @@ func pathological() []namedInput {
 		{"a100k", bytes.Repeat([]byte("<a href=http://e.example/>www.paypal.com"), 50000)},
 		{"attrs", []byte("<p " + strings.Repeat("onclick=x ", 100000) + ">")},
 	}
+}
+
+// loadsByItself lists, independently of the disarmer's tables, the
+// attributes a browser fetches without a click.
+func loadsByItself(n *xhtml.Node, key string) bool {
+	switch key {
+	case "src", "srcset", "poster", "background", "data", "lowsrc", "dynsrc":
+		return true
+	case "href":
+		return n.Data == "link" || n.Data == "image" || n.Data == "use" || n.Data == "feimage"
+	}
+	return false
+}
+
+// scriptURLIn reports a javascript: or vbscript: URL at the start of v or
+// of any of its ;-separated items (SVG animation values).
+func scriptURLIn(v string) bool {
+	for _, item := range strings.Split(v, ";") {
+		item = strings.TrimLeftFunc(item, func(r rune) bool { return r <= ' ' })
+		if strings.HasPrefix(item, "javascript:") || strings.HasPrefix(item, "vbscript:") {
+			return true
+		}
+	}
+	return false
 }

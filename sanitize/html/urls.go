@@ -49,6 +49,30 @@ func badScheme(raw string) bool {
 	return false
 }
 
+// scriptScheme reports URLs that run script.
+func scriptScheme(raw string) bool {
+	switch scheme(raw) {
+	case "javascript", "vbscript", "livescript", "mocha", "jscript":
+		return true
+	}
+	return false
+}
+
+// scriptSchemeIn reports a script URL at the start of v or of any of its
+// ;-separated items (the form of SVG animation values).
+func scriptSchemeIn(v string) bool {
+	for {
+		item, rest, more := strings.Cut(v, ";")
+		if scriptScheme(item) {
+			return true
+		}
+		if !more {
+			return false
+		}
+		v = rest
+	}
+}
+
 // isRemote reports URLs a renderer would fetch from the network: http(s),
 // ftp, or scheme-relative (//host/...). Relative URLs and cid: stay local
 // in a mail (there is no base; <base> is disarmed by default).

@@ -249,6 +249,11 @@ func (d *disarmer) dropAttr(n *xhtml.Node, a xhtml.Attribute) bool {
 	case strings.HasPrefix(key, "on"):
 		d.rep.Handlers++
 		return true
+	case scriptSchemeIn(a.Val):
+		// Any attribute, URL or not: a renderer may know URL attributes
+		// we do not, and no honest value starts with a script scheme.
+		d.rep.BadURLs++
+		return true
 	case key == "srcdoc":
 		d.rep.BadURLs++
 		return true
@@ -282,7 +287,7 @@ func (d *disarmer) dropAttr(n *xhtml.Node, a xhtml.Attribute) bool {
 	case n.Namespace == "svg" && (key == "to" || key == "from" || key == "values" || key == "by"):
 		// SVG animation can set href to a javascript: URL.
 		for _, u := range strings.Split(a.Val, ";") {
-			if badScheme(u) {
+			if badScheme(u) || scriptScheme(u) {
 				d.rep.BadURLs++
 				return true
 			}
