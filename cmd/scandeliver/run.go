@@ -26,11 +26,19 @@ var version = "devel"
 
 const usageText = `Usage:
   scandeliver [-c FILE] [-f SENDER] [-a ADDRESS] [-d USER] [--to DEST] < message
+  scandeliver scan [-c FILE] [--json] [--no-engines] [FILE...]
   scandeliver check-config [-c FILE]
   scandeliver version
   scandeliver --help
 
-Deliver one message, read on standard input, to a Maildir or an mbox.
+Deliver one message, read on standard input, to a Maildir or an mbox,
+after unpacking it (MIME, uuencode, TNEF, archives) and scanning every
+part and the whole message with the configured engines (default: the
+builtin engine). An infected message is kept in the quarantine instead.
+
+scan prints the part tree of each FILE (or standard input) and every
+engine's verdict, delivering nothing: one line per part, or a JSON document
+per message with --json. Exit 0 clean, 1 infected or spam, 2 error.
 
 Options:
   -c FILE     configuration file (default /etc/scandeliver/scandeliver.toml;
@@ -66,6 +74,8 @@ func run(args []string, e *sysEnv) (code int) {
 		switch args[0] {
 		case "check-config":
 			return checkConfig(args[1:], e)
+		case "scan":
+			return scanCommand(args[1:], e)
 		case "version":
 			fmt.Fprintf(e.stdout, "scandeliver %s\n", versionString())
 			return exOK
