@@ -333,9 +333,5 @@ func walk(w *walker, format string, r io.ReaderAt, size int64) error {
 
 // Formats lists the format names Walk opens.
 func Formats() []string {
-	f := []string{"zip", "tar", "7z", "rar"}
-	for _, s := range streamOrder {
-		f = append(f, s)
-	}
-	return f
+	return append([]string{"zip", "tar", "7z", "rar"}, streamOrder...)
 }

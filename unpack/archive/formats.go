@@ -95,7 +95,7 @@ func walkTar(w *walker, r io.Reader) error {
 			return nil
 		}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeCont, tar.TypeGNUSparse:
+		case tar.TypeReg, '\x00', tar.TypeCont, tar.TypeGNUSparse: // '\x00': old regular file
 		default:
 			continue // directories, links, devices: no content
 		}
