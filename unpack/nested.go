@@ -155,6 +155,13 @@ func (u *unpacker) openTNEF(p *Part, adepth int, ch *chain) error {
 	defer r.Close()
 	atts, probs, err := tnef.Decode(r, min(ch.remaining(), int64(u.lim.MaxExpandedBytes)-u.total))
 	for _, pr := range probs {
+		// A bad attribute checksum is common in real winmail.dat files
+		// (several writers get it wrong) and costs us nothing: the data
+		// was read. Anything else means we may not have seen everything.
+		if strings.Contains(pr, " checksum ") || strings.HasPrefix(pr, "embedded:") {
+			p.addProblem(KindArchive, "tnef: %s", clip(pr))
+			continue
+		}
 		p.unscannable(KindArchive, "tnef: %s", clip(pr))
 	}
 	if err != nil {
