@@ -335,10 +335,15 @@ func partFindings(p Policy, c compiled, pf PartFacts) []Finding {
 			}
 		}
 	}
+	var types []TypeRule
 	for _, r := range p.TypeRules {
 		if r.Action == UseDefaults {
-			continue
+			types = append(types, defaultTypeRules...)
+		} else {
+			types = append(types, r)
 		}
+	}
+	for _, r := range types {
 		if typeMatches(r.Type, pf) {
 			t := pf.DetectedType
 			if t == "" || !typeMatches(r.Type, PartFacts{DetectedType: t}) {

@@ -63,6 +63,8 @@ func TestDecideParts(t *testing.T) {
 			MessageFacts{Parts: []PartFacts{{Path: "2", DetectedType: "application/x-elf", Infected: []string{"X"}}}}, Deny, KindInfected, Deliver, StatusInfected},
 		{"site type glob", Policy{TypeRules: []TypeRule{{Action: Deny, Type: "application/vnd.ms-*"}}},
 			MessageFacts{Parts: []PartFacts{part("2", "a.xls", "application/vnd.ms-excel")}}, Deny, KindType, Deliver, StatusBlocked},
+		{"site type rule before the defaults", Policy{TypeRules: []TypeRule{{Action: Allow, Type: "application/x-elf"}, {Action: UseDefaults}}},
+			MessageFacts{Parts: []PartFacts{part("2", "a", "application/x-elf"), part("3", "b", "application/x-mach-binary")}}, Deny, KindType, Deliver, StatusBlocked},
 		{"no type rules", Policy{TypeRules: []TypeRule{}}, MessageFacts{Parts: []PartFacts{part("2", "a.pdf", "application/x-elf")}}, "", "", Deliver, StatusClean},
 		{"bad pattern fails closed", Policy{FilenameRules: []FilenameRule{{Action: Allow, Pattern: `(`}}},
 			MessageFacts{Parts: []PartFacts{part("2", "a.pdf", "")}}, Quarantine, KindPolicyError, Quarantine, StatusUnscannable},
@@ -257,5 +259,16 @@ func TestDecideDeterministic(t *testing.T) {
 	a, b := Decide(Policy{}, m), Decide(Defaults(), m)
 	if !reflect.DeepEqual(a, b) {
 		t.Errorf("zero policy and Defaults differ:\n%+v\n%+v", a, b)
+	}
+}
+
+func TestTypeRulesDefaultsExpansion(t *testing.T) {
+	p := Policy{TypeRules: []TypeRule{{Action: Allow, Type: "application/x-elf"}, {Action: UseDefaults}}}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	v := Decide(p, MessageFacts{Parts: []PartFacts{part("2", "a", "application/x-elf"), part("3", "b", "application/x-mach-binary")}})
+	if len(v.Parts) != 1 || v.Parts[0].Part != "3" || v.Parts[0].Rule != "type executable" {
+		t.Errorf("%+v", v.Parts)
 	}
 }

@@ -30,6 +30,11 @@
 // after the defaults without copying them. Names of archive members are
 // matched against ArchiveFilenameRules instead, which accept directories
 // in names but refuse absolute paths and ".." components.
+// ParseMailScannerRules reads MailScanner's filename.rules.conf format.
+//
+// In a ruleset, {action = "defaults"} still means the shipped list, not
+// the [policy] list it overrides. Type rules accept {action = "defaults"}
+// the same way.
 //
 // # Actions
 //

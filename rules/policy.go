@@ -250,6 +250,9 @@ func (p Policy) Validate() error {
 		}
 	}
 	for i, r := range p.TypeRules {
+		if r.Action == UseDefaults {
+			continue
+		}
 		if r.Action == "" {
 			add(fmt.Errorf("type_rules[%d]: missing action", i))
 		}

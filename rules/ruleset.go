@@ -47,8 +47,7 @@ func anyGlob(globs []string, s string) bool {
 
 // Select returns the policy for one envelope: base with the shipped
 // defaults filled in, then overridden key by key by the first ruleset
-// that matches (later matching rulesets are ignored). It also returns the
-// name (or 1-based index) of that ruleset, "" when none matched.
+// that matches (later matching rulesets are ignored).
 func Select(base Policy, sets []Ruleset, sender, recipient string) Policy {
 	p, _ := SelectNamed(base, sets, sender, recipient)
 	return p
