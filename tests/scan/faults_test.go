@@ -121,10 +121,10 @@ func TestClamdSilentTimeout(t *testing.T) {
 }
 
 func TestClamdFailover(t *testing.T) {
-	real := testenv.Env(t, "SCANDELIVER_CLAMD")
+	live := testenv.Env(t, "SCANDELIVER_CLAMD")
 	for _, dead := range []string{deadUnixSocket(t), deadTCP(t)} {
 		t.Run(strings.SplitN(dead, ":", 2)[0]+"-dead", func(t *testing.T) {
-			addrs := tomlStrings(dead, real)
+			addrs := tomlStrings(dead, live)
 			b := newBox(t, clamdEngine(addrs))
 			r := b.deliver(t, cleanMessage())
 			if r.code != 0 {
