@@ -332,13 +332,28 @@ func newTags(subject string, tags []string) []string {
 	seen := map[string]bool{}
 	for _, t := range tags {
 		t = cleanValue(t)
-		if t == "" || seen[t] || strings.Contains(subject, t) {
+		if t == "" || seen[t] || hasTag(subject, t) {
 			continue
 		}
 		seen[t] = true
 		out = append(out, t)
 	}
 	return out
+}
+
+// hasTag reports whether the subject holds the tag, decoded or, when
+// the subject could not be decoded (an unknown charset in one of its
+// encoded words leaves it as written), in the encoded form we write.
+func hasTag(subject, tag string) bool {
+	if strings.Contains(subject, tag) {
+		return true
+	}
+	for _, sp := range []bool{false, true} {
+		if e, _ := encodeTag(tag, sp); e != tag && strings.Contains(subject, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // tagSubject returns the Subject field chunk with tags prepended to its

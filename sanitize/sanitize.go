@@ -240,6 +240,7 @@ type rewriter struct {
 	opt  Options
 	repl Replacement
 	eol  string
+	from int64 // length of a leading mbox "From " line, kept first
 	res  Result
 }
 
@@ -262,7 +263,11 @@ func Rewrite(ctx context.Context, w io.Writer, raw io.ReaderAt, size int64, m *u
 	if err != nil {
 		return Result{}, err
 	}
-	rw := &rewriter{ctx: ctx, raw: raw, size: size, m: m, opt: opt, repl: repl, eol: eol}
+	from, err := fromLine(raw, size)
+	if err != nil {
+		return Result{}, err
+	}
+	rw := &rewriter{ctx: ctx, raw: raw, size: size, m: m, opt: opt, repl: repl, eol: eol, from: from}
 	if err := rw.checkRenames(pl); err != nil {
 		return Result{}, err
 	}
@@ -277,10 +282,6 @@ func Rewrite(ctx context.Context, w io.Writer, raw io.ReaderAt, size int64, m *u
 
 	// Headers go first, after an mbox "From " line if the spool has one.
 	var pos int64
-	from, err := fromLine(raw, size)
-	if err != nil {
-		return Result{}, err
-	}
 	if from > 0 {
 		if err := rw.copy(w, 0, from); err != nil {
 			return Result{}, err
@@ -357,27 +358,36 @@ func (rw *rewriter) end(p *unpack.Part) int64 {
 	return p.End
 }
 
+// start returns where the bytes of p start in the raw message: after
+// the leading mbox "From " line for the root, which Rewrite writes first.
+func (rw *rewriter) start(p *unpack.Part) int64 {
+	if p.Depth == 0 {
+		return max(p.HeaderStart, min(rw.from, p.BodyStart))
+	}
+	return p.HeaderStart
+}
+
 // edit returns the edit for one op.
 func (rw *rewriter) edit(o *op) edit {
 	p := o.p
 	switch {
 	case len(o.replace) > 0:
-		return edit{start: p.HeaderStart, end: rw.end(p), write: func(w io.Writer) (bool, error) { return rw.replace(w, o) }}
+		return edit{start: rw.start(p), end: rw.end(p), write: func(w io.Writer) (bool, error) { return rw.replace(w, o) }}
 	case o.html:
-		return edit{start: p.HeaderStart, end: rw.end(p), write: func(w io.Writer) (bool, error) { return rw.disarm(w, o) }}
+		return edit{start: rw.start(p), end: rw.end(p), write: func(w io.Writer) (bool, error) { return rw.disarm(w, o) }}
 	default:
-		return edit{start: p.HeaderStart, end: p.BodyStart, write: func(w io.Writer) (bool, error) { return rw.header(w, o) }}
+		return edit{start: rw.start(p), end: p.BodyStart, write: func(w io.Writer) (bool, error) { return rw.header(w, o) }}
 	}
 }
 
 // readHeader returns the raw header of p, or nil when it is too long to
 // rewrite in memory.
 func (rw *rewriter) readHeader(p *unpack.Part) ([]byte, bool, error) {
-	n := p.BodyStart - p.HeaderStart
+	n := p.BodyStart - rw.start(p)
 	if n > maxHeader {
 		return nil, false, nil
 	}
-	b, err := rw.readRange(p.HeaderStart, n)
+	b, err := rw.readRange(rw.start(p), n)
 	return b, err == nil, err
 }
 
@@ -408,7 +418,7 @@ func (rw *rewriter) replace(w io.Writer, o *op) (bool, error) {
 		if !ok {
 			// QUIRK: a header too long to rewrite is cut to the fields we
 			// can hold; unpack marked it unscannable already.
-			raw, err = rw.readRange(p.HeaderStart, maxHeader)
+			raw, err = rw.readRange(rw.start(p), maxHeader)
 			if err != nil {
 				return false, err
 			}
@@ -601,7 +611,7 @@ func (rw *rewriter) header(w io.Writer, o *op) (bool, error) {
 		// subject tag is not added (a rename became a replacement in
 		// checkRenames). unpack marked such a header unscannable, which
 		// policy acts on.
-		return false, rw.copy(w, o.p.HeaderStart, o.p.BodyStart-o.p.HeaderStart)
+		return false, rw.copy(w, rw.start(o.p), o.p.BodyStart-rw.start(o.p))
 	}
 	if _, err := w.Write(rw.newHeader(o, raw, false, false)); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
@@ -633,7 +643,7 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		o2 := *o
 		o2.html = false
 		if o2.rename == "" && len(o2.subject) == 0 {
-			return false, rw.copy(w, p.HeaderStart, rw.end(p)-p.HeaderStart)
+			return false, rw.copy(w, rw.start(p), rw.end(p)-rw.start(p))
 		}
 		changed, err := rw.header(w, &o2)
 		if err != nil {
