@@ -98,6 +98,41 @@ func splitParams(v string) []string {
 	return out
 }
 
+// stripComments removes RFC 5322 comments (parenthesized, nested, outside
+// quoted strings) from a structured value: a parameter hidden after a
+// comment ("(x; y) filename=a.exe") is then seen as a parameter, as unpack
+// and mail clients see it. An unclosed comment runs to the end.
+func stripComments(v string) string {
+	var b strings.Builder
+	inQuote, depth := false, 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case depth == 0 && inQuote && c == '\\' && i+1 < len(v):
+			b.WriteByte(c)
+			b.WriteByte(v[i+1])
+			i++
+			continue
+		case depth > 0 && c == '\\':
+			i++
+			continue
+		case depth == 0 && c == '"':
+			inQuote = !inQuote
+		case !inQuote && c == '(':
+			depth++
+			continue
+		case !inQuote && c == ')' && depth > 0:
+			depth--
+			b.WriteByte(' ')
+			continue
+		}
+		if depth == 0 {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
 // paramBase returns the attribute name of a parameter, lower case, with
 // any RFC 2231 section 3 and 4 suffix ("*", "*0", "*0*") removed.
 func paramBase(p string) string {
@@ -115,7 +150,7 @@ func paramBase(p string) string {
 // hasParam reports whether a structured value carries parameter attr in
 // any form.
 func hasParam(v, attr string) bool {
-	for _, p := range splitParams(v)[1:] {
+	for _, p := range splitParams(stripComments(v))[1:] {
 		if paramBase(p) == attr {
 			return true
 		}
@@ -126,7 +161,7 @@ func hasParam(v, attr string) bool {
 // setParam returns the parameters of v with every form of attr removed
 // and attr=val appended (val already encoded: see encodeParam).
 func setParam(v, attr string, val []string) []string {
-	ps := splitParams(v)
+	ps := splitParams(stripComments(v))
 	out := []string{ps[0]}
 	for _, p := range ps[1:] {
 		if p == "" || paramBase(p) == attr {
