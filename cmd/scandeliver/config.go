@@ -36,6 +36,7 @@ type Config struct {
 	Rulesets   []rules.Ruleset  `toml:"ruleset"`
 	Notify     NotifyConfig     `toml:"notify"`
 	HTML       HTMLConfig       `toml:"html"`
+	Headers    HeadersConfig    `toml:"headers"`
 }
 
 // DeliverConfig is the [deliver] table.

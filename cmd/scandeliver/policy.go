@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/textproto"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,6 +36,38 @@ type NotifyConfig struct {
 	// override the shipped ones.
 	Templates string   `toml:"templates"`
 	Timeout   Duration `toml:"timeout"`
+	// Postmaster receives the notices when [policy] (or the ruleset)
+	// names nobody.
+	Postmaster string `toml:"postmaster"`
+	// Senders: notices to real senders of blocked or infected mail
+	// (overrides [policy] notify_sender when set).
+	Senders *bool `toml:"senders"`
+	// AuthservID is the authserv-id of our own MTA's
+	// Authentication-Results fields; only those prove a sender real
+	// (dmarc=pass, or spf=pass for the envelope sender's domain). "" trusts none.
+	AuthservID string `toml:"authserv_id"`
+	// SenderInterval: at most one notice per sender per interval.
+	SenderInterval Duration `toml:"sender_interval"`
+}
+
+// mailer is the notices' sendmail. "-t" and "-i" are accepted for
+// compatibility with other scanners' configurations and dropped: the
+// recipient is always passed as an argument, never read from the header.
+func (n NotifyConfig) mailer() notify.Mailer {
+	var argv []string
+	for _, a := range n.Sendmail {
+		if len(argv) > 0 && (a == "-t" || a == "-i") {
+			continue
+		}
+		argv = append(argv, a)
+	}
+	return notify.Mailer{Sendmail: argv, Timeout: time.Duration(n.Timeout)}
+}
+
+// HeadersConfig is the [headers] table.
+type HeadersConfig struct {
+	// Status is the name of the status field ("X-Scandeliver-Status").
+	Status string `toml:"status"`
 }
 
 // HTMLConfig is the [html] table (sanitize/html's options).
@@ -161,6 +194,12 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 	pol, ruleset := rules.SelectNamed(d.cfg.Policy, d.cfg.Rulesets, d.sender, d.rcpt)
 	d.ruleset = ruleset
 	f := facts(d.o.msg, d.o.res, d.raw.Size(), d.sender, d.rcpt, pol.WithDefaults().IsLocal(d.sender))
+	if d.cfg.Notify.Senders != nil && pol.NotifySender == nil {
+		pol.NotifySender = d.cfg.Notify.Senders
+	}
+	if d.cfg.HTML.Disarm {
+		d.markHTMLUnscannable(ctx, &f)
+	}
 	v := rules.Decide(pol, f)
 	if d.o.action == "quarantine" { // an engine that could not answer, on_error = quarantine
 		v.Message = rules.Worse(v.Message, rules.Quarantine)
@@ -224,7 +263,7 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 // the scanner found.
 func (d *delivery) statusHeaders(v rules.Verdict) []string {
 	st := string(v.Status)
-	if st == "" || st == string(rules.StatusClean) && v.Spam {
+	if st == "" || st == string(rules.StatusClean) {
 		st = "clean"
 		if v.Spam {
 			st = "spam"
@@ -233,13 +272,15 @@ func (d *delivery) statusHeaders(v rules.Verdict) []string {
 	if len(v.Signatures) > 0 {
 		st += " (" + strings.Join(v.Signatures, ", ") + ")"
 	}
-	h := []string{"X-Scandeliver-Status: " + st}
+	h := []string{d.statusName() + ": " + st}
 	if v.Spam || v.SpamScore != 0 || hasSpamEngine(d.o.res) {
 		yes := "No"
 		if v.Spam {
 			yes = "Yes"
+			h = append(h, "X-Spam-Flag: YES")
 		}
-		h = append(h, fmt.Sprintf("X-Spam-Status: %s, score=%.1f", yes, v.SpamScore))
+		h = append(h, fmt.Sprintf("X-Spam-Status: %s, score=%.1f", yes, v.SpamScore),
+			fmt.Sprintf("X-Spam-Score: %.1f", v.SpamScore))
 	}
 	for _, w := range d.o.headers {
 		if strings.HasPrefix(w, "X-Scandeliver-Warning:") {
@@ -247,6 +288,10 @@ func (d *delivery) statusHeaders(v rules.Verdict) []string {
 		}
 	}
 	return h
+}
+
+func (d *delivery) statusName() string {
+	return firstNonEmpty(d.cfg.Headers.Status, "X-Scandeliver-Status")
 }
 
 func hasSpamEngine(r scan.Result) bool {
@@ -313,7 +358,18 @@ func (d *delivery) respool(write func(w io.Writer) error) (*unpack.Spool, error)
 func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rules.Verdict, qid string, status []string, opt sanitize.Options) (string, error) {
 	if !sanitize.Plan(d.o.msg, v, opt) {
 		prefix := prefixFields(d.hi, d.sender, d.rcpt, status)
-		return "delivered", d.put(ctx, dest, prefix, d.raw.Reader(), d.raw.Size())
+		if !d.hi.forged && d.cfg.Headers.Status == "" {
+			return "delivered", d.put(ctx, dest, prefix, d.raw.Reader(), d.raw.Size())
+		}
+		// Status fields from outside: removed, so that a sender cannot
+		// forge a "clean" mark; the rest byte for byte.
+		sp, err := d.respool(func(w io.Writer) error { return stripStatusFields(w, d.raw.Reader(), d.cfg.Headers.Status) })
+		if err != nil {
+			return "", fmt.Errorf("removing status fields: %w", err)
+		}
+		defer sp.Close()
+		d.s.add("removed_fields", "status")
+		return "delivered", d.put(ctx, dest, prefix, sp.Open(), sp.Size())
 	}
 	var res sanitize.Result
 	sp, err := d.respool(func(w io.Writer) error {
@@ -346,6 +402,15 @@ func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rule
 			res.HTML.Scripts, res.HTML.Handlers, res.HTML.BadURLs, res.HTML.Disarmed, res.HTML.WebBugs, res.HTML.Phishing))
 	}
 	hi := scanHeader(sp, sp.Size())
+	if hi.forged || d.cfg.Headers.Status != "" {
+		sp2, err := d.respool(func(w io.Writer) error { return stripStatusFields(w, sp.Open(), d.cfg.Headers.Status) })
+		if err != nil {
+			return "", fmt.Errorf("removing status fields: %w", err)
+		}
+		defer sp2.Close()
+		sp = sp2
+		hi = scanHeader(sp, sp.Size())
+	}
 	prefix := prefixFields(hi, d.sender, d.rcpt, status)
 	return action, d.put(ctx, dest, prefix, sp.Open(), sp.Size())
 }
@@ -423,8 +488,7 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 	}
 	n := notify.Notifier{
 		From: d.cfg.Notify.From, FromName: d.cfg.Notify.FromName, Lang: d.lang(),
-		Templates: d.templates(), Now: d.e.now,
-		Mailer: notify.Mailer{Sendmail: d.cfg.Notify.Sendmail, Timeout: time.Duration(d.cfg.Notify.Timeout)},
+		Templates: d.templates(), Now: d.e.now, Mailer: d.cfg.Notify.mailer(),
 	}
 	data := d.noticeData(v, qid)
 	h := messageHeader(d.raw)
@@ -434,15 +498,27 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 		}
 	}
 	var sent []string
-	if v.NotifyPostmaster && v.Postmaster != "" {
-		if err := n.Postmaster(ctx, v.Postmaster, data); err != nil {
+	postmaster := firstNonEmpty(v.Postmaster, d.cfg.Notify.Postmaster)
+	if v.NotifyPostmaster && postmaster != "" {
+		if err := n.Postmaster(ctx, postmaster, data); err != nil {
 			d.s.add("notify_error", "postmaster: "+err.Error())
 		} else {
 			sent = append(sent, "postmaster")
 		}
 	}
 	if v.NotifySender {
-		ok, why := notify.RealSender(d.sender, h, notify.Proof{Local: v.SenderLocal, Forged: v.SenderForged, RequireProof: len(v.Signatures) > 0})
+		// A virus's sender must be proven real; for blocked names and
+		// types the same proof is required too (the issue's default):
+		// most such mail is forged.
+		ok, why := notify.RealSender(d.sender, h, notify.Proof{Local: v.SenderLocal, Forged: v.SenderForged,
+			RequireProof: true, AuthServID: d.cfg.Notify.AuthservID})
+		if ok && !v.SenderLocal {
+			rl := notify.RateLimit{Dir: filepath.Join(firstNonEmpty(d.cfg.Spool.Dir, os.TempDir()), fmt.Sprintf("scandeliver-notify-%d", os.Getuid())),
+				Interval: time.Duration(d.cfg.Notify.SenderInterval), Now: d.e.now}
+			if allowed, err := rl.Allow(d.sender); err == nil && !allowed {
+				ok, why = false, "a notice went to this sender less than an interval ago"
+			}
+		}
 		if ok {
 			if err := n.Sender(ctx, d.sender, data); err != nil {
 				d.s.add("notify_error", "sender: "+err.Error())
@@ -455,5 +531,36 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 	}
 	if len(sent) > 0 {
 		d.s.add("notified", strings.Join(sent, ","))
+	}
+}
+
+// markHTMLUnscannable disarms each HTML part once, to nowhere, before the
+// policy decides: a part the disarmer gives up on (budget, nesting) is
+// unscannable ("html"), and the policy treats it as such, rather than the
+// part reaching the user undisarmed.
+func (d *delivery) markHTMLUnscannable(ctx context.Context, f *rules.MessageFacts) {
+	byPath := map[string]*rules.PartFacts{}
+	for i := range f.Parts {
+		byPath[f.Parts[i].Path] = &f.Parts[i]
+	}
+	for _, p := range d.o.msg.Parts {
+		if p.Container || p.DeclaredType != "text/html" {
+			continue
+		}
+		pf := byPath[p.Path]
+		if pf == nil || pf.Unscannable != "" {
+			continue
+		}
+		r, err := p.Open()
+		if err != nil {
+			continue
+		}
+		o := d.cfg.HTML.options()
+		o.Charset = p.Charset
+		_, err = html.Disarm(ctx, io.Discard, r, o)
+		r.Close()
+		if errors.Is(err, html.ErrUnscannable) {
+			pf.Unscannable = "html: " + err.Error()
+		}
 	}
 }

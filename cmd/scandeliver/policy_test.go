@@ -239,3 +239,57 @@ func keys(m map[string]string) []string {
 	}
 	return k
 }
+
+func TestPolicyForgedStatusRemoved(t *testing.T) {
+	ps := newPolicySetup(t, "")
+	msg := "X-Scandeliver-Status: clean\nFrom: a@example.org\nX-Spam-Status: No, score=-100\n\tfolded=yes\nX-Spam-Flag: NO\n" +
+		"Subject: trust me\n\nbody\nX-Spam-Status: in the body stays\n"
+	code, log := ps.deliver(t, msg, "a@example.org")
+	if code != exOK {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	got := ps.delivered(t)
+	if len(got) != 1 {
+		t.Fatalf("%d delivered", len(got))
+	}
+	want := "X-Scandeliver-Status: clean\nFrom: a@example.org\nSubject: trust me\n\nbody\nX-Spam-Status: in the body stays\n"
+	if !strings.HasSuffix(got[0], want) || strings.Count(got[0], "X-Scandeliver-Status") != 1 || strings.Contains(got[0], "score=-100") || strings.Contains(got[0], "folded") {
+		t.Errorf("forged fields not removed, or more removed:\n%s", got[0])
+	}
+}
+
+func TestPolicySendmailDashT(t *testing.T) {
+	// Other scanners' configurations say sendmail -i -t: accepted, and
+	// the recipient is still passed as an argument.
+	ps := newPolicySetup(t, "")
+	b, _ := os.ReadFile(ps.cfg)
+	rec, _ := filepath.Abs("testdata/record-sendmail")
+	b = []byte(strings.Replace(string(b), fmt.Sprintf("sendmail = [%q, %q]", rec, ps.noticeDir), fmt.Sprintf("sendmail = [%q, %q, \"-i\", \"-t\"]", rec, ps.noticeDir), 1))
+	os.WriteFile(ps.cfg, b, 0o644)
+	code, log := ps.deliver(t, attach("run.exe", "application/octet-stream", []byte("MZ")), "alice@example.org")
+	if code != exOK {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	n := ps.notices(t)
+	if _, ok := n["postmaster@example.net"]; !ok {
+		t.Errorf("no notice to the postmaster with -i -t: %v %s", keys(n), log)
+	}
+}
+
+func TestPolicyUndisarmableHTML(t *testing.T) {
+	ps := newPolicySetup(t, "")
+	deep := strings.Repeat("<div>", 5000) + "<script>alert(1)</script>" + strings.Repeat("</div>", 5000)
+	msg := "From: a@example.org\nSubject: deep\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nplain text\n--b\nContent-Type: text/html\n\n" + deep + "\n--b--\n"
+	code, log := ps.deliver(t, msg, "a@example.org")
+	if code != exOK {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	got := ps.delivered(t)
+	if len(got) != 1 || strings.Contains(got[0], "<script>") {
+		t.Fatalf("HTML that cannot be disarmed reached the mailbox: %d messages", len(got))
+	}
+	if !strings.Contains(got[0], "unscannable") || len(ps.quarantined(t)) != 1 {
+		t.Errorf("not treated as unscannable: %s", log)
+	}
+}
