@@ -246,6 +246,12 @@ func Decide(p Policy, m MessageFacts) Verdict {
 			v.Junk = true
 		case Quarantine, Drop, Reject:
 			v.Message = Worse(v.Message, v.SpamAction)
+			v.Quarantine = v.Quarantine || v.SpamAction != Reject
+			if high {
+				v.Reasons = append(v.Reasons, fmt.Sprintf("Spam: score %.1f, at or above the high threshold %g", m.SpamScore, p.Spam.HighThreshold))
+			} else {
+				v.Reasons = append(v.Reasons, fmt.Sprintf("Spam: score %.1f", m.SpamScore))
+			}
 		}
 	}
 

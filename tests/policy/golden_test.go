@@ -179,10 +179,12 @@ func normalizeNotice(s string) string {
 			lines[i] = "Message-ID: <MESSAGE-ID>"
 		}
 	}
+	hdr = strings.Join(lines, "\n")
 	if h, err := os.Hostname(); err == nil && h != "" {
 		body = regexp.MustCompile(`(report from |mail scanner at )`+regexp.QuoteMeta(h)+`\b`).ReplaceAllString(body, "${1}HOST")
+		hdr = regexp.MustCompile(`(<postmaster@)`+regexp.QuoteMeta(h)+`>`).ReplaceAllString(hdr, "${1}HOST>")
 	}
-	return strings.Join(lines, "\n") + "\n\n" + body
+	return hdr + "\n\n" + body
 }
 
 // normalizeReport re-indents report.json with its id and time replaced.
