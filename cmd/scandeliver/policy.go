@@ -313,15 +313,7 @@ func (d *delivery) quarantine(v rules.Verdict) (string, error) {
 	if r.Status == string(rules.StatusClean) && v.Spam {
 		r.Status = "spam"
 	}
-	r.Action = string(v.Message)
-	if v.Message == rules.Deliver || v.Message == "" {
-		r.Action = "deliver"
-		for _, pd := range v.Parts {
-			if pd.Action != rules.Allow {
-				r.Action = "sanitize"
-			}
-		}
-	}
+	r.Action = verdictAction(v)
 	r.Ruleset = d.ruleset
 	r.Reasons = append([]string(nil), v.Reasons...)
 	for _, pd := range v.Parts {
@@ -487,7 +479,7 @@ func (d *delivery) noticeData(v rules.Verdict, qid string) notify.Data {
 		Hostname: hostname(),
 		Date:     d.e.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
 		Sender: d.sender, Recipient: d.rcpt, Subject: d.o.msg.Subject, MessageID: d.hi.messageID,
-		Status: string(v.Status), Action: string(v.Message), Reason: strings.Join(v.Reasons, "; "),
+		Status: string(v.Status), Action: verdictAction(v), Reason: strings.Join(v.Reasons, "; "),
 		Signature: strings.Join(v.Signatures, ", "),
 	}
 	for _, pd := range v.Parts {
@@ -589,4 +581,19 @@ func (d *delivery) markHTMLUnscannable(ctx context.Context, f *rules.MessageFact
 			pf.Unscannable = "html: " + err.Error()
 		}
 	}
+}
+
+// verdictAction names what happens to the message as a whole: the
+// message-level action, or "sanitize" when it is delivered with parts
+// replaced or renamed.
+func verdictAction(v rules.Verdict) string {
+	if v.Message != rules.Deliver && v.Message != "" {
+		return string(v.Message)
+	}
+	for _, pd := range v.Parts {
+		if pd.Action != rules.Allow {
+			return "sanitize"
+		}
+	}
+	return "deliver"
 }
