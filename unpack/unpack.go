@@ -380,26 +380,36 @@ func detectType(head []byte) string {
 // boundary occurs in it: a parser that looks for boundaries anywhere, or
 // a client that decodes the base64 first, could split differently.
 type boundaryWatch struct {
-	w      io.Writer
-	bounds [][]byte
-	tail   []byte
-	found  string
+	w       io.Writer
+	bounds  [][]byte
+	tail    []byte
+	scratch []byte
+	found   string
 }
 
 func (b *boundaryWatch) Write(p []byte) (int, error) {
 	if b.found == "" {
-		buf := append(b.tail, p...)
 		maxLen := 0
 		for _, x := range b.bounds {
 			maxLen = max(maxLen, len(x))
-			if bytes.Contains(buf, x) {
+		}
+		keep := max(maxLen-1, 0)
+		// A boundary straddling two writes lies within the kept tail and
+		// the first bytes of p; any other lies within p. Neither check
+		// copies p, which may be large (no allocation per write).
+		b.scratch = append(append(b.scratch[:0], b.tail...), p[:min(len(p), keep)]...)
+		for _, x := range b.bounds {
+			if bytes.Contains(b.scratch, x) || bytes.Contains(p, x) {
 				b.found = string(x[2:])
+				break
 			}
 		}
-		if k := len(buf) - (maxLen - 1); k > 0 {
-			buf = buf[k:]
+		if len(p) >= keep {
+			b.tail = append(b.tail[:0], p[len(p)-keep:]...)
+		} else {
+			b.tail = append(b.tail, p...)
+			b.tail = b.tail[len(b.tail)-min(len(b.tail), keep):]
 		}
-		b.tail = append(b.tail[:0], buf...)
 	}
 	return b.w.Write(p)
 }
