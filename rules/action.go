@@ -83,9 +83,9 @@ var messageActions = []Action{Deliver, Quarantine, Drop, Reject}
 var spamActions = []Action{Deliver, Tag, Junk, Quarantine, Drop, Reject}
 
 // Size is a byte count read from the configuration as a plain integer
-// (bytes) or a string with a unit: "20MB" (powers of 1000: KB, MB, GB),
-// "20MiB" (powers of 1024: KiB, MiB, GiB), "512k"/"20M"/"1G" (powers of
-// 1024, as MailScanner and Postfix users write them). "unlimited" or any
+// (bytes) or a string with a unit: "20MB", "20MiB", "20M" (KB, MB, GB and
+// their other spellings are all powers of 1024, like every size in the
+// configuration). "unlimited" or any
 // negative number means no limit; 0 means the default.
 type Size int64
 
@@ -136,7 +136,10 @@ func ParseSize(text string) (Size, error) {
 	}
 	mult := map[string]float64{
 		"": 1, "b": 1,
-		"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+		// QUIRK: KB, MB and GB are powers of 1024, as in every other size
+		// of the configuration (and in MailScanner's and amavis's
+		// configurations), not the SI powers of 1000.
+		"kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40,
 		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
 		"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40,
 	}[unit]

@@ -215,8 +215,8 @@ func TestActionText(t *testing.T) {
 
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]Size{
-		"20MB": 20_000_000, "20 MiB": 20 << 20, "20M": 20 << 20, "512k": 512 << 10, "1.5GB": 1_500_000_000,
-		"1000": 1000, "unlimited": Unlimited, "-1": Unlimited, "0": 0, "7b": 7, "2KB": 2000, "1GiB": 1 << 30,
+		"20MB": 20 << 20, "20 MiB": 20 << 20, "20M": 20 << 20, "512k": 512 << 10, "1.5GB": 3 << 29,
+		"1000": 1000, "unlimited": Unlimited, "-1": Unlimited, "0": 0, "7b": 7, "2KB": 2048, "1GiB": 1 << 30,
 	} {
 		got, err := ParseSize(in)
 		if err != nil || got != want {
