@@ -1,0 +1,50 @@
+package scan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scandeliver/scandeliver/tests/testenv"
+)
+
+// TestGTUBE: SpamAssassin's and rspamd's test string is scored as spam by
+// the real daemons, and the message is delivered with the spam status.
+func TestGTUBE(t *testing.T) {
+	msg := []byte(header("GTUBE test", "text/plain; charset=us-ascii") +
+		"This is the GTUBE, the\r\n\tGeneric\r\n\tTest for\r\n\tUnsolicited\r\n\tBulk\r\n\tEmail\r\n\r\n" + gtube() + "\r\n")
+	for _, typ := range []string{"spamd", "rspamd"} {
+		t.Run(typ, func(t *testing.T) {
+			addr := testenv.Env(t, "SCANDELIVER_"+strings.ToUpper(typ))
+			b := newBox(t, "[[engine]]\nname = \""+typ+"\"\ntype = \""+typ+"\"\naddress = \""+addr+"\"\ntimeout = \"30s\"\non_error = \"tempfail\"\n")
+			d, _ := scanJSON(t, msg, "-c", b.cfg)
+			if !d.Spam {
+				t.Errorf("scan: not spam: %+v %+v", d.Verdicts, d.Failed)
+			}
+			for _, v := range d.Verdicts {
+				t.Logf("%s %s %s score=%.1f/%.1f", v.Engine, v.Object, v.Status, v.Score, v.Threshold)
+			}
+			r := b.deliver(t, msg)
+			if r.code != 0 {
+				t.Fatalf("exit %d, want 0; stderr: %s", r.code, r.stderr)
+			}
+			got := b.delivered(t)
+			if len(got) != 1 {
+				t.Fatalf("%d messages delivered, want 1", len(got))
+			}
+			h := headerOf(got[0])
+			if !strings.Contains(h, "X-Scandeliver-Status: spam") {
+				t.Errorf("no spam status header in:\n%s", h)
+			}
+			// A plain message is not spam: the header tells them apart.
+			c := newBox(t, "[[engine]]\nname = \""+typ+"\"\ntype = \""+typ+"\"\naddress = \""+addr+"\"\n")
+			if r := c.deliver(t, cleanMessage()); r.code != 0 {
+				t.Fatalf("clean message: exit %d; stderr: %s", r.code, r.stderr)
+			}
+			for _, m := range c.delivered(t) {
+				if strings.Contains(headerOf(m), "X-Scandeliver-Status: spam") {
+					t.Errorf("a clean message was marked spam:\n%s", headerOf(m))
+				}
+			}
+		})
+	}
+}
