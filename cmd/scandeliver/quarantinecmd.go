@@ -586,7 +586,20 @@ func releaseResend(ctx context.Context, e *sysEnv, st quarantine.Store, r quaran
 		return nil, err
 	}
 	defer f.Close()
-	h, err := quarantine.ReleaseHash(f)
+	// The stored original starts with the fields the delivering MTA put
+	// on top (Return-Path, Delivered-To, X-Original-To): sent again with
+	// them, Postfix's local(8) would see its own Delivered-To and bounce
+	// the copy as a mail loop. They go; the mark covers what is sent.
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	off, err := deliveryTraceEnd(f)
+	if err != nil {
+		return nil, err
+	}
+	body := io.NewSectionReader(f, off, fi.Size()-off)
+	h, err := quarantine.ReleaseHash(body)
 	if err != nil {
 		return nil, err
 	}
@@ -603,12 +616,12 @@ func releaseResend(ctx context.Context, e *sysEnv, st quarantine.Store, r quaran
 			continue
 		}
 		field := quarantine.Mark{ID: r.ID, Time: e.now(), Recipient: addr, SHA256: h}.Field(key)
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
+		if _, err := body.Seek(0, io.SeekStart); err != nil {
 			return sent, err
 		}
 		argv := append(append([]string(nil), sendmail...), "-oi", "-f", sender, "--", addr)
 		cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-		cmd.Stdin = io.MultiReader(strings.NewReader(field), f)
+		cmd.Stdin = io.MultiReader(strings.NewReader(field), body)
 		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 		cmd.Dir = "/"
 		var out bytes.Buffer
@@ -645,4 +658,33 @@ func releasedOK(raw io.ReaderAt, size int64, rc ReleaseConfig, rcpt string, now 
 		return "", false, err.Error()
 	}
 	return m.ID, true, ""
+}
+
+// deliveryTraceEnd returns the offset past the Return-Path, Delivered-To
+// and X-Original-To fields (with their continuation lines) at the very
+// top of a stored message: what the local delivery added.
+func deliveryTraceEnd(r io.ReaderAt) (int64, error) {
+	br := bufio.NewReader(io.NewSectionReader(r, 0, 1<<20))
+	var off int64
+	inTrace := false
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return off, nil // no complete line: leave the rest as it is
+		}
+		if (line[0] == ' ' || line[0] == '\t') && inTrace {
+			off += int64(len(line))
+			continue
+		}
+		name, _, ok := strings.Cut(line, ":")
+		switch strings.ToLower(name) {
+		case "return-path", "delivered-to", "x-original-to":
+			if ok {
+				inTrace = true
+				off += int64(len(line))
+				continue
+			}
+		}
+		return off, nil
+	}
 }
