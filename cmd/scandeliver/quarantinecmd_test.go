@@ -175,3 +175,19 @@ func TestQuarantineUsage(t *testing.T) {
 func builtinB64(b []byte) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
+
+func TestDeliveryTraceEnd(t *testing.T) {
+	for _, c := range []struct{ in, rest string }{
+		{"Return-Path: <a@b>\nX-Original-To: u@x\nDelivered-To: u@x\nReceived: from y\n\nbody\n", "Received: from y\n\nbody\n"},
+		{"Return-Path:\n <a@b>\nDelivered-To: u@x\nSubject: s\n\n", "Subject: s\n\n"},
+		{"Received: from y\nDelivered-To: u@x\n\n", "Received: from y\nDelivered-To: u@x\n\n"},
+		{"Return-Path-Not: x\n\n", "Return-Path-Not: x\n\n"},
+		{"Delivered-To: u@x", "Delivered-To: u@x"},
+		{"", ""},
+	} {
+		off, err := deliveryTraceEnd(strings.NewReader(c.in))
+		if err != nil || c.in[off:] != c.rest {
+			t.Errorf("%q: rest %q, want %q (%v)", c.in, c.in[off:], c.rest, err)
+		}
+	}
+}
