@@ -135,12 +135,12 @@ func sendAndWait(t *testing.T, p *Postfix, to string, n int, msg []byte) []Statu
 	t.Helper()
 	qid := p.Send(t, sender, to, msg)
 	st := p.WaitStatuses(t, qid, n, 3*time.Minute)
-	p.WaitRemoved(t, qid, time.Minute)
 	for _, s := range st {
 		if s.Status != "sent" {
-			t.Errorf("%s", s.Line)
+			t.Fatalf("%s", s.Line)
 		}
 	}
+	p.WaitRemoved(t, qid, time.Minute)
 	return st
 }
 
