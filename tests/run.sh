@@ -43,6 +43,7 @@ mandoc -Tlint -Wwarning man/*
 
 step "engines"
 work=$(mktemp -d /tmp/scandeliver-tests.XXXXXX)
+chmod 0755 "$work" # spamd and rspamd run as nobody and read their config here
 export SCANDELIVER_ENGINES_DIR="$work/engines"
 cleanup() {
 	"$top/tests/engines/stop.sh" || true

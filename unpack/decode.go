@@ -1,6 +1,7 @@
 package unpack
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
 )
@@ -43,36 +44,70 @@ func newBase64Writer(w io.Writer) *base64Writer {
 }
 
 func (d *base64Writer) Write(p []byte) (int, error) {
-	for _, c := range p {
-		v := b64val[c]
-		if v == 0xff {
-			switch c {
-			case '=':
-				d.pad()
-			case '\r', '\n', ' ', '\t':
-			default:
-				d.stray++
+	for i := 0; i < len(p); {
+		// Fast path: a run of alphabet characters at a group boundary
+		// (the body of every base64 line) is decoded by the standard
+		// library, many groups at a time.
+		if d.quad == 0 && !d.sawEq {
+			j := i
+			for j < len(p) && b64val[p[j]] != 0xff {
+				j++
 			}
-			continue
-		}
-		if d.sawEq {
-			d.afterEq++
-			d.sawEq = false
-		}
-		d.acc = d.acc<<6 | uint32(v)
-		d.nbits += 6
-		d.quad++
-		if d.quad == 4 {
-			d.out = append(d.out, byte(d.acc>>16), byte(d.acc>>8), byte(d.acc))
-			d.acc, d.nbits, d.quad = 0, 0, 0
-			if len(d.out) >= cap(d.out)-3 {
-				if err := d.flush(); err != nil {
-					return 0, err
+			if n := (j - i) &^ 3; n >= 4 {
+				for n > 0 {
+					room := (cap(d.out) - len(d.out)) / 3 * 4
+					if room < 4 {
+						if err := d.flush(); err != nil {
+							return 0, err
+						}
+						continue
+					}
+					k := min(n, room)
+					m, _ := base64.StdEncoding.Decode(d.out[len(d.out):cap(d.out)], p[i:i+k])
+					d.out = d.out[:len(d.out)+m]
+					i += k
+					n -= k
 				}
+				continue
 			}
 		}
+		if err := d.writeByte(p[i]); err != nil {
+			return 0, err
+		}
+		i++
 	}
 	return len(p), nil
+}
+
+// writeByte is the lenient decoder, one character at a time: stray
+// characters are counted and skipped, padding ends a group wherever it is.
+func (d *base64Writer) writeByte(c byte) error {
+	v := b64val[c]
+	if v == 0xff {
+		switch c {
+		case '=':
+			d.pad()
+		case '\r', '\n', ' ', '\t':
+		default:
+			d.stray++
+		}
+		return nil
+	}
+	if d.sawEq {
+		d.afterEq++
+		d.sawEq = false
+	}
+	d.acc = d.acc<<6 | uint32(v)
+	d.nbits += 6
+	d.quad++
+	if d.quad == 4 {
+		d.out = append(d.out, byte(d.acc>>16), byte(d.acc>>8), byte(d.acc))
+		d.acc, d.nbits, d.quad = 0, 0, 0
+		if len(d.out) >= cap(d.out)-3 {
+			return d.flush()
+		}
+	}
+	return nil
 }
 
 // pad handles "=": it ends the current group.

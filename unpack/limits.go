@@ -123,3 +123,7 @@ func (l Limits) withDefaults() Limits {
 	}
 	return l
 }
+
+// WithDefaults returns l with every zero field set to its documented
+// default, as Unpack applies them.
+func (l Limits) WithDefaults() Limits { return l.withDefaults() }

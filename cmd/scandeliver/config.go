@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/scandeliver/scandeliver/rules"
 	"github.com/scandeliver/scandeliver/scan"
 	"github.com/scandeliver/scandeliver/unpack"
 )
@@ -31,6 +32,11 @@ type Config struct {
 	Limits     unpack.Limits    `toml:"limits"`
 	Scan       ScanConfig       `toml:"scan"`
 	Engines    []scan.Config    `toml:"engine"`
+	Policy     rules.Policy     `toml:"policy"`
+	Rulesets   []rules.Ruleset  `toml:"ruleset"`
+	Notify     NotifyConfig     `toml:"notify"`
+	HTML       HTMLConfig       `toml:"html"`
+	Headers    HeadersConfig    `toml:"headers"`
 }
 
 // DeliverConfig is the [deliver] table.
@@ -78,7 +84,8 @@ func defaultConfig() Config {
 		Quarantine: QuarantineConfig{
 			Dir: "/var/spool/scandeliver/quarantine",
 		},
-		Log: LogConfig{Syslog: true, Level: "info"},
+		Log:  LogConfig{Syslog: true, Level: "info"},
+		HTML: HTMLConfig{Disarm: true},
 	}
 }
 
@@ -158,6 +165,14 @@ var tomlTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): 
 func (c *Config) validate(path string) error {
 	if c.Deliver.Default == "" {
 		return &ConfigError{File: path, Key: "deliver.default", Err: errors.New("must not be empty")}
+	}
+	if err := c.Policy.Validate(); err != nil {
+		return &ConfigError{File: path, Key: "policy", Err: err}
+	}
+	for i, rs := range c.Rulesets {
+		if err := rs.Policy.Validate(); err != nil {
+			return &ConfigError{File: path, Key: fmt.Sprintf("ruleset[%d] (%s).policy", i, rs.Name), Err: err}
+		}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scandeliver/scandeliver/unpack"
 )
 
 func TestExampleConfigDecodesStrictly(t *testing.T) {
@@ -17,9 +19,18 @@ func TestExampleConfigDecodesStrictly(t *testing.T) {
 		t.Fatalf("the shipped example does not decode: %v", err)
 	}
 	// The example documents the defaults: apart from the spool directory
-	// that install.sh creates, it must say exactly what the code does.
+	// that install.sh creates, the notify and engine tables it spells
+	// out, it must say exactly what the code does.
 	want := defaultConfig()
 	want.Spool.Dir = "/var/spool/scandeliver/tmp"
+	want.Engines = defaultEngines()
+	want.Notify.Sendmail = []string{"/usr/sbin/sendmail"}
+	want.Notify.Lang = "en"
+	lim := unpack.Limits{}.WithDefaults()
+	if cfg.Limits != lim {
+		t.Errorf("example [limits] %+v differ from the defaults %+v", cfg.Limits, lim)
+	}
+	want.Limits = cfg.Limits
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("example config and built-in defaults differ:\nexample  %+v\ndefaults %+v", cfg, want)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"strings"
@@ -14,6 +15,22 @@ type headerInfo struct {
 	messageID     string
 	hasReturnPath bool     // the MTA already put a Return-Path: on top
 	deliveredTo   []string // Delivered-To: fields at the top of the header
+	forged        bool     // the header holds status fields of ours or spam fields from outside
+}
+
+// statusFields are the fields whose meaning we own: a message that arrives
+// with them was marked by someone else (a sender forging a "clean" mark),
+// and they are removed before ours are added.
+var statusFields = map[string]bool{
+	"x-scandeliver-status": true, "x-scandeliver-warning": true, "x-scandeliver-html": true,
+	"x-spam-status": true, "x-spam-score": true, "x-spam-flag": true, "x-spam-level": true,
+}
+
+// isStatusField reports whether a header field name is one of ours
+// (statusFields, or the configured status field name).
+func isStatusField(name, custom string) bool {
+	n := strings.ToLower(strings.TrimSpace(name))
+	return statusFields[n] || (custom != "" && n == strings.ToLower(custom))
 }
 
 // maxHeaderScan bounds how much of the header the delivery path reads;
@@ -75,6 +92,9 @@ func scanHeader(r io.ReaderAt, size int64) headerInfo {
 		}
 		key := strings.ToLower(strings.TrimSpace(string(name)))
 		val := strings.TrimSpace(string(value))
+		if isStatusField(key, "") {
+			hi.forged = true
+		}
 		switch key {
 		case "return-path":
 			if top {
@@ -156,4 +176,61 @@ func cleanField(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// stripStatusFields copies the message from r to w without the status
+// fields (statusFields, and custom) in its top-level header; the rest is
+// copied byte for byte.
+func stripStatusFields(w io.Writer, r io.Reader, custom string) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	skipping := false
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A header line over 64 KiB: not one of ours; copy it whole.
+			if !skipping {
+				bw.Write(line)
+			}
+			for err == bufio.ErrBufferFull {
+				line, err = br.ReadSlice('\n')
+				if !skipping {
+					bw.Write(line)
+				}
+			}
+			if err != nil && err != io.EOF {
+				return err
+			}
+			continue
+		}
+		if len(line) == 0 && err != nil {
+			break
+		}
+		t := bytes.TrimRight(line, "\r\n")
+		if len(t) == 0 { // end of the header
+			bw.Write(line)
+			break
+		}
+		if t[0] == ' ' || t[0] == '\t' {
+			if !skipping {
+				bw.Write(line)
+			}
+		} else {
+			name, _, _ := bytes.Cut(t, []byte(":"))
+			skipping = isStatusField(string(name), custom)
+			if !skipping {
+				bw.Write(line)
+			}
+		}
+		if err != nil {
+			if err == io.EOF {
+				break
+			}
+			return err
+		}
+	}
+	if _, err := io.Copy(bw, br); err != nil {
+		return err
+	}
+	return bw.Flush()
 }

@@ -28,11 +28,14 @@ func (e usageError) Error() string { return e.msg }
 // does so.
 func exitCode(err error) int {
 	var ue usageError
+	var re rejectError
 	switch {
 	case err == nil:
 		return exOK
 	case errors.As(err, &ue):
 		return exUsage
+	case errors.As(err, &re):
+		return exDataErr
 	case errors.Is(err, deliver.ErrNoUser):
 		return exNoUser
 	default:

@@ -85,14 +85,14 @@ func (s *spoolSection) File() *os.File {
 	return s.sp.File()
 }
 
-// outcome is what the scan decided for the message, until the policy
-// stage (rules) takes over the decision.
+// outcome is what unpacking and scanning found; the policy stage (rules)
+// decides from it.
 type outcome struct {
 	msg     *unpack.Message
 	res     scan.Result
-	action  string   // "deliver", "quarantine"
+	action  string   // "deliver", or "quarantine" when an engine with on_error = quarantine failed
 	reasons []string // why, for the log and the quarantine report
-	headers []string // status header fields to prepend
+	headers []string // warnings for the status header fields
 }
 
 // scanMessage unpacks the message and runs it through the engines.
@@ -121,30 +121,6 @@ func scanMessage(ctx context.Context, cfg Config, engines []scan.Engine, raw *sp
 			m.Close()
 			return nil, fmt.Errorf("engine %s could not answer: %w", f.Engine, f.Err)
 		}
-	}
-	var sigs []string
-	spam := false
-	var spamScore []string
-	for _, v := range o.res.Verdicts {
-		switch v.Status {
-		case scan.Infected:
-			sigs = append(sigs, fmt.Sprintf("%s in %s (%s)", v.Signature, v.Object, v.Engine))
-		case scan.IsSpam:
-			spam = true
-			spamScore = append(spamScore, fmt.Sprintf("%s score=%.1f/%.1f", v.Engine, v.Score, v.Threshold))
-		}
-	}
-	switch {
-	case len(sigs) > 0:
-		// todo: issue 5's policy replaces the infected part and delivers
-		// the rest; until then the whole message is withheld.
-		o.action = "quarantine"
-		o.reasons = append(o.reasons, "infected: "+strings.Join(sigs, ", "))
-		o.headers = append(o.headers, "X-Scandeliver-Status: infected")
-	case spam:
-		o.headers = append(o.headers, "X-Scandeliver-Status: spam ("+strings.Join(spamScore, ", ")+")")
-	default:
-		o.headers = append(o.headers, "X-Scandeliver-Status: clean")
 	}
 	return o, nil
 }

@@ -16,7 +16,6 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/scandeliver/scandeliver/deliver"
-	"github.com/scandeliver/scandeliver/quarantine"
 	"github.com/scandeliver/scandeliver/scan"
 	"github.com/scandeliver/scandeliver/unpack"
 )
@@ -62,8 +61,9 @@ Options:
               path an mbox file; "~/" is the recipient's home
               (default: [deliver] default, "~/Maildir/")
 
-Exit status: 0 delivered; 64 bad usage; 67 unknown user; 75 temporary
-failure, nothing delivered (the MTA retries).
+Exit status: 0 delivered (or withheld, quarantined, dropped by policy, on
+record); 64 bad usage; 65 rejected by policy (the MTA bounces); 67 unknown
+user; 75 temporary failure, nothing delivered (the MTA retries).
 
 Postfix:   mailbox_command = /usr/local/bin/scandeliver -a "$RECIPIENT"
 sendmail:  Mlocal, P=/usr/local/bin/scandeliver, A=scandeliver -f $g -d $u
@@ -223,6 +223,8 @@ func resultWord(code int) string {
 		return "no-such-user"
 	case exUsage:
 		return "usage"
+	case exDataErr:
+		return "rejected"
 	}
 	return fmt.Sprintf("exit-%d", code)
 }
@@ -297,41 +299,8 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 	s.add("parts", len(o.msg.Parts))
 	s.add("verdicts", verdictSummary(o.res))
 	s.add("scan_time", o.res.Duration.Round(time.Microsecond).String())
-	if o.action == "quarantine" {
-		id, err := quarantine.Store{Dir: cfg.Quarantine.Dir, Group: cfg.Quarantine.Group, Now: e.now}.Put(raw.Reader(), quarantineReport(o, hi, sender, rcpt))
-		if err != nil {
-			return fmt.Errorf("quarantining the message: %w", err)
-		}
-		s.add("action", "quarantined")
-		s.add("quarantine_id", id)
-		s.add("reason", strings.Join(o.reasons, "; "))
-		return nil
-	}
-
-	// Like procmail and mail.local: become the user before touching the
-	// mailbox, so that it is created with the user's ownership and the
-	// user's permissions apply.
-	if u != nil && os.Geteuid() == 0 {
-		if err := deliver.DropPrivileges(u); err != nil {
-			return fmt.Errorf("switching to user %s: %w", u.Name, err)
-		}
-	}
-
-	prefix := prefixFields(hi, sender, rcpt, o.headers)
-	body := raw.Reader()
-	res, err := deliver.Deliver(ctx, dest, prefix, body, body.Size(), deliver.Envelope{Sender: sender, Recipient: rcpt}, deliver.Options{
-		LockTimeout: time.Duration(cfg.Deliver.LockTimeout),
-		StaleLock:   time.Duration(cfg.Deliver.StaleLock),
-		Now:         e.now,
-	})
-	if err != nil {
-		return err
-	}
-	if res.Path != "" {
-		s.add("file", res.Path)
-	}
-	s.add("action", "delivered")
-	return nil
+	d := &delivery{e: e, cfg: cfg, s: s, o: o, raw: raw, hi: hi, sender: sender, rcpt: rcpt, dest: dest, user: u}
+	return d.applyPolicy(ctx)
 }
 
 func firstNonEmpty(v ...string) string {

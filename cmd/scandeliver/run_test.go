@@ -246,12 +246,12 @@ func TestDocsAgree(t *testing.T) {
 			t.Errorf("option %s missing from the man page", opt)
 		}
 	}
-	for _, sub := range []string{"check-config", "version"} {
+	for _, sub := range []string{"scan", "check-config", "version"} {
 		if !strings.Contains(usageText, "scandeliver "+sub) || !strings.Contains(string(readme), "scandeliver "+sub) || !strings.Contains(string(man), ".Cm "+sub) {
 			t.Errorf("subcommand %s missing from --help, README or man page", sub)
 		}
 	}
-	for _, code := range []string{"64", "67", "75"} {
+	for _, code := range []string{"64", "65", "67", "75"} {
 		if !strings.Contains(usageText, code) || !strings.Contains(string(readme), "**"+code+"**") || !strings.Contains(string(man), ".It "+code) {
 			t.Errorf("exit code %s missing from --help, README or man page", code)
 		}

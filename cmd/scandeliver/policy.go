@@ -1,0 +1,566 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/scandeliver/scandeliver/deliver"
+	"github.com/scandeliver/scandeliver/notify"
+	"github.com/scandeliver/scandeliver/quarantine"
+	"github.com/scandeliver/scandeliver/rules"
+	"github.com/scandeliver/scandeliver/sanitize"
+	"github.com/scandeliver/scandeliver/sanitize/html"
+	"github.com/scandeliver/scandeliver/scan"
+	"github.com/scandeliver/scandeliver/unpack"
+)
+
+// NotifyConfig is the [notify] table: how notices reach the postmaster
+// and real senders.
+type NotifyConfig struct {
+	// Sendmail is the program and its leading arguments; the recipient is
+	// added by scandeliver ("-t" is refused).
+	Sendmail []string `toml:"sendmail"`
+	From     string   `toml:"from"`      // From address of notices; default "postmaster"
+	FromName string   `toml:"from_name"` // default "Mail scanner"
+	Contact  string   `toml:"contact"`   // who readers may contact; default the postmaster
+	Lang     string   `toml:"lang"`      // "en" or "fr"
+	// Templates is a directory of site templates (LANG/NAME.tmpl) that
+	// override the shipped ones.
+	Templates string   `toml:"templates"`
+	Timeout   Duration `toml:"timeout"`
+	// Postmaster receives the notices when [policy] (or the ruleset)
+	// names nobody.
+	Postmaster string `toml:"postmaster"`
+	// Senders: notices to real senders of blocked or infected mail
+	// (overrides [policy] notify_sender when set).
+	Senders *bool `toml:"senders"`
+	// AuthservID is the authserv-id of our own MTA's
+	// Authentication-Results fields; only those prove a sender real
+	// (dmarc=pass, or spf=pass for the envelope sender's domain). "" trusts none.
+	AuthservID string `toml:"authserv_id"`
+	// SenderInterval: at most one notice per sender per interval.
+	SenderInterval Duration `toml:"sender_interval"`
+}
+
+// mailer is the notices' sendmail. "-t" and "-i" are accepted for
+// compatibility with other scanners' configurations and dropped: the
+// recipient is always passed as an argument, never read from the header.
+func (n NotifyConfig) mailer() notify.Mailer {
+	var argv []string
+	for _, a := range n.Sendmail {
+		if len(argv) > 0 && (a == "-t" || a == "-i") {
+			continue
+		}
+		argv = append(argv, a)
+	}
+	return notify.Mailer{Sendmail: argv, Timeout: time.Duration(n.Timeout)}
+}
+
+// HeadersConfig is the [headers] table.
+type HeadersConfig struct {
+	// Status is the name of the status field ("X-Scandeliver-Status").
+	Status string `toml:"status"`
+}
+
+// HTMLConfig is the [html] table (sanitize/html's options).
+type HTMLConfig struct {
+	Disarm             bool              `toml:"disarm"`
+	Elements           map[string]string `toml:"elements"` // element = "allow" | "disarm" | "remove"
+	BlockRemoteContent bool              `toml:"block_remote_content"`
+	TrustedHosts       []string          `toml:"trusted_hosts"`
+	MaxBytes           Size              `toml:"max_bytes"`
+	Timeout            Duration          `toml:"timeout"`
+}
+
+func (h HTMLConfig) options() html.Options {
+	o := html.Options{BlockRemoteContent: h.BlockRemoteContent, TrustedHosts: h.TrustedHosts,
+		MaxBytes: int64(h.MaxBytes), Timeout: time.Duration(h.Timeout)}
+	if len(h.Elements) > 0 {
+		o.Elements = map[string]html.Action{}
+		for k, v := range h.Elements {
+			o.Elements[k] = html.Action(v)
+		}
+	}
+	return o
+}
+
+// rejectError is a message refused by a "reject" rule: exit 65, and the
+// MTA bounces it to the sender.
+type rejectError struct{ reason string }
+
+func (e rejectError) Error() string { return "rejected by policy: " + e.reason }
+
+// facts turns the part tree and the verdicts into the plain facts rules
+// decides on.
+func facts(m *unpack.Message, res scan.Result, size int64, sender, rcpt string, local bool) rules.MessageFacts {
+	f := rules.MessageFacts{Size: size, Sender: sender, Recipient: rcpt, LocalSender: local}
+	byPath := map[string]*rules.PartFacts{}
+	partInfected := false
+	for _, p := range m.Parts {
+		if p.Container && p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822 {
+			continue
+		}
+		pf := rules.PartFacts{
+			Path: p.Path, Name: p.Name,
+			InArchive:    p.Origin == unpack.OriginArchive || p.Origin == unpack.OriginCompressed,
+			DeclaredType: p.DeclaredType, DetectedType: p.DetectedType,
+			Size: p.Size, Encrypted: p.Encrypted, Unscannable: p.Unscannable,
+			Partial:      p.DeclaredType == "message/partial",
+			ExternalBody: p.DeclaredType == "message/external-body",
+		}
+		for _, pr := range p.Problems {
+			pf.Problems = append(pf.Problems, pr.Kind+": "+pr.Detail)
+		}
+		f.Parts = append(f.Parts, pf)
+		byPath[p.Path] = &f.Parts[len(f.Parts)-1]
+	}
+	// byPath points into f.Parts: it must not grow from here on.
+	var rawInfected []string
+	for _, v := range res.Verdicts {
+		switch {
+		case v.Status == scan.Infected && v.Object == scan.RawID:
+			rawInfected = append(rawInfected, v.Signature)
+		case v.Status == scan.Infected:
+			if pf := byPath[v.Object]; pf != nil {
+				pf.Infected = append(pf.Infected, v.Signature)
+				partInfected = true
+			}
+		case v.Status == scan.Unscannable && v.Kind == scan.Virus:
+			if v.Object == scan.RawID {
+				f.Unscannable = firstNonEmpty(f.Unscannable, v.Engine+": "+v.Reason)
+			} else if pf := byPath[v.Object]; pf != nil && pf.Unscannable == "" {
+				pf.Unscannable = v.Engine + ": " + v.Reason
+			}
+		case v.Kind == scan.Spam && (v.Status == scan.IsSpam || v.Status == scan.Clean):
+			if v.Status == scan.IsSpam {
+				f.Spam = true
+			}
+			if v.Score > f.SpamScore {
+				f.SpamScore = v.Score
+			}
+			f.SpamSymbols = append(f.SpamSymbols, v.Symbols...)
+		}
+	}
+	// An engine that finds a virus in the raw message but in none of our
+	// parts read the message differently from us: that is a finding about
+	// the whole message (it cannot be cut out), not something to ignore.
+	if len(rawInfected) > 0 && !partInfected {
+		f.Infected = rawInfected
+	}
+	return f
+}
+
+// messageHeader reads the top-level header of the message for the notices
+// (who sent it, is it a list or an auto-reply). Lenient: a broken header
+// gives what could be read.
+func messageHeader(raw *spoolSection) textproto.MIMEHeader {
+	r := textproto.NewReader(bufio.NewReader(io.LimitReader(raw.Reader(), maxHeaderScan)))
+	h, _ := r.ReadMIMEHeader()
+	if h == nil {
+		h = textproto.MIMEHeader{}
+	}
+	return h
+}
+
+// delivery is everything the policy stage needs to finish a message.
+type delivery struct {
+	e       *sysEnv
+	cfg     Config
+	s       *summary
+	o       *outcome
+	raw     *spoolSection
+	hi      headerInfo
+	sender  string
+	rcpt    string
+	dest    deliver.Dest
+	user    *deliver.User
+	ruleset string
+}
+
+// applyPolicy decides what happens to the message and does it: quarantine
+// the original when anything was not allowed, deliver the message (as is,
+// sanitized, or a notice in its place), then tell the postmaster and the
+// real sender. Notices go last, so that a delivery that fails (and is
+// retried by the MTA) does not send them twice.
+func (d *delivery) applyPolicy(ctx context.Context) error {
+	pol, ruleset := rules.SelectNamed(d.cfg.Policy, d.cfg.Rulesets, d.sender, d.rcpt)
+	d.ruleset = ruleset
+	f := facts(d.o.msg, d.o.res, d.raw.Size(), d.sender, d.rcpt, pol.WithDefaults().IsLocal(d.sender))
+	if d.cfg.Notify.Senders != nil && pol.NotifySender == nil {
+		pol.NotifySender = d.cfg.Notify.Senders
+	}
+	if d.cfg.HTML.Disarm {
+		d.markHTMLUnscannable(ctx, &f)
+	}
+	v := rules.Decide(pol, f)
+	if d.o.action == "quarantine" { // an engine that could not answer, on_error = quarantine
+		v.Message = rules.Worse(v.Message, rules.Quarantine)
+		v.Quarantine = true
+		v.Reasons = append(v.Reasons, d.o.reasons...)
+	}
+	// Not "status": Postfix logs the command's output after its own
+	// status=, and log readers must not find ours first.
+	d.s.add("scan", firstNonEmpty(string(v.Status), "clean"))
+	if ruleset != "" {
+		d.s.add("ruleset", ruleset)
+	}
+	if len(v.Reasons) > 0 {
+		d.s.add("reason", strings.Join(v.Reasons, "; "))
+	}
+	if v.Message == rules.Reject {
+		return rejectError{strings.Join(v.Reasons, "; ")}
+	}
+
+	qid := ""
+	if v.Quarantine || v.Message == rules.Quarantine || v.Message == rules.Drop {
+		var err error
+		qid, err = d.quarantine(v)
+		if err != nil {
+			return fmt.Errorf("quarantining the message: %w", err)
+		}
+		d.s.add("quarantine_id", qid)
+	}
+
+	status := d.statusHeaders(v)
+	opt := sanitize.Options{
+		DisarmHTML:  d.cfg.HTML.Disarm,
+		HTML:        d.cfg.HTML.options(),
+		SubjectTags: v.SubjectTags,
+		Now:         d.e.now,
+	}
+	dest := d.dest
+	if v.Junk && dest.Kind == deliver.Maildir {
+		dest = dest.WithFolder(".Junk")
+	}
+
+	var err error
+	action := "dropped"
+	switch v.Message {
+	case rules.Drop:
+	case rules.Quarantine:
+		action = "withheld"
+		err = d.deliverNotice(ctx, dest, v, qid, status, opt)
+	default:
+		action, err = d.deliverMessage(ctx, dest, v, qid, status, opt)
+	}
+	if err != nil {
+		return err
+	}
+	d.s.add("action", action)
+	d.notify(ctx, pol, v, qid)
+	return nil
+}
+
+// statusHeaders are the fields that tell the reader (and filters) what
+// the scanner found.
+func (d *delivery) statusHeaders(v rules.Verdict) []string {
+	st := string(v.Status)
+	if st == "" || st == string(rules.StatusClean) {
+		st = "clean"
+		if v.Spam {
+			st = "spam"
+		}
+	}
+	if len(v.Signatures) > 0 {
+		st += " (" + strings.Join(v.Signatures, ", ") + ")"
+	}
+	h := []string{d.statusName() + ": " + st}
+	if v.Spam || v.SpamScore != 0 || hasSpamEngine(d.o.res) {
+		yes := "No"
+		if v.Spam {
+			yes = "Yes"
+			h = append(h, "X-Spam-Flag: YES")
+		}
+		h = append(h, fmt.Sprintf("X-Spam-Status: %s, score=%.1f", yes, v.SpamScore),
+			fmt.Sprintf("X-Spam-Score: %.1f", v.SpamScore))
+	}
+	for _, w := range d.o.headers {
+		if strings.HasPrefix(w, "X-Scandeliver-Warning:") {
+			h = append(h, w)
+		}
+	}
+	return h
+}
+
+func (d *delivery) statusName() string {
+	return firstNonEmpty(d.cfg.Headers.Status, "X-Scandeliver-Status")
+}
+
+func hasSpamEngine(r scan.Result) bool {
+	for _, v := range r.Verdicts {
+		if v.Kind == scan.Spam {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *delivery) quarantine(v rules.Verdict) (string, error) {
+	r := quarantineReport(d.o, d.hi, d.sender, d.rcpt)
+	r.Status = string(v.Status)
+	r.Action = string(v.Message)
+	r.Ruleset = d.ruleset
+	r.Reasons = append([]string(nil), v.Reasons...)
+	for _, pd := range v.Parts {
+		r.Decisions = append(r.Decisions, quarantine.Decision{Part: pd.Part, Name: pd.Name, Action: string(pd.Action),
+			Kind: string(pd.Kind), Rule: pd.Rule, Reason: pd.Reason, NewName: pd.NewName})
+	}
+	return quarantine.Store{Dir: d.cfg.Quarantine.Dir, Group: d.cfg.Quarantine.Group, Now: d.e.now}.Put(d.raw.Reader(), r)
+}
+
+// becomeUser drops root for the recipient before the mailbox is touched.
+func (d *delivery) becomeUser() error {
+	if d.user != nil && os.Geteuid() == 0 {
+		if err := deliver.DropPrivileges(d.user); err != nil {
+			return fmt.Errorf("switching to user %s: %w", d.user.Name, err)
+		}
+	}
+	return nil
+}
+
+func (d *delivery) put(ctx context.Context, dest deliver.Dest, prefix []byte, body io.ReaderAt, size int64) error {
+	if err := d.becomeUser(); err != nil {
+		return err
+	}
+	res, err := deliver.Deliver(ctx, dest, prefix, body, size, deliver.Envelope{Sender: d.sender, Recipient: d.rcpt}, deliver.Options{
+		LockTimeout: time.Duration(d.cfg.Deliver.LockTimeout),
+		StaleLock:   time.Duration(d.cfg.Deliver.StaleLock),
+		Now:         d.e.now,
+	})
+	if err != nil {
+		return err
+	}
+	if res.Path != "" {
+		d.s.add("file", res.Path)
+	}
+	return nil
+}
+
+// respool runs a writer (sanitize) into a new spool, streaming.
+func (d *delivery) respool(write func(w io.Writer) error) (*unpack.Spool, error) {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(write(pw)) }()
+	sp, err := unpack.NewSpool(pr, unpack.SpoolOptions{Dir: d.cfg.Spool.Dir, Memory: int64(d.cfg.Spool.Memory)})
+	pr.CloseWithError(errors.New("spool closed"))
+	return sp, err
+}
+
+// deliverMessage delivers the message, sanitized when the verdict or the
+// HTML disarming changes anything, and says which it was.
+func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rules.Verdict, qid string, status []string, opt sanitize.Options) (string, error) {
+	if !sanitize.Plan(d.o.msg, v, opt) {
+		prefix := prefixFields(d.hi, d.sender, d.rcpt, status)
+		if !d.hi.forged && d.cfg.Headers.Status == "" {
+			return "delivered", d.put(ctx, dest, prefix, d.raw.Reader(), d.raw.Size())
+		}
+		// Status fields from outside: removed, so that a sender cannot
+		// forge a "clean" mark; the rest byte for byte.
+		sp, err := d.respool(func(w io.Writer) error { return stripStatusFields(w, d.raw.Reader(), d.cfg.Headers.Status) })
+		if err != nil {
+			return "", fmt.Errorf("removing status fields: %w", err)
+		}
+		defer sp.Close()
+		d.s.add("removed_fields", "status")
+		return "delivered", d.put(ctx, dest, prefix, sp.Open(), sp.Size())
+	}
+	var res sanitize.Result
+	sp, err := d.respool(func(w io.Writer) error {
+		var err error
+		res, err = sanitize.Rewrite(ctx, w, d.raw.Reader(), d.raw.Size(), d.o.msg, v, opt, d.replacement(qid))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("sanitizing the message: %w", err)
+	}
+	defer sp.Close()
+	if len(res.HTMLUnscannable) > 0 {
+		status = append(status, "X-Scandeliver-HTML: kept whole, could not be disarmed: "+strings.Join(res.HTMLUnscannable, " "))
+	}
+	if n := res.HTML.Phishing; n > 0 {
+		status = append(status, fmt.Sprintf("X-Scandeliver-HTML: %d suspicious link(s) marked", n))
+	}
+	action := "delivered"
+	if res.Changed {
+		action = "sanitized"
+	}
+	if len(res.Replaced) > 0 {
+		d.s.add("replaced", strings.Join(res.Replaced, " "))
+	}
+	if len(res.Renamed) > 0 {
+		d.s.add("renamed", strings.Join(res.Renamed, " "))
+	}
+	if res.HTML.Changed {
+		d.s.add("html", fmt.Sprintf("scripts=%d handlers=%d urls=%d disarmed=%d webbugs=%d phishing=%d",
+			res.HTML.Scripts, res.HTML.Handlers, res.HTML.BadURLs, res.HTML.Disarmed, res.HTML.WebBugs, res.HTML.Phishing))
+	}
+	hi := scanHeader(sp, sp.Size())
+	if hi.forged || d.cfg.Headers.Status != "" {
+		sp2, err := d.respool(func(w io.Writer) error { return stripStatusFields(w, sp.Open(), d.cfg.Headers.Status) })
+		if err != nil {
+			return "", fmt.Errorf("removing status fields: %w", err)
+		}
+		defer sp2.Close()
+		sp = sp2
+		hi = scanHeader(sp, sp.Size())
+	}
+	prefix := prefixFields(hi, d.sender, d.rcpt, status)
+	return action, d.put(ctx, dest, prefix, sp.Open(), sp.Size())
+}
+
+// deliverNotice delivers the short notice that stands for a message
+// withheld whole.
+func (d *delivery) deliverNotice(ctx context.Context, dest deliver.Dest, v rules.Verdict, qid string, status []string, opt sanitize.Options) error {
+	text, err := d.templates().Render(d.lang(), "withheld", d.noticeData(v, qid))
+	if err != nil {
+		return fmt.Errorf("withheld notice: %w", err)
+	}
+	sp, err := d.respool(func(w io.Writer) error {
+		return sanitize.Withheld(w, d.raw.Reader(), d.raw.Size(), d.o.msg, text, opt)
+	})
+	if err != nil {
+		return fmt.Errorf("writing the withheld notice: %w", err)
+	}
+	defer sp.Close()
+	hi := scanHeader(sp, sp.Size())
+	return d.put(ctx, dest, prefixFields(hi, d.sender, d.rcpt, status), sp.Open(), sp.Size())
+}
+
+func (d *delivery) templates() notify.Templates { return notify.Templates{Dir: d.cfg.Notify.Templates} }
+
+func (d *delivery) lang() string { return firstNonEmpty(d.cfg.Notify.Lang, "en") }
+
+func (d *delivery) contact() string {
+	return firstNonEmpty(d.cfg.Notify.Contact, d.cfg.Policy.WithDefaults().Postmaster, "postmaster")
+}
+
+// replacement renders the text that replaces a part.
+func (d *delivery) replacement(qid string) sanitize.Replacement {
+	return func(p *unpack.Part, pd rules.Decision) (string, error) {
+		data := notify.Data{
+			Date: d.e.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
+			Sender: d.sender, Recipient: d.rcpt, Subject: d.o.msg.Subject, MessageID: d.hi.messageID,
+			File: firstNonEmpty(pd.Name, p.Name), Reason: pd.Reason, Rule: pd.Rule,
+		}
+		for _, fd := range pd.Findings {
+			if len(fd.Signatures) > 0 {
+				data.Signature = strings.Join(fd.Signatures, ", ")
+			}
+		}
+		return d.templates().Render(d.lang(), "replacement", data)
+	}
+}
+
+func (d *delivery) noticeData(v rules.Verdict, qid string) notify.Data {
+	data := notify.Data{
+		Date: d.e.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
+		Sender: d.sender, Recipient: d.rcpt, Subject: d.o.msg.Subject, MessageID: d.hi.messageID,
+		Status: string(v.Status), Action: string(v.Message), Reason: strings.Join(v.Reasons, "; "),
+		Signature: strings.Join(v.Signatures, ", "),
+	}
+	for _, pd := range v.Parts {
+		if pd.Action == rules.Allow {
+			continue
+		}
+		it := notify.Item{File: pd.Name, Part: pd.Part, Action: string(pd.Action), Reason: pd.Reason, Rule: pd.Rule}
+		for _, fd := range pd.Findings {
+			if len(fd.Signatures) > 0 {
+				it.Signature = strings.Join(fd.Signatures, ", ")
+			}
+		}
+		data.Items = append(data.Items, it)
+	}
+	return data
+}
+
+// notify tells the postmaster and the real sender. A notice that cannot
+// be sent is logged, not retried: the message itself was handled.
+func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict, qid string) {
+	if !v.NotifyPostmaster && !v.NotifySender {
+		return
+	}
+	n := notify.Notifier{
+		From: d.cfg.Notify.From, FromName: d.cfg.Notify.FromName, Lang: d.lang(),
+		Templates: d.templates(), Now: d.e.now, Mailer: d.cfg.Notify.mailer(),
+	}
+	data := d.noticeData(v, qid)
+	h := messageHeader(d.raw)
+	for _, k := range []string{"From", "To", "Cc", "Subject", "Date", "Message-Id"} {
+		for _, val := range h.Values(k) {
+			data.Headers = append(data.Headers, k+": "+val)
+		}
+	}
+	var sent []string
+	postmaster := firstNonEmpty(v.Postmaster, d.cfg.Notify.Postmaster)
+	if v.NotifyPostmaster && postmaster != "" {
+		if err := n.Postmaster(ctx, postmaster, data); err != nil {
+			d.s.add("notify_error", "postmaster: "+err.Error())
+		} else {
+			sent = append(sent, "postmaster")
+		}
+	}
+	if v.NotifySender {
+		// A virus's sender must be proven real; for blocked names and
+		// types the same proof is required too (the issue's default):
+		// most such mail is forged.
+		ok, why := notify.RealSender(d.sender, h, notify.Proof{Local: v.SenderLocal, Forged: v.SenderForged,
+			RequireProof: true, AuthServID: d.cfg.Notify.AuthservID})
+		if ok && !v.SenderLocal {
+			rl := notify.RateLimit{Dir: filepath.Join(firstNonEmpty(d.cfg.Spool.Dir, os.TempDir()), fmt.Sprintf("scandeliver-notify-%d", os.Getuid())),
+				Interval: time.Duration(d.cfg.Notify.SenderInterval), Now: d.e.now}
+			if allowed, err := rl.Allow(d.sender); err == nil && !allowed {
+				ok, why = false, "a notice went to this sender less than an interval ago"
+			}
+		}
+		if ok {
+			if err := n.Sender(ctx, d.sender, data); err != nil {
+				d.s.add("notify_error", "sender: "+err.Error())
+			} else {
+				sent = append(sent, "sender")
+			}
+		} else {
+			d.s.add("sender_not_told", why)
+		}
+	}
+	if len(sent) > 0 {
+		d.s.add("notified", strings.Join(sent, ","))
+	}
+}
+
+// markHTMLUnscannable disarms each HTML part once, to nowhere, before the
+// policy decides: a part the disarmer gives up on (budget, nesting) is
+// unscannable ("html"), and the policy treats it as such, rather than the
+// part reaching the user undisarmed.
+func (d *delivery) markHTMLUnscannable(ctx context.Context, f *rules.MessageFacts) {
+	byPath := map[string]*rules.PartFacts{}
+	for i := range f.Parts {
+		byPath[f.Parts[i].Path] = &f.Parts[i]
+	}
+	for _, p := range d.o.msg.Parts {
+		if p.Container || p.DeclaredType != "text/html" {
+			continue
+		}
+		pf := byPath[p.Path]
+		if pf == nil || pf.Unscannable != "" {
+			continue
+		}
+		r, err := p.Open()
+		if err != nil {
+			continue
+		}
+		o := d.cfg.HTML.options()
+		o.Charset = p.Charset
+		_, err = html.Disarm(ctx, io.Discard, r, o)
+		r.Close()
+		if errors.Is(err, html.ErrUnscannable) {
+			pf.Unscannable = "html: " + err.Error()
+		}
+	}
+}

@@ -1,0 +1,68 @@
+// Package sanitize applies the policy's decisions to a message and writes
+// a new message. The spool and the part tree are read, never modified.
+//
+// # Contract
+//
+// Rewrite copies the raw message to a writer, changing only the parts the
+// verdict and the options name; every other byte is copied from the spool
+// exactly (io.Copy over io.NewSectionReader), so a clean message comes out
+// byte-identical but for the prepended header fields, and the DKIM
+// signatures of untouched parts survive. Plan says beforehand whether
+// Rewrite would change anything, so that a clean message can be delivered
+// straight from the spool. Withheld writes the short notice that replaces a
+// message withheld whole.
+//
+// What is done:
+//   - Deny (or any part decision more severe): the offending MIME part
+//     becomes a "text/plain; charset=utf-8" part, quoted-printable, with
+//     "Content-Disposition: inline", whose text is the Replacement's texts
+//     for every decision inside that part, joined by an empty line. A
+//     decision on a part whose bytes are not in the raw message (an
+//     archive member, a TNEF or uuencoded attachment, a part of a
+//     transfer-encoded embedded message) replaces its nearest ancestor
+//     whose bytes are (HeaderStart >= 0): the zip attachment, the
+//     winmail.dat, and for a uuencoded block the whole text part holding
+//     it (not only the block: unpack records no offsets for blocks, and a
+//     text body cut by a second parser could disagree with the first).
+//     The MIME structure is kept: one part replaces one part. A message
+//     (the root, or an embedded message/rfc822) that is replaced keeps its
+//     header fields but the Content-* ones, and gets MIME-Version when it
+//     had none.
+//   - Rename: only the part's header is rewritten: every form of
+//     Content-Disposition filename= and Content-Type name= (plain, RFC 2047
+//     in quotes, RFC 2231 with continuations) is dropped and the new name
+//     written where the old one was (as a token or quoted string when it is
+//     short printable ASCII, else RFC 2231 UTF-8 extended values with
+//     continuations). The rewritten header is read back with unpack: when
+//     it does not give the new name, or the header is over 1 MB, the part
+//     is replaced instead. A rename of a part not in the raw message
+//     replaces its raw ancestor.
+//   - HTML (Options.DisarmHTML): every part declared text/html, and every
+//     named part sniffed as HTML but not declared text/plain, is disarmed
+//     by package sanitize/html. When the disarmer changed something, the
+//     part is re-encoded quoted-printable, its Content-Type charset set to
+//     utf-8 and its Content-Transfer-Encoding replaced; its other header
+//     fields stay as written. When the disarmer gives up (ErrUnscannable),
+//     or the part's content was cut by an unpack limit, the part is kept
+//     whole and listed in Result.HTMLUnscannable. A text/plain alternative
+//     is left alone.
+//   - Subject tags are prepended to the first Subject field, each only when
+//     the decoded subject does not hold it yet (so sanitizing twice tags
+//     once); a tag that is not ASCII is an RFC 2047 encoded word. A message
+//     without Subject gets one.
+//   - Options.Headers are written first (after a leading mbox "From " line,
+//     if the spool has one).
+//
+// Bodies we write are quoted-printable with the message's own line breaks
+// (those of its first line); no line of them starts with "-" or "From ".
+//
+// # Memory
+//
+// Everything streams but: header fields being rewritten (a header of at
+// most 1 MB), the replacement texts, and an HTML part being disarmed
+// (bounded by html.Options.MaxBytes, in and out).
+//
+// Decisions on the message as a whole (Decision.Part == "") are not
+// Rewrite's: the caller withholds the message and delivers Withheld's
+// notice.
+package sanitize

@@ -1,0 +1,133 @@
+package sanitize
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/scandeliver/scandeliver/rules"
+	"github.com/scandeliver/scandeliver/unpack"
+)
+
+// testRepl is the Replacement of the tests: the facts a template gets,
+// one per line.
+func testRepl(p *unpack.Part, d rules.Decision) (string, error) {
+	name := d.Name
+	if name == "" {
+		name = p.Name
+	}
+	return fmt.Sprintf("Removed: %s\nPart: %s\nReason: %s\nRule: %s\n",
+		strconv.QuoteToGraphic(name), d.Part, d.Reason, d.Rule), nil
+}
+
+func mustUnpack(t testing.TB, b []byte) *unpack.Message {
+	t.Helper()
+	m, err := unpack.Unpack(context.Background(), bytes.NewReader(b), int64(len(b)), unpack.Options{})
+	if err != nil {
+		t.Fatalf("unpack: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// rewrite runs Plan and Rewrite on b.
+func rewrite(t testing.TB, b []byte, m *unpack.Message, v rules.Verdict, opt Options) ([]byte, Result, bool) {
+	t.Helper()
+	plan := Plan(m, v, opt)
+	var out bytes.Buffer
+	res, err := Rewrite(context.Background(), &out, bytes.NewReader(b), int64(len(b)), m, v, opt, testRepl)
+	if err != nil {
+		t.Fatalf("Rewrite: %v", err)
+	}
+	if res.Changed && !plan {
+		t.Errorf("Plan said no change, Rewrite changed the message")
+	}
+	return out.Bytes(), res, plan
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
+
+// malformed returns the malformed problems of a message, offsets removed,
+// as a multiset.
+func malformed(m *unpack.Message) map[string]int {
+	out := map[string]int{}
+	for _, p := range m.Parts {
+		for _, pr := range p.Problems {
+			if pr.Kind == unpack.KindMalformed {
+				out[digits.ReplaceAllString(pr.Detail, "N")]++
+			}
+		}
+	}
+	return out
+}
+
+// checkInvariants checks what a rewrite must keep: the output parses
+// without new malformed problems, every replaced part is now a text/plain
+// leaf and its content is gone, and every part outside the rewritten
+// parts has its content unchanged (same SHA-256 at the same path).
+// touched lists the parts whose content may differ (HTML disarmed).
+func checkInvariants(t testing.TB, in *unpack.Message, out []byte, res Result, touched map[string]bool) *unpack.Message {
+	t.Helper()
+	om := mustUnpack(t, out)
+	inBad, outBad := malformed(in), malformed(om)
+	for k, n := range outBad {
+		if n > inBad[k] {
+			t.Errorf("new malformed problem after rewrite: %q (%d, was %d)", k, n, inBad[k])
+		}
+	}
+	outBy := map[string]*unpack.Part{}
+	for _, p := range om.Parts {
+		outBy[p.Path] = p
+	}
+	replaced := map[string]bool{}
+	for _, r := range res.Replaced {
+		replaced[r] = true
+		if p := outBy[r]; p == nil || p.DeclaredType != "text/plain" || p.Container || p.Charset != "utf-8" {
+			t.Errorf("replaced part %s is not a text/plain utf-8 leaf in the output: %+v", r, p)
+		}
+	}
+	under := func(path string, set map[string]bool) bool {
+		for s := range set {
+			if path == s || strings.HasPrefix(path, s+".") || strings.HasPrefix(path, s+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	kept := map[string]bool{}
+	var gone []*unpack.Part
+	for _, p := range in.Parts {
+		if p.Container || p.SHA256 == "" {
+			continue
+		}
+		switch {
+		case under(p.Path, replaced):
+			gone = append(gone, p)
+		case under(p.Path, touched):
+		default:
+			q := outBy[p.Path]
+			if q == nil {
+				t.Errorf("untouched part %s missing from the output", p.Path)
+				continue
+			}
+			if q.SHA256 != p.SHA256 {
+				t.Errorf("untouched part %s changed: sha256 %s, was %s", p.Path, q.SHA256, p.SHA256)
+			}
+			kept[p.SHA256] = true
+		}
+	}
+	outHashes := map[string]bool{}
+	for _, p := range om.Parts {
+		outHashes[p.SHA256] = true
+	}
+	for _, p := range gone {
+		if outHashes[p.SHA256] && !kept[p.SHA256] && p.Size > 0 {
+			t.Errorf("replaced part %s (sha256 %s) still in the output", p.Path, p.SHA256)
+		}
+	}
+	return om
+}

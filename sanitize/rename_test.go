@@ -1,0 +1,79 @@
+package sanitize
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/scandeliver/scandeliver/rules"
+)
+
+// TestRenameTricks renames parts whose names are given in awkward or
+// hostile ways: the output part must carry exactly the new name, or have
+// been replaced; never keep the old one.
+func TestRenameTricks(t *testing.T) {
+	headers := []string{
+		"Content-Type: application/octet-stream; name=\"a.exe\"",
+		"Content-Disposition: attachment; filename=a.exe",
+		"Content-Disposition: attachment; filename=\"a\\\".exe\"; size=3",
+		"Content-Disposition: attachment; filename*=utf-8''a%2Eexe",
+		"Content-Disposition: attachment;\n filename*0=\"a.\";\n filename*1=\"exe\"",
+		"Content-Disposition: attachment; filename=\"x;y.exe\"; creation-date=\"a;b\"",
+		"Content-Disposition: attachment; filename=\"unterminated.exe",
+		"Content-Disposition: attachment; (comment; filename=fake) filename=a.exe",
+		"Content-Type: application/octet-stream; name=\"=?utf-8?b?YS5leGU=?=\"\nContent-Disposition: attachment",
+		"Content-Type: text/plain; name=b.exe\nContent-Type: text/plain; name=c.exe\nContent-Disposition: inline; filename=a.exe",
+		"Content-Disposition: attachment; FILENAME=a.exe; Filename*=utf-8''b.exe",
+	}
+	newNames := []string{"a_exe.disarmed", "n\"ew\\name.disarmed", "r\u00e9sum\u00e9 \u202e.disarmed", strings.Repeat("long ", 40) + ".disarmed", "line\r\nbreak.disarmed"}
+	for i, h := range headers {
+		for _, nn := range newNames {
+			raw := "From: a@example.org\nSubject: t\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\n" +
+				h + "\n\nbody\n--b--\n"
+			b := []byte(raw)
+			m := mustUnpack(t, b)
+			p := m.Parts[2]
+			if p.Name == "" {
+				t.Fatalf("case %d: unpack finds no name in %q", i, h)
+			}
+			v := rules.Verdict{Parts: []rules.Decision{{Part: p.Path, Name: p.Name, Action: rules.Rename, NewName: nn}}}
+			out, res, _ := rewrite(t, b, m, v, Options{})
+			om := checkInvariants(t, m, out, res, nil)
+			q := om.Parts[2]
+			switch {
+			case len(res.Renamed) == 1:
+				if q.Name != nn {
+					t.Errorf("case %d %q: renamed to %q, want %q\n%s", i, h, q.Name, nn, out)
+				}
+				body, _ := q.Open()
+				var sb strings.Builder
+				buf := make([]byte, 64)
+				n, _ := body.Read(buf)
+				sb.Write(buf[:n])
+				if sb.String() != "body" {
+					t.Errorf("case %d: content %q after rename", i, sb.String())
+				}
+			case len(res.Replaced) == 1:
+				t.Logf("case %d %q: replaced instead of renamed", i, h)
+			default:
+				t.Errorf("case %d: neither renamed nor replaced: %+v", i, res)
+			}
+			if strings.Contains(string(out), "a.exe") && len(res.Replaced) == 0 && !strings.Contains(nn, "a.exe") {
+				t.Errorf("case %d: old name still in the output:\n%s", i, out)
+			}
+		}
+	}
+}
+
+// TestSubjectTagInjection: a tag with line breaks cannot add a field.
+func TestSubjectTagInjection(t *testing.T) {
+	raw := []byte("From: a@example.org\nSubject: hello\n\nbody\n")
+	m := mustUnpack(t, raw)
+	out, _, _ := rewrite(t, raw, m, rules.Verdict{}, Options{SubjectTags: []string{"{X}\nBcc: evil@example.com"}})
+	if strings.Contains(string(out), "\nBcc:") {
+		t.Errorf("tag injected a field:\n%s", out)
+	}
+	om := mustUnpack(t, out)
+	if om.Subject != "{X} Bcc: evil@example.com hello" {
+		t.Errorf("subject %q", om.Subject)
+	}
+}

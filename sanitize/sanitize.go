@@ -1,0 +1,774 @@
+package sanitize
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/scandeliver/scandeliver/rules"
+	"github.com/scandeliver/scandeliver/sanitize/html"
+	"github.com/scandeliver/scandeliver/unpack"
+)
+
+// Replacement renders the text that replaces a denied part. Rewrite calls
+// it once per decision, with the part the decision is about (for an
+// archive member, the member, not the MIME part that is replaced).
+type Replacement func(p *unpack.Part, d rules.Decision) (text string, err error)
+
+// Options configure Rewrite and Withheld. The zero value changes nothing
+// but what the verdict asks for.
+type Options struct {
+	// DisarmHTML disarms every text/html part and HTML attachment with
+	// package sanitize/html.
+	DisarmHTML bool
+	HTML       html.Options
+	// SubjectTags are prepended to the Subject, each only when the
+	// subject does not already hold it (RFC 2047 encoded when not ASCII).
+	SubjectTags []string
+	// Headers are complete header fields, already formatted, without line
+	// ending, prepended to the output.
+	Headers []string
+	// Now gives the date of a withheld notice that lacks one (nil: time.Now).
+	Now func() time.Time
+}
+
+// Result says what Rewrite did.
+type Result struct {
+	// Changed is false when nothing but Headers was added: what Rewrite
+	// wrote is then Headers followed by raw exactly, so the caller may as
+	// well deliver the spool with Headers prepended.
+	Changed           bool
+	Replaced, Renamed []string    // part paths (the MIME parts replaced or renamed)
+	HTML              html.Report // summed over the disarmed parts
+	// HTMLUnscannable lists the HTML parts kept whole because the
+	// disarmer gave up (budget, nesting, truncated content).
+	HTMLUnscannable []string
+}
+
+// maxHeader caps the raw header Rewrite reads into memory to rewrite it,
+// the default of unpack's max_header_bytes.
+const maxHeader = 1 << 20
+
+// op is what Rewrite does to one part whose bytes are in the raw message.
+type op struct {
+	p       *unpack.Part
+	replace []denied // non-empty: replace the part
+	rename  string   // new name ("" none)
+	html    bool     // disarm its body
+	subject []string // root only: tags to add
+}
+
+type denied struct {
+	p *unpack.Part
+	d rules.Decision
+}
+
+// plan is the set of ops for one message, sorted by position.
+type plan struct {
+	ops []*op
+}
+
+// index gives each part's parent.
+type index struct {
+	byPath map[string]*unpack.Part
+	parent map[*unpack.Part]*unpack.Part
+}
+
+func newIndex(m *unpack.Message) index {
+	ix := index{byPath: map[string]*unpack.Part{}, parent: map[*unpack.Part]*unpack.Part{}}
+	var walk func(p *unpack.Part)
+	walk = func(p *unpack.Part) {
+		ix.byPath[p.Path] = p
+		for _, c := range p.Children {
+			ix.parent[c] = p
+			walk(c)
+		}
+	}
+	if m.Root != nil {
+		walk(m.Root)
+	}
+	return ix
+}
+
+// inRaw reports whether the part's bytes are in the raw message.
+func inRaw(p *unpack.Part) bool { return p.HeaderStart >= 0 && p.End >= p.HeaderStart }
+
+// rawAncestor returns p or its nearest ancestor whose bytes are in the raw
+// message.
+func (ix index) rawAncestor(p *unpack.Part) *unpack.Part {
+	for p != nil && !inRaw(p) {
+		p = ix.parent[p]
+	}
+	return p
+}
+
+// isHTML reports whether a part is to be disarmed: declared text/html,
+// or named and sniffed as HTML (an HTML attachment a browser would open).
+// A text/plain body that merely looks like HTML is left alone: clients
+// show it as text.
+func isHTML(p *unpack.Part) bool {
+	if p.Container || !inRaw(p) {
+		return false
+	}
+	if p.DeclaredType == "text/html" {
+		return true
+	}
+	return p.DetectedType == "text/html" && p.Name != "" && p.DeclaredType != "text/plain"
+}
+
+// makePlan turns the verdict and options into ops. Decisions on the whole
+// message (Part == "") are the caller's (Withheld); any part decision at
+// least as severe as deny replaces the part.
+func makePlan(m *unpack.Message, v rules.Verdict, opt Options) (*plan, error) {
+	if m == nil || m.Root == nil {
+		return nil, errors.New("sanitize: no message")
+	}
+	ix := newIndex(m)
+	ops := map[*unpack.Part]*op{}
+	get := func(p *unpack.Part) *op {
+		o := ops[p]
+		if o == nil {
+			o = &op{p: p}
+			ops[p] = o
+		}
+		return o
+	}
+	for _, d := range v.Parts {
+		if d.Part == "" {
+			continue
+		}
+		p := ix.byPath[d.Part]
+		if p == nil {
+			return nil, fmt.Errorf("sanitize: decision for part %q, which the message does not have", d.Part)
+		}
+		t := ix.rawAncestor(p)
+		if t == nil {
+			t = m.Root
+		}
+		switch {
+		case d.Action.Severity() >= rules.Deny.Severity():
+			o := get(t)
+			o.replace = append(o.replace, denied{p, d})
+		case d.Action == rules.Rename:
+			if t != p {
+				// A uuencoded, TNEF or archive member cannot be renamed in
+				// place: the MIME part holding it is replaced.
+				o := get(t)
+				o.replace = append(o.replace, denied{p, d})
+				continue
+			}
+			name := d.NewName
+			if name == "" {
+				name = rules.DisarmedName("", p.Name)
+			}
+			get(p).rename = name
+		}
+	}
+	if opt.DisarmHTML {
+		for _, p := range m.Parts {
+			if isHTML(p) {
+				get(p).html = true
+			}
+		}
+	}
+	if tags := newTags(m.Subject, opt.SubjectTags); len(tags) > 0 {
+		get(m.Root).subject = tags
+	}
+
+	var out []*op
+	for _, p := range m.Parts { // pre-order: a part before its children
+		if o := ops[p]; o != nil {
+			out = append(out, o)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].p.HeaderStart < out[j].p.HeaderStart })
+	return &plan{ops: absorb(out)}, nil
+}
+
+// absorb merges into a replaced part whatever was to be done inside it.
+// ops are sorted by position, a part before the parts inside it.
+func absorb(ops []*op) []*op {
+	var out []*op
+	var cur *op // the replaced part whose range we are in
+	var curEnd int64
+	for _, o := range ops {
+		if cur != nil && o.p.HeaderStart < curEnd {
+			cur.replace = append(cur.replace, o.replace...)
+			continue
+		}
+		cur = nil
+		if len(o.replace) > 0 {
+			cur, curEnd = o, o.p.End
+			if o.p.Depth == 0 {
+				curEnd = math.MaxInt64
+			}
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// Plan tells, without writing, whether Rewrite would change anything but
+// prepend Headers. It may say true when Rewrite then finds nothing to
+// change (an HTML part that needs no disarming: only disarming tells);
+// it never says false when Rewrite would change something. A verdict that
+// names a part the message does not have counts as a change (Rewrite
+// fails on it).
+func Plan(m *unpack.Message, v rules.Verdict, opt Options) (changes bool) {
+	pl, err := makePlan(m, v, opt)
+	return err != nil || len(pl.ops) > 0
+}
+
+// edit replaces raw[start:end) with what write produces.
+type edit struct {
+	start, end int64
+	write      func(w io.Writer) (changed bool, err error)
+}
+
+// rewriter holds the state of one Rewrite call.
+type rewriter struct {
+	ctx  context.Context
+	raw  io.ReaderAt
+	size int64
+	m    *unpack.Message
+	opt  Options
+	repl Replacement
+	eol  string
+	from int64 // length of a leading mbox "From " line, kept first
+	res  Result
+}
+
+// Rewrite writes the sanitized message to w: raw with the verdict's part
+// decisions applied (deny: the part replaced by a text/plain part of
+// repl's texts; rename: the part's name changed), every HTML part
+// disarmed when opt.DisarmHTML, opt.SubjectTags added to the Subject and
+// opt.Headers prepended. Bytes not concerned are copied from raw exactly,
+// so a clean message comes out byte-identical but for Headers and the
+// signatures of untouched parts stay valid. Decisions on the whole
+// message are the caller's (see Withheld). It fails only when raw cannot
+// be read, w cannot be written, repl fails, ctx is done or the verdict
+// names a part the message does not have.
+func Rewrite(ctx context.Context, w io.Writer, raw io.ReaderAt, size int64, m *unpack.Message, v rules.Verdict, opt Options, repl Replacement) (Result, error) {
+	pl, err := makePlan(m, v, opt)
+	if err != nil {
+		return Result{}, err
+	}
+	eol, err := lineEnding(raw, size)
+	if err != nil {
+		return Result{}, err
+	}
+	from, err := fromLine(raw, size)
+	if err != nil {
+		return Result{}, err
+	}
+	rw := &rewriter{ctx: ctx, raw: raw, size: size, m: m, opt: opt, repl: repl, eol: eol, from: from}
+	if err := rw.checkRenames(pl); err != nil {
+		return Result{}, err
+	}
+	var edits []edit
+	for _, o := range pl.ops {
+		e := rw.edit(o)
+		if n := len(edits); n > 0 && e.start < edits[n-1].end {
+			return Result{}, fmt.Errorf("sanitize: internal error: overlapping rewrites of parts %s", o.p.Path)
+		}
+		edits = append(edits, e)
+	}
+
+	// Headers go first, after an mbox "From " line if the spool has one.
+	var pos int64
+	if from > 0 {
+		if err := rw.copy(w, 0, from); err != nil {
+			return Result{}, err
+		}
+		pos = from
+	}
+	for _, h := range opt.Headers {
+		if _, err := io.WriteString(w, normalizeEOL(h, eol)+eol); err != nil {
+			return Result{}, fmt.Errorf("writing message: %w", err)
+		}
+	}
+	for _, e := range edits {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		if e.start < pos {
+			return Result{}, fmt.Errorf("sanitize: internal error: rewrite at %d before %d", e.start, pos)
+		}
+		if err := rw.copy(w, pos, e.start-pos); err != nil {
+			return Result{}, err
+		}
+		changed, err := e.write(w)
+		if err != nil {
+			return Result{}, err
+		}
+		rw.res.Changed = rw.res.Changed || changed
+		pos = e.end
+	}
+	if err := rw.copy(w, pos, size-pos); err != nil {
+		return Result{}, err
+	}
+	return rw.res, nil
+}
+
+// copy copies n bytes of raw at off to w.
+func (rw *rewriter) copy(w io.Writer, off, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	got, err := io.Copy(w, io.NewSectionReader(rw.raw, off, n))
+	if err == nil && got < n {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return fmt.Errorf("copying message bytes %d-%d: %w", off, off+n, err)
+	}
+	return nil
+}
+
+// readRange reads raw[off:off+n) into memory.
+func (rw *rewriter) readRange(off, n int64) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := rw.raw.ReadAt(b, off); err != nil && !(errors.Is(err, io.EOF) && n == 0) {
+		if !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("reading message at %d: %w", off, err)
+		}
+		return nil, fmt.Errorf("reading message at %d: %w", off, io.ErrUnexpectedEOF)
+	}
+	return b, nil
+}
+
+// isMessageRoot reports whether a part is a message (the root or an
+// embedded one): its header holds message fields besides Content-*.
+func isMessageRoot(p *unpack.Part) bool {
+	return p.Depth == 0 || p.Origin == unpack.OriginRFC822
+}
+
+// end returns where the bytes of p end in the raw message: the root owns
+// everything to the end, including bytes past a read limit.
+func (rw *rewriter) end(p *unpack.Part) int64 {
+	if p.Depth == 0 {
+		return rw.size
+	}
+	return p.End
+}
+
+// start returns where the bytes of p start in the raw message: after
+// the leading mbox "From " line for the root, which Rewrite writes first.
+func (rw *rewriter) start(p *unpack.Part) int64 {
+	if p.Depth == 0 {
+		return max(p.HeaderStart, min(rw.from, p.BodyStart))
+	}
+	return p.HeaderStart
+}
+
+// edit returns the edit for one op.
+func (rw *rewriter) edit(o *op) edit {
+	p := o.p
+	switch {
+	case len(o.replace) > 0:
+		return edit{start: rw.start(p), end: rw.end(p), write: func(w io.Writer) (bool, error) { return rw.replace(w, o) }}
+	case o.html:
+		return edit{start: rw.start(p), end: rw.end(p), write: func(w io.Writer) (bool, error) { return rw.disarm(w, o) }}
+	default:
+		return edit{start: rw.start(p), end: p.BodyStart, write: func(w io.Writer) (bool, error) { return rw.header(w, o) }}
+	}
+}
+
+// readHeader returns the raw header of p, or nil when it is too long to
+// rewrite in memory.
+func (rw *rewriter) readHeader(p *unpack.Part) ([]byte, bool, error) {
+	n := p.BodyStart - rw.start(p)
+	if n > maxHeader {
+		return nil, false, nil
+	}
+	b, err := rw.readRange(rw.start(p), n)
+	return b, err == nil, err
+}
+
+// replace writes the text part that takes the place of o.p.
+func (rw *rewriter) replace(w io.Writer, o *op) (bool, error) {
+	var texts []string
+	for _, dn := range o.replace {
+		if rw.repl == nil {
+			return false, errors.New("sanitize: a part is to be replaced and there is no Replacement")
+		}
+		t, err := rw.repl(dn.p, dn.d)
+		if err != nil {
+			return false, fmt.Errorf("rendering the replacement of part %s: %w", dn.p.Path, err)
+		}
+		t = strings.TrimRight(t, "\r\n")
+		texts = append(texts, t)
+	}
+	text := strings.Join(texts, "\n\n") + "\n"
+	p := o.p
+	var hdr bytes.Buffer
+	if isMessageRoot(p) {
+		// Keep the message's own fields; only the Content-* ones describe
+		// what is replaced.
+		raw, ok, err := rw.readHeader(p)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			// QUIRK: a header too long to rewrite is cut to the fields we
+			// can hold; unpack marked it unscannable already.
+			raw, err = rw.readRange(rw.start(p), maxHeader)
+			if err != nil {
+				return false, err
+			}
+		}
+		hasVersion := false
+		var subj *chunk
+		for _, c := range splitHeader(raw) {
+			switch {
+			case c.name == "":
+				if isBlank(c.raw) {
+					continue
+				}
+			case c.isContent():
+				continue
+			case c.name == "mime-version":
+				hasVersion = true
+			case c.name == "subject" && subj == nil && len(o.subject) > 0:
+				subj = &c
+				hdr.Write(tagSubject(&c, o.subject, rw.eol))
+				continue
+			}
+			writeChunk(&hdr, c.raw, rw.eol)
+		}
+		if len(o.subject) > 0 && subj == nil {
+			hdr.Write(tagSubject(nil, o.subject, rw.eol))
+		}
+		if !hasVersion {
+			hdr.WriteString("MIME-Version: 1.0" + rw.eol)
+		}
+	}
+	hdr.WriteString("Content-Type: text/plain; charset=utf-8" + rw.eol)
+	hdr.WriteString("Content-Transfer-Encoding: quoted-printable" + rw.eol)
+	hdr.WriteString("Content-Disposition: inline" + rw.eol)
+	hdr.WriteString(rw.eol)
+	hdr.Write(qpEncode([]byte(text), rw.eol))
+	if _, err := w.Write(hdr.Bytes()); err != nil {
+		return false, fmt.Errorf("writing message: %w", err)
+	}
+	rw.res.Replaced = append(rw.res.Replaced, p.Path)
+	return true, nil
+}
+
+// isBlank reports whether a line is empty (its line break only).
+func isBlank(b []byte) bool { return len(bytes.Trim(b, "\r\n")) == 0 }
+
+// writeChunk writes raw header bytes, ending them with a line break if
+// they lack one (the last field of a header cut by the end of the data).
+func writeChunk(b *bytes.Buffer, raw []byte, eol string) {
+	b.Write(raw)
+	if !bytes.HasSuffix(raw, []byte("\n")) {
+		b.WriteString(eol)
+	}
+}
+
+// newHeader rewrites the raw header of o.p for a rename, a subject tag
+// and an HTML re-encoding (html true). The blank line that ends the
+// header is kept where it was, or added when body is true and the header
+// has none.
+func (rw *rewriter) newHeader(o *op, raw []byte, html, body bool) []byte {
+	p := o.p
+	chunks := splitHeader(raw)
+	var out bytes.Buffer
+	// What the rename must change: the forms the name was given in.
+	ctName, cdName, hasCT, hasCD := false, false, false, false
+	for _, c := range chunks {
+		switch c.name {
+		case "content-type":
+			hasCT = true
+			ctName = ctName || hasParam(c.value(), "name")
+		case "content-disposition":
+			hasCD = true
+			cdName = cdName || hasParam(c.value(), "filename")
+		}
+	}
+	if o.rename != "" && !ctName && !cdName {
+		// The name was found nowhere we can see: give it where a client
+		// looks first.
+		cdName = hasCD
+		ctName = !hasCD && hasCT
+	}
+	subjectDone := false
+	blank := false
+	var extra [][]byte // fields to add at the end of the header
+	if o.rename != "" && !hasCT && !hasCD {
+		extra = append(extra, foldParams("Content-Disposition", append([]string{"attachment"}, encodeParam("filename", o.rename)...), rw.eol))
+	}
+	if html {
+		if !hasCT {
+			typ := "text/plain"
+			if p.DeclaredType != "" {
+				typ = p.DeclaredType
+			}
+			extra = append(extra, foldParams("Content-Type", []string{typ, "charset=utf-8"}, rw.eol))
+		}
+		extra = append(extra, []byte("Content-Transfer-Encoding: quoted-printable"+rw.eol))
+	}
+	if len(o.subject) > 0 {
+		found := false
+		for _, c := range chunks {
+			found = found || c.name == "subject"
+		}
+		if !found {
+			extra = append(extra, tagSubject(nil, o.subject, rw.eol))
+		}
+	}
+	flush := func() {
+		for _, e := range extra {
+			out.Write(e)
+		}
+		extra = nil
+	}
+	for i := range chunks {
+		c := chunks[i]
+		switch {
+		case c.name == "" && isBlank(c.raw):
+			flush()
+			blank = true
+			out.Write(c.raw)
+			continue
+		case c.name == "subject" && len(o.subject) > 0 && !subjectDone:
+			subjectDone = true
+			out.Write(tagSubject(&c, o.subject, rw.eol))
+			continue
+		case c.name == "content-transfer-encoding" && html:
+			continue
+		case c.name == "content-type" && (html || (o.rename != "" && ctName)):
+			v := c.value()
+			ps := splitParams(v)
+			if o.rename != "" && ctName {
+				ps = setParam(v, "name", encodeParam("name", o.rename))
+			}
+			if html {
+				ps = setParam(strings.Join(ps, "; "), "charset", []string{"charset=utf-8"})
+			}
+			out.Write(foldParams(c.fieldName(), ps, rw.eol))
+			continue
+		case c.name == "content-disposition" && o.rename != "" && cdName:
+			ps := setParam(c.value(), "filename", encodeParam("filename", o.rename))
+			out.Write(foldParams(c.fieldName(), ps, rw.eol))
+			continue
+		}
+		writeChunk(&out, c.raw, rw.eol)
+	}
+	flush()
+	if !blank && body {
+		out.WriteString(rw.eol)
+	}
+	return out.Bytes()
+}
+
+// checkRenames turns into replacements the renames that cannot be done
+// safely: a header over maxHeader bytes, or a rewritten header that does
+// not read as the new name (a trick in the parameters that our splitting
+// missed; unpack itself is the judge).
+func (rw *rewriter) checkRenames(pl *plan) error {
+	again := false
+	for _, o := range pl.ops {
+		if o.rename == "" || len(o.replace) > 0 {
+			continue
+		}
+		raw, ok, err := rw.readHeader(o.p)
+		if err != nil {
+			return err
+		}
+		if ok && renamedTo(rw.ctx, rw.newHeader(o, raw, false, false), o.rename) {
+			continue
+		}
+		if err := rw.ctx.Err(); err != nil {
+			return err
+		}
+		o.replace = []denied{{o.p, rules.Decision{Part: o.p.Path, Name: o.p.Name, Action: rules.Deny, Kind: rules.KindFilename,
+			Rule: "rename", Reason: "The file name could not be changed safely"}}}
+		o.rename, o.html = "", false
+		again = true
+	}
+	if again {
+		pl.ops = absorb(pl.ops)
+	}
+	return nil
+}
+
+// header rewrites only the header of o.p (rename, subject tags).
+func (rw *rewriter) header(w io.Writer, o *op) (bool, error) {
+	raw, ok, err := rw.readHeader(o.p)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		// QUIRK: a header over 1 MB is not rewritten in memory: the
+		// subject tag is not added (a rename became a replacement in
+		// checkRenames). unpack marked such a header unscannable, which
+		// policy acts on.
+		return false, rw.copy(w, rw.start(o.p), o.p.BodyStart-rw.start(o.p))
+	}
+	if _, err := w.Write(rw.newHeader(o, raw, false, false)); err != nil {
+		return false, fmt.Errorf("writing message: %w", err)
+	}
+	if o.rename != "" {
+		rw.res.Renamed = append(rw.res.Renamed, o.p.Path)
+	}
+	return true, nil
+}
+
+// renamedTo checks a rewritten header with unpack itself: the part it
+// heads must be named name.
+func renamedTo(ctx context.Context, hdr []byte, name string) bool {
+	b := append(append([]byte(nil), hdr...), '\n')
+	m, err := unpack.Unpack(ctx, bytes.NewReader(b), int64(len(b)), unpack.Options{})
+	if err != nil {
+		return false
+	}
+	defer m.Close()
+	return m.Root.Name == name
+}
+
+// disarm disarms the HTML body of o.p; when the disarmer changed nothing
+// or gave up, the part is copied as it was (with only its header
+// rewritten when a rename or subject tag asks for it).
+func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
+	p := o.p
+	keep := func() (bool, error) {
+		o2 := *o
+		o2.html = false
+		if o2.rename == "" && len(o2.subject) == 0 {
+			return false, rw.copy(w, rw.start(p), rw.end(p)-rw.start(p))
+		}
+		changed, err := rw.header(w, &o2)
+		if err != nil {
+			return false, err
+		}
+		return changed, rw.copy(w, p.BodyStart, rw.end(p)-p.BodyStart)
+	}
+	if p.Unscannable != "" {
+		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
+		return keep()
+	}
+	raw, ok, err := rw.readHeader(p)
+	if err != nil {
+		return false, err
+	}
+	if !ok {
+		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
+		return keep()
+	}
+	body, err := p.Open()
+	if err != nil {
+		return false, fmt.Errorf("opening part %s: %w", p.Path, err)
+	}
+	defer body.Close()
+	hopt := rw.opt.HTML
+	hopt.Charset = p.Charset
+	var out bytes.Buffer
+	rep, err := html.Disarm(rw.ctx, &out, body, hopt)
+	switch {
+	case errors.Is(err, html.ErrUnscannable):
+		if cerr := rw.ctx.Err(); cerr != nil {
+			return false, cerr
+		}
+		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
+		return keep()
+	case err != nil:
+		return false, fmt.Errorf("disarming the HTML of part %s: %w", p.Path, err)
+	case !rep.Changed:
+		addReport(&rw.res.HTML, rep)
+		return keep()
+	}
+	addReport(&rw.res.HTML, rep)
+	hdr := rw.newHeader(o, raw, true, true)
+	if _, err := w.Write(hdr); err != nil {
+		return false, fmt.Errorf("writing message: %w", err)
+	}
+	if _, err := w.Write(qpEncode(out.Bytes(), rw.eol)); err != nil {
+		return false, fmt.Errorf("writing message: %w", err)
+	}
+	if o.rename != "" {
+		rw.res.Renamed = append(rw.res.Renamed, p.Path)
+	}
+	return true, nil
+}
+
+// addReport sums r into sum.
+func addReport(sum *html.Report, r html.Report) {
+	sum.Scripts += r.Scripts
+	sum.Handlers += r.Handlers
+	sum.BadURLs += r.BadURLs
+	sum.Disarmed += r.Disarmed
+	sum.Unwrapped += r.Unwrapped
+	sum.WebBugs += r.WebBugs
+	sum.Remote += r.Remote
+	sum.Phishing += r.Phishing
+	for _, l := range r.PhishingLinks {
+		if len(sum.PhishingLinks) < 100 {
+			sum.PhishingLinks = append(sum.PhishingLinks, l)
+		}
+	}
+	sum.Changed = sum.Changed || r.Changed
+	sum.Rounds = max(sum.Rounds, r.Rounds)
+}
+
+// lineEnding returns the line break of the message's first line: "\r\n"
+// or "\n" (also when the message has no line break at all).
+func lineEnding(raw io.ReaderAt, size int64) (string, error) {
+	buf := make([]byte, 4096)
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		n, err := raw.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			if (i > 0 && buf[i-1] == '\r') || (i == 0 && off > 0 && lastCR(raw, off-1)) {
+				return "\r\n", nil
+			}
+			return "\n", nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return "", fmt.Errorf("reading message: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return "\n", nil
+}
+
+func lastCR(raw io.ReaderAt, off int64) bool {
+	var b [1]byte
+	n, _ := raw.ReadAt(b[:], off)
+	return n == 1 && b[0] == '\r'
+}
+
+// fromLine returns the length of a leading mbox "From " line, or 0.
+func fromLine(raw io.ReaderAt, size int64) (int64, error) {
+	head := make([]byte, min(size, 4096))
+	n, err := raw.ReadAt(head, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("reading message: %w", err)
+	}
+	head = head[:n]
+	if !bytes.HasPrefix(head, []byte("From ")) {
+		return 0, nil
+	}
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		return int64(i + 1), nil
+	}
+	return 0, nil
+}
+
+// normalizeEOL gives the line breaks inside a (folded) field eol.
+func normalizeEOL(s, eol string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	if eol != "\n" {
+		s = strings.ReplaceAll(s, "\n", eol)
+	}
+	return s
+}
