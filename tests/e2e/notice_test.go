@@ -47,7 +47,6 @@ while [ $# -gt 0 ]; do
 	*) shift ;;
 	esac
 done
-[ "$from" = "<>" ] && from=
 exec swaks --server ` + p.Addr + ` --helo notify.e2e.test --from "$from" --to "$rcpt" --data - --suppress-data >/dev/null
 `
 	sm := filepath.Join(p.Dir, "bin", "sendmail-smtp")
