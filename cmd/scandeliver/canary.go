@@ -140,7 +140,7 @@ func canaryCheck(ctx context.Context, cc CanaryConfig, spoolDir string, cfgs []s
 		err := fmt.Errorf("canary failed: %s", p.Detail)
 		failed = append(failed, scan.EngineError{Engine: e.Name(), Kind: e.Kind(), OnError: scan.OnErrorOf(e), Err: err})
 		if warn != nil {
-			fmt.Fprintf(warn, "scandeliver: CANARY FAILED: engine %s does not detect EICAR, treated as down (on_error %s): %s\n",
+			fmt.Fprintf(warn, "scandeliver: CANARY FAILED: engine %s treated as down (on_error %s): %s\n",
 				p.Engine, scan.OnErrorOf(e), p.Detail)
 		}
 	}

@@ -164,7 +164,7 @@ clean = [1]
 	if len(f) != 2 || f[0].Engine != "broken" || f[0].OnError != scan.OnErrorTempfail || f[1].Engine != "dead" || f[1].OnError != scan.OnErrorQuarantine {
 		t.Fatalf("failures %v", f)
 	}
-	if !strings.Contains(warn.String(), "CANARY FAILED: engine broken does not detect EICAR") {
+	if !strings.Contains(warn.String(), "CANARY FAILED: engine broken treated as down (on_error tempfail): EICAR not detected") {
 		t.Errorf("not logged loudly: %q", warn.String())
 	}
 	if _, err := os.Stat(canaryFile(spool2)); err == nil {

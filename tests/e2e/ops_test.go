@@ -459,3 +459,40 @@ func contains(trace []string, prefix string) bool {
 	}
 	return false
 }
+
+// TestPostfixCanary: a clamd that answers but no longer detects (its
+// database lost EICAR) fails the delivery-time canary: the message is
+// deferred (on_error tempfail) and the reason names the canary; a
+// healthy database and postqueue -f: delivered once.
+// Needs the delivery path to call canaryCheck.
+func TestPostfixCanary(t *testing.T) {
+	Need(t, "postfix")
+	broken := StartClamd(t, map[string]string{"test.ndb": ClamExeNDB})
+	p := StartPostfix(t, Options{Users: []string{User1}, Config: scanConfig(broken.Addr, "")})
+	makeQuarantine(t, p.Dir)
+	msg := testMessage("canary", "clean, while clamd has lost its signatures", "Hello.\n")
+	qid := p.Send(t, sender, p.Address(User1), msg)
+	st := p.WaitStatuses(t, qid, 1, time.Minute)
+	if st[0].Status != "deferred" || !strings.Contains(st[0].Line, "canary failed") {
+		t.Fatalf("with a clamd that misses EICAR: %s", st[0].Line)
+	}
+	t.Logf("deferred: %s", st[0].Line)
+	if f := MaildirFiles(t, p.Maildir(t, User1)); len(f) != 0 {
+		t.Errorf("delivered past a failed canary: %q", f)
+	}
+	// The signatures come back (the update succeeded).
+	broken.Stop(t)
+	if err := os.WriteFile(filepath.Join(broken.Dir, "db", "test.ndb"), []byte(EicarNDB()+ClamExeNDB), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken.Start(t)
+	p.Flush(t)
+	st = p.WaitStatuses(t, qid, 2, time.Minute)
+	p.WaitRemoved(t, qid, time.Minute)
+	if st[1].Status != "sent" {
+		t.Fatalf("after the fix: %s", st[1].Line)
+	}
+	if f := MaildirFiles(t, p.Maildir(t, User1)); len(f) != 1 {
+		t.Errorf("%d copies, want 1", len(f))
+	}
+}
