@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -38,7 +39,9 @@ var ErrBadAddress = errors.New("unusable address")
 // ("postmaster"), both without quoting, spaces or controls. A quoted local
 // part is legal (RFC 5321 section 4.1.2) but never needed for a notice,
 // and refusing it keeps every header and argv simple.
-var addrRE = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~.-]+(@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|@\[[0-9A-Fa-f:.]+\])?$`)
+var addrRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+/=?^_` + "`" + `{|}~.-]+(@[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|@\[[0-9A-Fa-f:.]+\])?$`)
+})
 
 // CheckAddress reports whether addr may be used as a notice's sender or
 // recipient. It strips one pair of angle brackets.
@@ -47,16 +50,16 @@ func CheckAddress(addr string) (string, error) {
 	if strings.HasPrefix(a, "<") && strings.HasSuffix(a, ">") {
 		a = a[1 : len(a)-1]
 	}
-	if a == "" || len(a) > 254 || !addrRE.MatchString(a) || strings.HasPrefix(a, "-") ||
+	if a == "" || len(a) > 254 || !addrRE().MatchString(a) || strings.HasPrefix(a, "-") ||
 		strings.HasPrefix(a, ".") || strings.Contains(a, "..") {
 		return "", fmt.Errorf("%w: %q", ErrBadAddress, Escape(addr))
 	}
 	return a, nil
 }
 
-var msgIDRE = regexp.MustCompile(`^<[!-;=?-~]{1,250}@[!-;=?-Z^-~]{1,250}>$`)
+var msgIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^<[!-;=?-~]{1,250}@[!-;=?-Z^-~]{1,250}>$`) })
 
-var hostRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$`)
+var hostRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,252}[A-Za-z0-9])?$`) })
 
 // oneLineText removes control and formatting characters and collapses
 // white space, for a header value; at most max characters.
@@ -98,9 +101,9 @@ func (n Notice) Build() ([]byte, error) {
 		return nil, fmt.Errorf("notice To: %w", err)
 	}
 	host := n.Hostname
-	if !hostRE.MatchString(host) {
+	if !hostRE().MatchString(host) {
 		host, _ = os.Hostname()
-		if !hostRE.MatchString(host) {
+		if !hostRE().MatchString(host) {
 			host = "localhost"
 		}
 	}
@@ -129,7 +132,7 @@ func (n Notice) Build() ([]byte, error) {
 	foldHeader(&b, "Subject", mime.QEncoding.Encode("utf-8", oneLineText(n.Subject, 200)))
 	fmt.Fprintf(&b, "Date: %s\n", date.Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "Message-ID: <%d.%s@%s>\n", date.Unix(), hex.EncodeToString(rnd[:]), host)
-	if msgIDRE.MatchString(n.InReplyTo) {
+	if msgIDRE().MatchString(n.InReplyTo) {
 		fmt.Fprintf(&b, "In-Reply-To: %s\nReferences: %s\n", n.InReplyTo, n.InReplyTo)
 	}
 	fmt.Fprintf(&b, "Auto-Submitted: %s\n", auto)
@@ -137,7 +140,7 @@ func (n Notice) Build() ([]byte, error) {
 	b.WriteString("MIME-Version: 1.0\n")
 	b.WriteString("Content-Type: text/plain; charset=utf-8\n")
 	b.WriteString("Content-Transfer-Encoding: quoted-printable\n")
-	if l := strings.ToLower(n.Lang); langRE.MatchString(l) {
+	if l := strings.ToLower(n.Lang); langRE().MatchString(l) {
 		fmt.Fprintf(&b, "Content-Language: %s\n", l)
 	}
 	b.WriteString("\n")

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"unicode"
 	"unicode/utf8"
@@ -114,8 +115,8 @@ type Templates struct {
 }
 
 var (
-	langRE = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{2,8})?$`)
-	nameRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	langRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{2,8})?$`) })
+	nameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`) })
 )
 
 // ErrNoTemplate is returned when no template of that name exists.
@@ -133,11 +134,11 @@ func Names() []string {
 
 // load returns the parsed template.
 func (t Templates) load(lang, name string) (*template.Template, error) {
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return nil, fmt.Errorf("%w: %q", ErrNoTemplate, name)
 	}
 	lang = strings.ToLower(lang)
-	if !langRE.MatchString(lang) {
+	if !langRE().MatchString(lang) {
 		lang = "en"
 	}
 	langs := []string{lang}

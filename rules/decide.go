@@ -138,9 +138,18 @@ type compiled struct {
 // the shipped defaults.
 func Decide(p Policy, m MessageFacts) Verdict {
 	p = p.WithDefaults()
-	c := compiled{
-		names:   compileRules(p.FilenameRules, defaultFilenameRules),
-		archive: compileRules(p.ArchiveFilenameRules, defaultArchiveFilenameRules),
+	// Compiling the rules costs about half a millisecond: only when some
+	// part has a name to match (most mail has none). A pattern that does
+	// not compile is caught by Validate when the configuration is read.
+	var c compiled
+	for _, pf := range m.Parts {
+		if pf.Name != "" {
+			c = compiled{
+				names:   compileRules(p.FilenameRules, defaultFilenameRules),
+				archive: compileRules(p.ArchiveFilenameRules, defaultArchiveFilenameRules),
+			}
+			break
+		}
 	}
 	v := Verdict{Message: Deliver, Status: StatusClean, Postmaster: p.Postmaster, SpamScore: m.SpamScore}
 	local := m.LocalSender || p.IsLocal(m.Sender)
@@ -246,6 +255,12 @@ func Decide(p Policy, m MessageFacts) Verdict {
 			v.Junk = true
 		case Quarantine, Drop, Reject:
 			v.Message = Worse(v.Message, v.SpamAction)
+			v.Quarantine = v.Quarantine || v.SpamAction != Reject
+			if high {
+				v.Reasons = append(v.Reasons, fmt.Sprintf("Spam: score %.1f, at or above the high threshold %g", m.SpamScore, p.Spam.HighThreshold))
+			} else {
+				v.Reasons = append(v.Reasons, fmt.Sprintf("Spam: score %.1f", m.SpamScore))
+			}
 		}
 	}
 

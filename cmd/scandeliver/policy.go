@@ -120,9 +120,13 @@ func facts(m *unpack.Message, res scan.Result, size int64, sender, rcpt string, 
 			pf.Problems = append(pf.Problems, pr.Kind+": "+pr.Detail)
 		}
 		f.Parts = append(f.Parts, pf)
-		byPath[p.Path] = &f.Parts[len(f.Parts)-1]
 	}
-	// byPath points into f.Parts: it must not grow from here on.
+	// Index after the loop: pointers taken while f.Parts grew would point
+	// into arrays that append has since left behind (and findings written
+	// through them would be lost).
+	for i := range f.Parts {
+		byPath[f.Parts[i].Path] = &f.Parts[i]
+	}
 	var rawInfected []string
 	for _, v := range res.Verdicts {
 		switch {
@@ -305,8 +309,11 @@ func hasSpamEngine(r scan.Result) bool {
 
 func (d *delivery) quarantine(v rules.Verdict) (string, error) {
 	r := quarantineReport(d.o, d.hi, d.sender, d.rcpt)
-	r.Status = string(v.Status)
-	r.Action = string(v.Message)
+	r.Status = firstNonEmpty(string(v.Status), "clean")
+	if r.Status == string(rules.StatusClean) && v.Spam {
+		r.Status = "spam"
+	}
+	r.Action = verdictAction(v)
 	r.Ruleset = d.ruleset
 	r.Reasons = append([]string(nil), v.Reasons...)
 	for _, pd := range v.Parts {
@@ -458,11 +465,21 @@ func (d *delivery) replacement(qid string) sanitize.Replacement {
 	}
 }
 
+// hostname names this host in notices.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
 func (d *delivery) noticeData(v rules.Verdict, qid string) notify.Data {
 	data := notify.Data{
-		Date: d.e.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
+		Hostname: hostname(),
+		Date:     d.e.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
 		Sender: d.sender, Recipient: d.rcpt, Subject: d.o.msg.Subject, MessageID: d.hi.messageID,
-		Status: string(v.Status), Action: string(v.Message), Reason: strings.Join(v.Reasons, "; "),
+		Status: string(v.Status), Action: verdictAction(v), Reason: strings.Join(v.Reasons, "; "),
 		Signature: strings.Join(v.Signatures, ", "),
 	}
 	for _, pd := range v.Parts {
@@ -487,7 +504,8 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 		return
 	}
 	n := notify.Notifier{
-		From: d.cfg.Notify.From, FromName: d.cfg.Notify.FromName, Lang: d.lang(),
+		From: firstNonEmpty(d.cfg.Notify.From, "postmaster@"+hostname()), FromName: d.cfg.Notify.FromName,
+		Hostname: hostname(), Lang: d.lang(),
 		Templates: d.templates(), Now: d.e.now, Mailer: d.cfg.Notify.mailer(),
 	}
 	data := d.noticeData(v, qid)
@@ -563,4 +581,19 @@ func (d *delivery) markHTMLUnscannable(ctx context.Context, f *rules.MessageFact
 			pf.Unscannable = "html: " + err.Error()
 		}
 	}
+}
+
+// verdictAction names what happens to the message as a whole: the
+// message-level action, or "sanitize" when it is delivered with parts
+// replaced or renamed.
+func verdictAction(v rules.Verdict) string {
+	if v.Message != rules.Deliver && v.Message != "" {
+		return string(v.Message)
+	}
+	for _, pd := range v.Parts {
+		if pd.Action != rules.Allow {
+			return "sanitize"
+		}
+	}
+	return "deliver"
 }
