@@ -2,23 +2,28 @@
 # install.sh: build scandeliver as a static binary and install it, its man
 # pages, the example configuration and the spool directories.
 #
-#   ./install.sh [--prefix P] [--destdir D]      install (P defaults to /usr/local)
+#   ./install.sh [--prefix P] [--destdir D] [--group G]   install (P: /usr/local)
 #   ./install.sh [--prefix P] [--destdir D] --uninstall
 #
 # An existing /etc/scandeliver/scandeliver.toml is never overwritten.
+# G (default scandeliver) is the group that may read the quarantine; it
+# is created (groupadd --system) when installing into / as root.
 set -eu
 
 prefix=/usr/local
 destdir=
 uninstall=
+group=scandeliver
 while [ $# -gt 0 ]; do
 	case $1 in
 	--prefix) prefix=$2; shift 2 ;;
 	--prefix=*) prefix=${1#*=}; shift ;;
 	--destdir) destdir=$2; shift 2 ;;
 	--destdir=*) destdir=${1#*=}; shift ;;
+	--group) group=$2; shift 2 ;;
+	--group=*) group=${1#*=}; shift ;;
 	--uninstall) uninstall=1; shift ;;
-	-h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
 	*) echo "install.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
@@ -32,6 +37,7 @@ bindir=$DESTDIR$PREFIX/bin
 man1=$DESTDIR$PREFIX/share/man/man1
 man5=$DESTDIR$PREFIX/share/man/man5
 docdir=$DESTDIR$PREFIX/share/doc/scandeliver
+tmpldir=$DESTDIR$PREFIX/share/scandeliver/templates
 confdir=$DESTDIR/etc/scandeliver
 spool=$DESTDIR/var/spool/scandeliver
 manifest=$DESTDIR$PREFIX/share/scandeliver/installed-files
@@ -45,7 +51,9 @@ if [ -n "$uninstall" ]; then
 		rm -f "$DESTDIR$f"
 	done < "$manifest"
 	rm -f "$manifest"
-	rmdir "$DESTDIR$PREFIX/share/scandeliver" "$docdir" 2>/dev/null || true
+	for d in "$tmpldir"/* "$tmpldir" "$DESTDIR$PREFIX/share/scandeliver" "$docdir"; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+	done
 	echo "scandeliver removed. Kept: $confdir (your configuration) and $spool (spool and quarantine)."
 	exit 0
 fi
@@ -65,6 +73,13 @@ put 0755 "$top/build/scandeliver" "$bindir/scandeliver"
 put 0644 "$top/man/scandeliver.1" "$man1/scandeliver.1"
 put 0644 "$top/man/scandeliver.toml.5" "$man5/scandeliver.toml.5"
 put 0644 "$top/etc/scandeliver.toml" "$docdir/scandeliver.toml.example"
+# Report templates, for sites to copy and edit (the same ones are built
+# into the binary).
+for f in "$top"/notify/templates/*/*.tmpl; do
+	lang=$(basename "$(dirname "$f")")
+	mkdir -p "$tmpldir/$lang"
+	put 0644 "$f" "$tmpldir/$lang/$(basename "$f")"
+done
 if [ -e "$confdir/scandeliver.toml" ]; then
 	echo "kept the existing $confdir/scandeliver.toml (the new example is $docdir/scandeliver.toml.example)"
 else
@@ -73,13 +88,34 @@ else
 fi
 # The spool directory is shared by every user scandeliver runs as (files
 # in it are mode 0600 and unlinked at once), like /tmp.
-mkdir -p "$spool/tmp" "$spool/quarantine"
+mkdir -p "$spool/tmp" "$spool/quarantine/tmp"
 chmod 1777 "$spool/tmp"
-chmod 0750 "$spool/quarantine"
+# The quarantine. Under Postfix's mailbox_command scandeliver runs as the
+# recipient, who must be able to add an entry but neither list the
+# quarantine nor read anyone else's entry: root:GROUP, mode 3773
+# (sticky: nobody removes another's entry; set-gid: entries are created
+# in GROUP, so that its members read them; others: write and search, no
+# read). Entries are 0640 in 0750 directories. The quarantine tool's
+# list and show are for root and GROUP, release and purge for root.
+if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && ! getent group "$group" >/dev/null; then
+	groupadd --system "$group"
+	echo "created the group $group (members may read the quarantine)"
+fi
+if getent group "$group" >/dev/null; then
+	chown "root:$group" "$spool/quarantine" "$spool/quarantine/tmp" 2>/dev/null ||
+		chgrp "$group" "$spool/quarantine" "$spool/quarantine/tmp" 2>/dev/null ||
+		echo "install.sh: could not give $spool/quarantine to group $group" >&2
+fi
+chmod 3773 "$spool/quarantine" "$spool/quarantine/tmp"
 mv "$manifest.new" "$manifest"
 
 cat <<MSG
 scandeliver installed in $bindir.
+
+Quarantine: $spool/quarantine (root:$group, mode 3773). In
+$confdir/scandeliver.toml set
+    [quarantine]
+    group = "$group"
 
 Postfix (main.cf), then 'postfix reload':
     mailbox_command = $PREFIX/bin/scandeliver -a "\$RECIPIENT"
@@ -89,6 +125,12 @@ sendmail (sendmail.mc), then rebuild sendmail.cf:
     define(\`LOCAL_MAILER_ARGS', \`scandeliver -f \$g -d \$u')
 A user's ~/.forward:
     "|exec $PREFIX/bin/scandeliver || exit 75"
-Check the configuration:
+crontab (/etc/cron.d/scandeliver): check every engine every 20 minutes
+(cron mails the output, printed only on failure), purge the quarantine
+nightly:
+    */20 * * * * root out=\$($PREFIX/bin/scandeliver selftest 2>&1) || echo "\$out"
+    17 3 * * * root $PREFIX/bin/scandeliver quarantine purge --older-than 30d
+Check the configuration and the engines:
     $PREFIX/bin/scandeliver check-config
+    $PREFIX/bin/scandeliver selftest
 MSG

@@ -13,8 +13,26 @@
 // before any use, so an id from a command line cannot reach outside Dir.
 // Nothing taken from the message is ever part of a path.
 //
-// Access: entries are mode 0640 and directories 0750, group Group
-// (owner: the running user, root in production), so that root and the
-// configured group (the quarantine tool's users) can read them. Without a
-// Group, modes are 0600 and 0700.
+// Access: entries are mode 0640 and directories 0750, group Group, so
+// that root and the configured group (the quarantine tool's users) can
+// read them; without a Group, 0600 and 0700. The top directory's mode is
+// the administrator's: the shared directories Put creates (tmp, the day
+// directories) copy it. For deliveries that run as the recipient
+// (Postfix's mailbox_command), install.sh makes it root:GROUP mode 3773:
+// others may create entries but not list; the set-gid bit gives new
+// entries the group (a user who is not a member cannot chgrp, so Put
+// creates the files before setting the entry directory's mode, which
+// drops the inherited set-gid bit); the sticky bit stops users removing
+// each other's entries. Prepare, run by root (selftest from cron, purge),
+// creates the next days' directories owned by root, so that no user owns
+// a day directory. A non-root writer that cannot open a shared directory
+// to fsync it syncs the file system instead (syncfs). Limit: the user a
+// delivery runs as owns the entries it wrote, so a recipient can read the
+// quarantined copies of their own mail.
+//
+// Release marks (release.go): a message released with "quarantine
+// release --resend" comes back through the MTA below an
+// X-Scandeliver-Released field signed with an Ed25519 key (private
+// 0600 root, public readable by all, because the delivery that verifies
+// it runs as the recipient); see ReleaseField for what it proves.
 package quarantine

@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Store is a quarantine directory. The zero Now means time.Now.
@@ -140,12 +142,16 @@ func (s Store) modes() (file, dir os.FileMode, gid int, err error) {
 	return 0o640, 0o750, gid, nil
 }
 
-// mkdir makes dir (if needed) with the store's mode and group.
+// mkdir makes dir with mode and group when it is missing. An existing
+// directory is left as it is: its mode is the administrator's (install.sh
+// sets the top directory's), and a non-root delivery could not change a
+// directory it does not own anyway.
 func mkdir(dir string, mode os.FileMode, gid int) error {
-	err := os.Mkdir(dir, mode)
+	err := os.Mkdir(dir, mode.Perm())
 	if err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
+	created := err == nil
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
@@ -153,13 +159,42 @@ func mkdir(dir string, mode os.FileMode, gid int) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("%s: not a directory", dir)
 	}
+	if !created {
+		return nil
+	}
 	return setMode(dir, mode, gid)
 }
 
+// sharedMode is the mode and group of the directories shared by every
+// entry (tmp and the day directories) when they must be created: those of
+// the top directory, so that the layout install.sh gives it (for
+// instance root:GROUP 3773 for deliveries running as the recipient)
+// carries down. gid -1 leaves the group as created.
+func (s Store) sharedMode(def os.FileMode, defGid int) (os.FileMode, int) {
+	fi, err := os.Stat(s.Dir)
+	if err != nil {
+		return def, defGid
+	}
+	m := fi.Mode() & (fs.ModePerm | fs.ModeSticky | fs.ModeSetgid)
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return m, int(st.Gid)
+	}
+	return m, defGid
+}
+
+// setMode gives path its group (when it differs: a user who is not a
+// member of the group may keep a group inherited from a set-gid
+// directory, never set it) and its mode.
 func setMode(path string, mode os.FileMode, gid int) error {
 	if gid >= 0 {
-		if err := os.Lchown(path, -1, gid); err != nil {
+		fi, err := os.Lstat(path)
+		if err != nil {
 			return err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Gid) != gid {
+			if err := os.Lchown(path, -1, gid); err != nil {
+				return fmt.Errorf("giving %s to group %d: %w (is the quarantine directory set-gid to its group? see install.sh)", path, gid, err)
+			}
 		}
 	}
 	return os.Chmod(path, mode)
@@ -167,6 +202,13 @@ func setMode(path string, mode os.FileMode, gid int) error {
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
+	if errors.Is(err, fs.ErrPermission) {
+		// A delivery running as the recipient cannot open the shared
+		// directories (mode -wx for others, so that users cannot list the
+		// quarantine): sync the whole file system instead, which makes
+		// the rename durable as well.
+		return syncFS(dir)
+	}
 	if err != nil {
 		return err
 	}
@@ -175,6 +217,25 @@ func syncDir(dir string) error {
 		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// syncFS syncs the file system holding dir, through a descriptor opened
+// without read permission (O_PATH is not enough for syncfs(2), so the
+// nearest readable parent is used).
+func syncFS(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		f, err := os.Open(d)
+		if err == nil {
+			defer f.Close()
+			if err := unix.Syncfs(int(f.Fd())); err != nil {
+				return fmt.Errorf("syncing the file system of %s: %w", dir, err)
+			}
+			return nil
+		}
+		if d == filepath.Dir(d) {
+			return fmt.Errorf("syncing directory %s: %w", dir, err)
+		}
+	}
 }
 
 // writeFile creates path exclusively, copies r into it, syncs and closes.
@@ -210,10 +271,12 @@ func (s Store) Put(raw io.Reader, report Report) (id string, err error) {
 		return "", err
 	}
 	tmp := filepath.Join(s.Dir, "tmp")
-	for _, d := range []string{s.Dir, tmp} {
-		if err := mkdir(d, dmode, gid); err != nil {
-			return "", fmt.Errorf("quarantine directory: %w", err)
-		}
+	if err := mkdir(s.Dir, dmode, gid); err != nil {
+		return "", fmt.Errorf("quarantine directory: %w", err)
+	}
+	smode, sgid := s.sharedMode(dmode, gid)
+	if err := mkdir(tmp, smode, sgid); err != nil {
+		return "", fmt.Errorf("quarantine directory: %w", err)
 	}
 	now := s.now()
 	var stage string
@@ -222,7 +285,7 @@ func (s Store) Put(raw io.Reader, report Report) (id string, err error) {
 			return "", err
 		}
 		stage = filepath.Join(tmp, id)
-		err = os.Mkdir(stage, dmode)
+		err = os.Mkdir(stage, 0o700)
 		if err == nil {
 			break
 		}
@@ -236,9 +299,10 @@ func (s Store) Put(raw io.Reader, report Report) (id string, err error) {
 			id = ""
 		}
 	}()
-	if err := setMode(stage, dmode, gid); err != nil {
-		return "", fmt.Errorf("quarantine entry: %w", err)
-	}
+	// The entry's own mode is set last: for a user who is not a member
+	// of the group, chmod drops the set-gid bit the stage inherited from
+	// tmp, and the files must be created while it holds, to inherit the
+	// group.
 	h := sha256.New()
 	n, err := writeFile(filepath.Join(stage, "message"), io.TeeReader(raw, h), fmode, gid)
 	if err != nil {
@@ -257,11 +321,14 @@ func (s Store) Put(raw io.Reader, report Report) (id string, err error) {
 	if _, err := writeFile(filepath.Join(stage, "report.json"), bytes.NewReader(append(js, '\n')), fmode, gid); err != nil {
 		return "", fmt.Errorf("quarantine: writing report: %w", err)
 	}
+	if err := setMode(stage, dmode, gid); err != nil {
+		return "", fmt.Errorf("quarantine entry: %w", err)
+	}
 	if err := syncDir(stage); err != nil {
 		return "", err
 	}
 	day := filepath.Join(s.Dir, id[:8])
-	if err := mkdir(day, dmode, gid); err != nil {
+	if err := mkdir(day, smode, sgid); err != nil {
 		return "", fmt.Errorf("quarantine directory: %w", err)
 	}
 	if err := os.Rename(stage, filepath.Join(day, id)); err != nil {
@@ -491,4 +558,32 @@ func (s Store) Update(id string, fn func(*Report)) error {
 		return fmt.Errorf("quarantine entry %s: %w", id, err)
 	}
 	return syncDir(dir)
+}
+
+// Prepare creates the tmp directory and the day directories of today and
+// the next days (days in all, at least 1) that are missing, with the top
+// directory's mode and group. Run by root (the selftest and purge
+// commands do it), it keeps them owned by root: a day directory first
+// created by a delivery running as a user belongs to that user, who could
+// then remove (not read) other users' entries of that day from it.
+func (s Store) Prepare(days int) error {
+	_, dmode, gid, err := s.modes()
+	if err != nil {
+		return err
+	}
+	if err := mkdir(s.Dir, dmode, gid); err != nil {
+		return fmt.Errorf("quarantine directory: %w", err)
+	}
+	smode, sgid := s.sharedMode(dmode, gid)
+	dirs := []string{filepath.Join(s.Dir, "tmp")}
+	now := s.now().UTC()
+	for i := 0; i < max(days, 1); i++ {
+		dirs = append(dirs, filepath.Join(s.Dir, now.AddDate(0, 0, i).Format("20060102")))
+	}
+	for _, d := range dirs {
+		if err := mkdir(d, smode, sgid); err != nil {
+			return fmt.Errorf("quarantine directory: %w", err)
+		}
+	}
+	return nil
 }

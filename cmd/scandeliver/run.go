@@ -27,6 +27,8 @@ const usageText = `Usage:
   scandeliver [-c FILE] [-f SENDER] [-a ADDRESS] [-d USER] [--to DEST] < message
   scandeliver scan [-c FILE] [--json] [--no-engines] [FILE...]
   scandeliver check-config [-c FILE]
+  scandeliver selftest [-c FILE]
+  scandeliver quarantine list|show|release|purge ...
   scandeliver version
   scandeliver --help
 
@@ -38,6 +40,13 @@ builtin engine). An infected message is kept in the quarantine instead.
 scan prints the part tree of each FILE (or standard input) and every
 engine's verdict, delivering nothing: one line per part, or a JSON document
 per message with --json. Exit 0 clean, 1 infected or spam, 2 error.
+
+selftest sends EICAR to every virus engine and GTUBE to every spam
+engine: one line per engine, exit 0 when all detect, 1 naming those that
+do not (cron: */20 * * * * root scandeliver selftest || ...).
+
+quarantine lists, shows, releases and purges quarantined messages
+("scandeliver quarantine help").
 
 Options:
   -c FILE     configuration file (default /etc/scandeliver/scandeliver.toml;
@@ -76,6 +85,10 @@ func run(args []string, e *sysEnv) (code int) {
 			return checkConfig(args[1:], e)
 		case "scan":
 			return scanCommand(args[1:], e)
+		case "selftest":
+			return selftestCommand(args[1:], e)
+		case "quarantine":
+			return quarantineCommand(args[1:], e)
 		case "version":
 			fmt.Fprintf(e.stdout, "scandeliver %s\n", versionString())
 			return exOK

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Operations settings (issue 6). The lead embeds these in Config:
+//
+//	Canary  CanaryConfig  `toml:"canary"`
+//	Release ReleaseConfig `toml:"release"`
+//
+// Until then, opsConfig reads them from the file with a lenient decode of
+// their two tables only.
+
+// DefaultCanaryInterval is how often, at most, a delivery sends EICAR to
+// the virus engines when [canary] interval is not set.
+const DefaultCanaryInterval = 10 * time.Minute
+
+// DefaultReleaseKey is the private key that signs release marks; its
+// public half is the same path with ".pub" appended.
+const DefaultReleaseKey = "/etc/scandeliver/release.key"
+
+// DefaultReleaseMaxAge bounds how long a release mark is honoured.
+const DefaultReleaseMaxAge = 7 * 24 * time.Hour
+
+// CanaryConfig is the [canary] table: during deliveries, at most once per
+// Interval, EICAR is sent to every virus engine (but the builtin one); an
+// engine that does not call it infected is treated as down.
+type CanaryConfig struct {
+	Interval Duration `toml:"interval"` // 0 = DefaultCanaryInterval
+	Disable  bool     `toml:"disable"`
+}
+
+// ReleaseConfig is the [release] table: the key pair that marks a
+// message released from the quarantine and re-sent through the MTA, so
+// that the delivery it comes back to does not quarantine it again.
+type ReleaseConfig struct {
+	Key    string   `toml:"key"`     // "" = DefaultReleaseKey; public key: Key+".pub"
+	MaxAge Duration `toml:"max_age"` // 0 = DefaultReleaseMaxAge
+}
+
+func (c CanaryConfig) interval() time.Duration {
+	if c.Interval <= 0 {
+		return DefaultCanaryInterval
+	}
+	return time.Duration(c.Interval)
+}
+
+func (c ReleaseConfig) key() string {
+	if c.Key == "" {
+		return DefaultReleaseKey
+	}
+	return c.Key
+}
+
+func (c ReleaseConfig) pub() string { return c.key() + ".pub" }
+
+func (c ReleaseConfig) maxAge() time.Duration {
+	if c.MaxAge <= 0 {
+		return DefaultReleaseMaxAge
+	}
+	return time.Duration(c.MaxAge)
+}
+
+// opsTables are the tables opsConfig reads.
+type opsTables struct {
+	Canary  CanaryConfig  `toml:"canary"`
+	Release ReleaseConfig `toml:"release"`
+}
+
+// opsConfig reads [canary] and [release] from the configuration file,
+// ignoring every other key (loadConfig checks those strictly). A missing
+// file gives the defaults.
+// todo: once Config embeds both tables, use cfg.Canary and cfg.Release
+// and delete this.
+func opsConfig(path string) (opsTables, error) {
+	var o opsTables
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return o, nil
+		}
+		return o, &ConfigError{File: path, Err: err}
+	}
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&o); err != nil {
+		return o, &ConfigError{File: path, Err: err}
+	}
+	return o, nil
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scandeliver/scandeliver/quarantine"
+	"github.com/scandeliver/scandeliver/scan/builtin"
+)
+
+// TestMain lets this test binary stand for scandeliver when "quarantine
+// release --to" runs itself (os.Executable) as its delivery child.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "quarantine" && os.Args[2] == "deliver-released" {
+		os.Exit(run(os.Args[1:], newSystemEnv()))
+	}
+	os.Exit(m.Run())
+}
+
+// infectedMessage carries EICAR as a base64 attachment, and a subject
+// with a terminal escape and a bidirectional override.
+func infectedMessage() string {
+	var b64 bytes.Buffer
+	enc := builtinB64(builtin.Eicar())
+	b64.WriteString(enc)
+	return "From: Mallory <m@evil.example>\nTo: bob@example.org\nSubject: invoice \x1b[2J\u202eexe.pdf\nMessage-ID: <q1@evil.example>\n" +
+		"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee attached\n" +
+		"--b\nContent-Type: application/octet-stream; name=\"x.com\"\nContent-Transfer-Encoding: base64\n\n" + b64.String() + "\n--b--\n"
+}
+
+func qrun(t *testing.T, now time.Time, args ...string) (int, string, string) {
+	t.Helper()
+	e, out, errb := testEnv("", nil)
+	e.now = func() time.Time { return now }
+	code := run(args, e)
+	return code, out.String(), errb.String()
+}
+
+func TestQuarantineRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	qdir := filepath.Join(dir, "quarantine")
+	cfg := writeConfig(t, "[quarantine]\ndir = \""+qdir+"\"\n[spool]\ndir = \""+dir+"\"\n")
+	home := filepath.Join(dir, "home")
+	msg := infectedMessage()
+	e, _, errb := testEnv(msg, map[string]string{"HOME": home, "USER": "bob", "SENDER": "m@evil.example", "RECIPIENT": "bob@example.org"})
+	if code := run([]string{"-c", cfg}, e); code != exOK {
+		t.Fatalf("delivery: exit %d: %s", code, errb)
+	}
+	// The policy may deliver the rest of the message, never EICAR.
+	if _, err := os.Stat(filepath.Join(home, "Maildir", "new")); err == nil {
+		for _, f := range newFiles(t, filepath.Join(home, "Maildir", "new")) {
+			if strings.Contains(f, builtinB64(builtin.Eicar())[:40]) {
+				t.Fatalf("EICAR delivered")
+			}
+		}
+	}
+	now := time.Now()
+
+	// list: one entry, text and JSON, nothing raw on the terminal.
+	code, out, stderr := qrun(t, now, "quarantine", "list", "-c", cfg)
+	if code != exOK || strings.Count(out, "\n") != 1 {
+		t.Fatalf("list: exit %d %q %s", code, out, stderr)
+	}
+	id := strings.Fields(out)[0]
+	if !quarantine.ValidID(id) || !strings.Contains(out, "<m@evil.example> -> bob@example.org") || strings.ContainsAny(out, "\x1b\u202e") {
+		t.Errorf("list line %q", out)
+	}
+	code, out, _ = qrun(t, now, "quarantine", "list", "-c", cfg, "--json", "--since", "1h")
+	var reps []quarantine.Report
+	if code != exOK || json.Unmarshal([]byte(out), &reps) != nil || len(reps) != 1 || reps[0].ID != id || strings.ContainsAny(out, "\x1b\u202e") {
+		t.Errorf("list --json: exit %d %s", code, out)
+	}
+	if !strings.Contains(reps[0].Subject, "\u202e") {
+		t.Errorf("JSON subject lost the override (it must be escaped, not dropped): %q", reps[0].Subject)
+	}
+	if _, out, _ = qrun(t, now.Add(48*time.Hour), "quarantine", "list", "-c", cfg, "--since", "1d"); out != "" {
+		t.Errorf("list --since 1d two days later: %q", out)
+	}
+
+	// show: report and header, escaped; never the body.
+	code, out, _ = qrun(t, now, "quarantine", "show", "-c", cfg, id)
+	if code != exOK || !strings.Contains(out, `Subject: invoice \x1b[2J\u202eexe.pdf`) || !strings.Contains(out, "Verdict:") ||
+		strings.ContainsAny(out, "\x1b\u202e") || strings.Contains(out, "see attached") || strings.Contains(out, "EICAR") {
+		t.Errorf("show: exit %d:\n%s", code, out)
+	}
+	if code, _, _ = qrun(t, now, "quarantine", "show", "-c", cfg, "../../etc/passwd"); code != exUsage {
+		t.Errorf("show of a hostile id: exit %d", code)
+	}
+
+	// release --to a Maildir: the original byte for byte below one
+	// release field; the report records it.
+	mdir := filepath.Join(dir, "released", "Maildir") + "/"
+	code, out, stderr = qrun(t, now, "quarantine", "release", "-c", cfg, id, "--to", mdir)
+	if code != exOK {
+		t.Fatalf("release: exit %d %s %s", code, out, stderr)
+	}
+	files := newFiles(t, filepath.Join(mdir, "new"))
+	if len(files) != 1 {
+		t.Fatalf("%d released messages", len(files))
+	}
+	field, rest, _ := strings.Cut(files[0], "\n")
+	if rest != msg || !strings.HasPrefix(field, "X-Scandeliver-Released: id="+id+"; ") {
+		t.Errorf("released message: field %q, original intact %v", field, rest == msg)
+	}
+	r, err := quarantine.Store{Dir: qdir}.Get(id)
+	if err != nil || len(r.Released) != 1 || r.Released[0].To != mdir {
+		t.Errorf("report after release: %+v %v", r.Released, err)
+	}
+	if _, out, _ = qrun(t, now, "quarantine", "list", "-c", cfg); !strings.Contains(out, " released ") {
+		t.Errorf("list does not say released: %q", out)
+	}
+
+	// release --resend: through "sendmail" (a recorder script here; the
+	// Postfix test uses the real one), one signed copy per recipient,
+	// which releasedOK accepts for that recipient only.
+	if os.Geteuid() == 0 {
+		rec := filepath.Join(dir, "rec")
+		os.Mkdir(rec, 0o755)
+		sm := filepath.Join(dir, "sendmail")
+		os.WriteFile(sm, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+rec+"/args\ncat > "+rec+"/msg\n"), 0o755)
+		key := filepath.Join(dir, "release.key")
+		code, out, stderr = qrun(t, now, "quarantine", "release", "-c", cfg, id, "--resend", "--sendmail", sm, "--key", key)
+		if code != exOK {
+			t.Fatalf("resend: exit %d %s %s", code, out, stderr)
+		}
+		args, _ := os.ReadFile(filepath.Join(rec, "args"))
+		if string(args) != "-oi\n-f\nm@evil.example\n--\nbob@example.org\n" {
+			t.Errorf("sendmail args %q", args)
+		}
+		sent, _ := os.ReadFile(filepath.Join(rec, "msg"))
+		back := append([]byte("Return-Path: <m@evil.example>\nDelivered-To: bob@example.org\n"), sent...)
+		rc := ReleaseConfig{Key: key}
+		if got, ok, why := releasedOK(bytes.NewReader(back), int64(len(back)), rc, "bob@example.org", now.Add(time.Minute)); !ok || got != id {
+			t.Errorf("releasedOK: %v %q %s", ok, got, why)
+		}
+		if _, ok, _ := releasedOK(bytes.NewReader(back), int64(len(back)), rc, "eve@example.org", now); ok {
+			t.Error("releasedOK for another recipient")
+		}
+		if _, ok, _ := releasedOK(strings.NewReader(msg), int64(len(msg)), rc, "bob@example.org", now); ok {
+			t.Error("releasedOK without a mark")
+		}
+		if r, _ := (quarantine.Store{Dir: qdir}).Get(id); len(r.Released) != 2 || r.Released[1].To != "resend:bob@example.org" {
+			t.Errorf("report after resend: %+v", r.Released)
+		}
+	}
+
+	// purge: nothing younger than 30 days; then everything.
+	if code, out, _ = qrun(t, now, "quarantine", "purge", "-c", cfg, "--older-than", "30d"); code != exOK || out != "" {
+		t.Errorf("purge 30d: exit %d %q", code, out)
+	}
+	if code, out, _ = qrun(t, now.Add(31*24*time.Hour), "quarantine", "purge", "-c", cfg, "--older-than", "30d"); code != exOK || out != "purged "+id+"\n" {
+		t.Errorf("purge 30d a month later: exit %d %q", code, out)
+	}
+	if _, out, _ = qrun(t, now, "quarantine", "list", "-c", cfg); out != "" {
+		t.Errorf("list after purge: %q", out)
+	}
+}
+
+func TestQuarantineUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"quarantine"}, {"quarantine", "nope"}, {"quarantine", "show"},
+		{"quarantine", "release", "20261127-154843-123456-9f86d081884c"},
+		{"quarantine", "release", "20261127-154843-123456-9f86d081884c", "--to", "/x/", "--resend"},
+		{"quarantine", "purge"}, {"quarantine", "purge", "--older-than", "soon"},
+	} {
+		if code, _, _ := qrun(t, time.Now(), append(args, "-c", emptyConfig(t))...); code != exUsage {
+			t.Errorf("%q: exit %d, want 64", args, code)
+		}
+	}
+}
+
+func builtinB64(b []byte) string {
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func TestDeliveryTraceEnd(t *testing.T) {
+	for _, c := range []struct{ in, rest string }{
+		{"Return-Path: <a@b>\nX-Original-To: u@x\nDelivered-To: u@x\nReceived: from y\n\nbody\n", "Received: from y\n\nbody\n"},
+		{"Return-Path:\n <a@b>\nDelivered-To: u@x\nSubject: s\n\n", "Subject: s\n\n"},
+		{"Received: from y\nDelivered-To: u@x\n\n", "Received: from y\nDelivered-To: u@x\n\n"},
+		{"Return-Path-Not: x\n\n", "Return-Path-Not: x\n\n"},
+		{"Delivered-To: u@x", "Delivered-To: u@x"},
+		{"", ""},
+	} {
+		off, err := deliveryTraceEnd(strings.NewReader(c.in))
+		if err != nil || c.in[off:] != c.rest {
+			t.Errorf("%q: rest %q, want %q (%v)", c.in, c.in[off:], c.rest, err)
+		}
+	}
+}
