@@ -37,6 +37,8 @@ type Config struct {
 	Notify     NotifyConfig     `toml:"notify"`
 	HTML       HTMLConfig       `toml:"html"`
 	Headers    HeadersConfig    `toml:"headers"`
+	Canary     CanaryConfig     `toml:"canary"`
+	Release    ReleaseConfig    `toml:"release"`
 }
 
 // DeliverConfig is the [deliver] table.
@@ -84,8 +86,10 @@ func defaultConfig() Config {
 		Quarantine: QuarantineConfig{
 			Dir: "/var/spool/scandeliver/quarantine",
 		},
-		Log:  LogConfig{Syslog: true, Level: "info"},
-		HTML: HTMLConfig{Disarm: true},
+		Log:     LogConfig{Syslog: true, Level: "info"},
+		HTML:    HTMLConfig{Disarm: true},
+		Canary:  CanaryConfig{Interval: Duration(DefaultCanaryInterval)},
+		Release: ReleaseConfig{Key: DefaultReleaseKey, MaxAge: Duration(DefaultReleaseMaxAge)},
 	}
 }
 

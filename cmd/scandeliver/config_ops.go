@@ -1,20 +1,8 @@
 package main
 
-import (
-	"bytes"
-	"os"
-	"time"
+import "time"
 
-	"github.com/BurntSushi/toml"
-)
-
-// Operations settings (issue 6). The lead embeds these in Config:
-//
-//	Canary  CanaryConfig  `toml:"canary"`
-//	Release ReleaseConfig `toml:"release"`
-//
-// Until then, opsConfig reads them from the file with a lenient decode of
-// their two tables only.
+// Operations settings: the [canary] and [release] tables of Config.
 
 // DefaultCanaryInterval is how often, at most, a delivery sends EICAR to
 // the virus engines when [canary] interval is not set.
@@ -64,30 +52,4 @@ func (c ReleaseConfig) maxAge() time.Duration {
 		return DefaultReleaseMaxAge
 	}
 	return time.Duration(c.MaxAge)
-}
-
-// opsTables are the tables opsConfig reads.
-type opsTables struct {
-	Canary  CanaryConfig  `toml:"canary"`
-	Release ReleaseConfig `toml:"release"`
-}
-
-// opsConfig reads [canary] and [release] from the configuration file,
-// ignoring every other key (loadConfig checks those strictly). A missing
-// file gives the defaults.
-// todo: once Config embeds both tables, use cfg.Canary and cfg.Release
-// and delete this.
-func opsConfig(path string) (opsTables, error) {
-	var o opsTables
-	data, err := os.ReadFile(path)
-	if err != nil {
-		if os.IsNotExist(err) {
-			return o, nil
-		}
-		return o, &ConfigError{File: path, Err: err}
-	}
-	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&o); err != nil {
-		return o, &ConfigError{File: path, Err: err}
-	}
-	return o, nil
 }

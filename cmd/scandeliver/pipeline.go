@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/scandeliver/scandeliver/quarantine"
 	"github.com/scandeliver/scandeliver/scan"
@@ -99,13 +100,16 @@ type outcome struct {
 // Engines that could not answer apply their on_error: tempfail returns a
 // temporary error (exit 75), quarantine withholds the message, pass lets
 // it through with a header saying so.
-func scanMessage(ctx context.Context, cfg Config, engines []scan.Engine, raw *spoolSection, env scan.Envelope) (*outcome, error) {
+func scanMessage(ctx context.Context, cfg Config, engines []scan.Engine, raw *spoolSection, env scan.Envelope, warn io.Writer) (*outcome, error) {
 	m, err := unpack.Unpack(ctx, raw, raw.Size(), unpack.Options{Limits: cfg.Limits, TempDir: cfg.Spool.Dir})
 	if err != nil {
 		return nil, fmt.Errorf("unpacking the message: %w", err)
 	}
 	o := &outcome{msg: m, action: "deliver"}
 	o.res = scan.Run(ctx, engines, scanObjects(m, raw), env, cfg.Scan.Concurrency)
+	// The canary: an engine that answers but no longer detects EICAR
+	// counts as down (its on_error applies).
+	o.res.Failed = append(o.res.Failed, canaryCheck(ctx, cfg.Canary, cfg.Spool.Dir, cfg.Engines, engines, time.Now(), warn)...)
 	if err := ctx.Err(); err != nil {
 		m.Close()
 		return nil, err

@@ -385,7 +385,7 @@ func releasedBy(e *sysEnv) string {
 func quarantineRelease(args []string, e *sysEnv) int {
 	var to, userName, sendmail, keyFlag string
 	var resend bool
-	cfg, cfgPath, rest, code := qflags("release", args, e, func(fs *flag.FlagSet) {
+	cfg, _, rest, code := qflags("release", args, e, func(fs *flag.FlagSet) {
 		fs.StringVar(&to, "to", "", "destination: Maildir (trailing /) or mbox")
 		fs.StringVar(&userName, "user", "", "deliver as this user (default: the destination's owner)")
 		fs.BoolVar(&resend, "resend", false, "re-inject through sendmail for the original recipients")
@@ -420,12 +420,7 @@ func quarantineRelease(args []string, e *sysEnv) int {
 		rels = append(rels, quarantine.Release{Time: e.now().UTC(), To: dest, By: releasedBy(e)})
 		fmt.Fprintf(e.stdout, "released %s to %s\n", id, termSafe(dest))
 	} else {
-		ops, err := opsConfig(cfgPath)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
-			return exCheckFail
-		}
-		key := ops.Release.key()
+		key := cfg.Release.key()
 		if keyFlag != "" {
 			key = keyFlag
 		}

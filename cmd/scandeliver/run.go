@@ -291,7 +291,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 	s.add("destination", dest.Path)
 
 	raw := &spoolSection{sp: sp, off: hi.bodyStart, size: sp.Size() - hi.bodyStart}
-	o, err := scanMessage(ctx, cfg, engines, raw, scan.Envelope{Sender: sender, Recipients: []string{rcpt}, User: rcpt})
+	o, err := scanMessage(ctx, cfg, engines, raw, scan.Envelope{Sender: sender, Recipients: []string{rcpt}, User: rcpt}, e.stderr)
 	if err != nil {
 		return err
 	}
@@ -300,6 +300,16 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 	s.add("verdicts", verdictSummary(o.res))
 	s.add("scan_time", o.res.Duration.Round(time.Microsecond).String())
 	d := &delivery{e: e, cfg: cfg, s: s, o: o, raw: raw, hi: hi, sender: sender, rcpt: rcpt, dest: dest, user: u}
+	// A message released from the quarantine and re-sent through the MTA
+	// carries a signed mark: it is delivered as released, not quarantined
+	// again for the same reason.
+	if id, ok, why := releasedOK(raw, raw.Size(), cfg.Release, rcpt, e.now()); ok {
+		s.add("released", id)
+		s.add("action", "delivered")
+		return d.put(ctx, dest, prefixFields(hi, sender, rcpt, []string{d.statusName() + ": released (" + id + ")"}), raw.Reader(), raw.Size())
+	} else if why != "" {
+		s.add("release_mark", why)
+	}
 	return d.applyPolicy(ctx)
 }
 
