@@ -33,9 +33,12 @@ const usageText = `Usage:
   scandeliver --help
 
 Deliver one message, read on standard input, to a Maildir or an mbox,
-after unpacking it (MIME, uuencode, TNEF, archives) and scanning every
-part and the whole message with the configured engines (default: the
-builtin engine). An infected message is kept in the quarantine instead.
+after unpacking it (MIME, uuencode, yEnc, TNEF, archives) and scanning
+every part and the whole message with the configured engines (default:
+the builtin engine), and applying the policy: an infected or banned part
+is replaced by a text and the original quarantined, a message that cannot
+be judged is withheld with a notice, HTML is disarmed, the postmaster is
+told.
 
 scan prints the part tree of each FILE (or standard input) and every
 engine's verdict, delivering nothing: one line per part, or a JSON document

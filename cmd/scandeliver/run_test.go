@@ -246,7 +246,7 @@ func TestDocsAgree(t *testing.T) {
 			t.Errorf("option %s missing from the man page", opt)
 		}
 	}
-	for _, sub := range []string{"scan", "check-config", "version"} {
+	for _, sub := range []string{"scan", "check-config", "selftest", "quarantine", "version"} {
 		if !strings.Contains(usageText, "scandeliver "+sub) || !strings.Contains(string(readme), "scandeliver "+sub) || !strings.Contains(string(man), ".Cm "+sub) {
 			t.Errorf("subcommand %s missing from --help, README or man page", sub)
 		}
