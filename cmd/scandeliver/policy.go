@@ -354,7 +354,16 @@ func (d *delivery) put(ctx context.Context, dest deliver.Dest, prefix []byte, bo
 // respool runs a writer (sanitize) into a new spool, streaming.
 func (d *delivery) respool(write func(w io.Writer) error) (*unpack.Spool, error) {
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(write(pw)) }()
+	go func() {
+		// A panic in a goroutine would end the process with exit 2, not
+		// 75: make it an error, which defers the message.
+		defer func() {
+			if p := recover(); p != nil {
+				pw.CloseWithError(fmt.Errorf("internal error: %v", p))
+			}
+		}()
+		pw.CloseWithError(write(pw))
+	}()
 	sp, err := unpack.NewSpool(pr, unpack.SpoolOptions{Dir: d.cfg.Spool.Dir, Memory: int64(d.cfg.Spool.Memory)})
 	pr.CloseWithError(errors.New("spool closed"))
 	return sp, err

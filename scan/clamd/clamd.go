@@ -107,6 +107,14 @@ func (c *Client) Scan(ctx context.Context, items []Item) ([]Reply, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A panic here would kill the process with exit 2, which an
+			// MTA may read as a permanent failure: make it an error
+			// (the engine could not answer), like any other.
+			defer func() {
+				if p := recover(); p != nil {
+					errs[g] = fmt.Errorf("clamd client: internal error: %v", p)
+				}
+			}()
 			sub := make([]Item, len(idx))
 			for j, i := range idx {
 				sub[j] = items[i]
