@@ -1,13 +1,16 @@
 package unpack
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // FuzzUnpack runs the whole walk on arbitrary messages, seeded from every
@@ -25,9 +28,22 @@ func FuzzUnpack(f *testing.F) {
 	f.Add(nested(5))
 	f.Add(manyParts(5))
 	f.Add([]byte("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeA0KDQpib2R5\r\n"))
+	// An archive and an encoded block, so that the walk under a MIME
+	// leaf is reached from the start.
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	w, _ := zw.Create("a.txt")
+	w.Write([]byte("hello, hello, hello\n"))
+	zw.Close()
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: application/zip; name=a.zip\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\n" + base64.StdEncoding.EncodeToString(zb.Bytes()) + "\r\n--b--\r\n"))
+	f.Add(append([]byte("Subject: uu\r\n\r\nsee below\r\n"), uuEncode("x.bin", []byte("MZ\x90\x00 uu"))...))
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		opt := Options{TempDir: dir, Limits: Limits{MaxParts: 200, MaxMIMEDepth: 20, MaxExpandedBytes: 8 << 20}}
+		opt := Options{TempDir: dir, Limits: Limits{
+			MaxParts: 200, MaxMIMEDepth: 20, MaxArchiveDepth: 4, MaxArchiveMembers: 50,
+			MaxExpandedBytes: 1 << 20, Timeout: 5 * time.Second,
+		}}
 		m, err := Unpack(context.Background(), bytes.NewReader(data), int64(len(data)), opt)
 		if err != nil {
 			t.Fatalf("Unpack: %v", err)

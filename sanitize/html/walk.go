@@ -246,6 +246,13 @@ func (d *disarmer) attrs(n *xhtml.Node) {
 func (d *disarmer) dropAttr(n *xhtml.Node, a xhtml.Attribute) bool {
 	key := strings.ToLower(a.Key)
 	switch {
+	case !plainAttrName(key):
+		// A name with a NUL (read as U+FFFD), quotes or other odd bytes:
+		// renderers disagree on what it is (the fuzzer found
+		// `\x00src="data:..."` kept as "\ufffdsrc"); no honest mail
+		// needs one.
+		d.rep.BadURLs++
+		return true
 	case strings.HasPrefix(key, "on"):
 		d.rep.Handlers++
 		return true
@@ -383,4 +390,19 @@ func (d *disarmer) image(n *xhtml.Node) {
 		kept = append(kept, a)
 	}
 	n.Attr = kept
+}
+
+// plainAttrName reports whether an attribute name is made of the
+// characters HTML and SVG attribute names use.
+func plainAttrName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == ':' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
