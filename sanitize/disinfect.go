@@ -66,13 +66,15 @@ func (rw *rewriter) disinfect(w io.Writer, o *op) (bool, error) {
 
 	var b bytes.Buffer
 	// The part's own header, but for its transfer encoding.
-	blank := false
+	blank, b64 := false, false
 	for _, c := range splitHeader(raw) {
 		switch {
+		case c.name == "content-transfer-encoding" && !b64 && strings.EqualFold(c.value(), "base64"):
+			b64 = true
 		case c.name == "content-transfer-encoding":
 			continue
-		case c.name == "" && isBlank(c.raw):
-			if !blank {
+		case c.name == "" && isBlank(c.raw) && !blank:
+			if !b64 {
 				b.WriteString("Content-Transfer-Encoding: base64" + rw.eol)
 			}
 			blank = true
@@ -80,7 +82,10 @@ func (rw *rewriter) disinfect(w io.Writer, o *op) (bool, error) {
 		writeChunk(&b, c.raw, rw.eol)
 	}
 	if !blank {
-		b.WriteString("Content-Transfer-Encoding: base64" + rw.eol + rw.eol)
+		if !b64 {
+			b.WriteString("Content-Transfer-Encoding: base64" + rw.eol)
+		}
+		b.WriteString(rw.eol)
 	}
 	enc := base64.StdEncoding.EncodeToString(rebuilt)
 	for i := 0; i < len(enc); i += 76 {

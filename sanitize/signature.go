@@ -140,15 +140,20 @@ func hasSignature(body []byte, sig string) bool {
 }
 
 // addTextSignature appends sig after a "-- " line (the usual signature
-// separator).
+// separator). The body ends with a line break after it when it ended
+// with one before.
 func addTextSignature(body []byte, sig string) []byte {
 	out := append([]byte(nil), body...)
-	if len(out) > 0 && !bytes.HasSuffix(out, []byte("\n")) {
+	nl := len(out) == 0 || bytes.HasSuffix(out, []byte("\n"))
+	if !nl {
 		out = append(out, '\n')
 	}
 	out = append(out, "-- \n"...)
 	out = append(out, strings.TrimRight(sig, "\r\n")...)
-	return append(out, '\n')
+	if nl {
+		out = append(out, '\n')
+	}
+	return out
 }
 
 // addHTMLSignature inserts sig before the last </body>, or at the end.
