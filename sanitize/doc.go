@@ -50,6 +50,31 @@
 //     the decoded subject does not hold it yet (so sanitizing twice tags
 //     once); a tag that is not ASCII is an RFC 2047 encoded word. A message
 //     without Subject gets one.
+//   - Signature (Options.SignatureText, Options.SignatureHTML), on a
+//     clean message only (Verdict.Status clean or empty): the text is
+//     appended after a "-- " line to the first text/plain body part, the
+//     HTML inserted before the last </body> (else at the end) of the first
+//     text/html body part. A body part is a MIME entity of the raw message
+//     that is not an attachment (no name, disposition not attachment),
+//     not inside an embedded message, not unscannable. Its content is
+//     decoded to UTF-8 from its charset (a charset we cannot convert, or
+//     a converted HTML body that names its charset inside, is left
+//     unsigned), signed, and re-encoded quoted-printable with charset
+//     utf-8, as for HTML disarming. A part whose decoded content already
+//     holds the signature is left alone, so signing twice signs once, and
+//     Plan reads the two candidate parts to know it. With DisarmHTML the
+//     HTML signature is added after disarming (it is the site's HTML).
+//   - Disinfect (Options.Disinfect): when every decision replacing a zip
+//     or tar attachment (Format "zip" or "tar", not encrypted, not
+//     unscannable, a child of a multipart) is a deny on one of its own
+//     members, the archive is rebuilt without those members (zip: the
+//     others copied raw with (*zip.Writer).Copy; tar: headers and content
+//     copied) and written in place of the part, base64, with its header
+//     as it was but for Content-Transfer-Encoding; a text part of the
+//     Replacement's texts follows it as a new sibling. The member list
+//     must match unpack's exactly (names, order), else, or on any failure
+//     (a member nested deeper, a rename, an archive over 64 MB), the part
+//     is replaced whole as above. Result.Disinfected lists those parts.
 //   - Options.Headers are written first (after a leading mbox "From " line,
 //     if the spool has one).
 //
@@ -59,8 +84,10 @@
 // # Memory
 //
 // Everything streams but: header fields being rewritten (a header of at
-// most 1 MB), the replacement texts, and an HTML part being disarmed
-// (bounded by html.Options.MaxBytes, in and out).
+// most 1 MB), the replacement texts, an HTML part being disarmed
+// (bounded by html.Options.MaxBytes, in and out), a body part being
+// signed (at most 8 MB, else unsigned) and an archive being rebuilt (at
+// most 64 MB, in and out, else replaced).
 //
 // Decisions on the message as a whole (Decision.Part == "") are not
 // Rewrite's: the caller withholds the message and delivers Withheld's

@@ -26,6 +26,7 @@ func FuzzRewrite(f *testing.F) {
 		}
 		f.Add(b, uint8(0))
 		f.Add(b, uint8(1))
+		f.Add(b, uint8(6))
 	}
 	f.Fuzz(fuzzOne)
 }
@@ -44,13 +45,23 @@ func fuzzOne(t *testing.T, data []byte, mode uint8) {
 			}
 			v.Parts = append(v.Parts, d)
 		}
+		if len(v.Parts) > 0 {
+			v.Status = rules.StatusBlocked
+		}
 		opt := Options{DisarmHTML: true, HTML: html.Options{Timeout: 2 * time.Second}, SubjectTags: []string{"{Virus?}", "{Vérolé?}"}}
+		if mode&2 != 0 {
+			opt.SignatureText, opt.SignatureHTML = "-- \nsigned", "<p>signed</p>"
+		}
+		opt.Disinfect = mode&4 != 0
 		out, res, _ := rewrite(t, data, m, v, opt)
 		touched := map[string]bool{}
 		for _, p := range m.Parts {
 			if isHTML(p) {
 				touched[p.Path] = true
 			}
+		}
+		for _, s := range res.Signed {
+			touched[s] = true
 		}
 		if limited(m) {
 			mustUnpack(t, out)
@@ -60,7 +71,7 @@ func fuzzOne(t *testing.T, data []byte, mode uint8) {
 		if limited(om) {
 			return
 		}
-		out2, res2, _ := rewrite(t, out, om, rules.Verdict{}, opt)
+		out2, res2, _ := rewrite(t, out, om, rules.Verdict{Status: v.Status}, opt)
 		if res2.Changed || !bytes.Equal(out, out2) {
 			t.Errorf("second pass changed the output (%+v)\n--- first\n%q\n--- second\n%q", res2, out, out2)
 		}

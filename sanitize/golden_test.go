@@ -23,6 +23,10 @@ type testCase struct {
 	HTML        bool             `json:"html"`
 	SubjectTags []string         `json:"subject_tags"`
 	Headers     []string         `json:"headers"`
+	Status      rules.Status     `json:"status"`
+	SigText     string           `json:"signature_text"`
+	SigHTML     string           `json:"signature_html"`
+	Disinfect   bool             `json:"disinfect"`
 }
 
 func readCase(t *testing.T, name string) ([]byte, testCase) {
@@ -44,6 +48,7 @@ func readCase(t *testing.T, name string) ([]byte, testCase) {
 
 func (c testCase) options() Options {
 	return Options{DisarmHTML: c.HTML, SubjectTags: c.SubjectTags, Headers: c.Headers,
+		SignatureText: c.SigText, SignatureHTML: c.SigHTML, Disinfect: c.Disinfect,
 		Now: func() time.Time { return time.Date(2024, 2, 3, 4, 5, 6, 0, time.UTC) }}
 }
 
@@ -77,7 +82,7 @@ func TestGolden(t *testing.T) {
 		t.Run(filepath.Base(name), func(t *testing.T) {
 			raw, c := readCase(t, name)
 			m := mustUnpack(t, raw)
-			v := rules.Verdict{Parts: c.Parts}
+			v := rules.Verdict{Parts: c.Parts, Status: c.Status}
 			opt := c.options()
 			out, res, _ := rewrite(t, raw, m, v, opt)
 			base := strings.TrimSuffix(name, ".eml")
@@ -93,14 +98,22 @@ func TestGolden(t *testing.T) {
 					}
 				}
 			}
+			for _, s := range res.Signed {
+				touched[s] = true
+			}
 			om := checkInvariants(t, m, out, res, touched)
 
 			// Idempotence: the same decisions on parts still there find
 			// nothing more to do but what they did (replaced parts are
-			// gone, so only options are re-applied).
-			out2, res2, _ := rewrite(t, out, om, rules.Verdict{}, Options{DisarmHTML: c.HTML, SubjectTags: c.SubjectTags})
+			// gone, so only options are re-applied; a signature is not
+			// added twice, and Plan knows it).
+			opt2 := Options{DisarmHTML: c.HTML, SubjectTags: c.SubjectTags, SignatureText: c.SigText, SignatureHTML: c.SigHTML, Disinfect: c.Disinfect}
+			out2, res2, plan2 := rewrite(t, out, om, rules.Verdict{Status: c.Status}, opt2)
 			if res2.Changed || !bytes.Equal(out2, out) {
 				t.Errorf("a second pass changed the output again (%+v)", res2)
+			}
+			if plan2 && !c.HTML {
+				t.Errorf("Plan: change on the second pass")
 			}
 			if strings.Contains(string(raw), "\r\n") != strings.Contains(string(out), "\r\n") ||
 				strings.Count(string(out), "\n") != strings.Count(string(out), "\r\n") && strings.Contains(string(raw), "\r\n") {

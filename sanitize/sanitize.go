@@ -36,6 +36,16 @@ type Options struct {
 	Headers []string
 	// Now gives the date of a withheld notice that lacks one (nil: time.Now).
 	Now func() time.Time
+	// SignatureText and SignatureHTML, when not empty, are added to a
+	// clean message (Verdict.Status clean or empty): the text after a
+	// "-- " line at the end of the first text/plain body part, the HTML
+	// before </body> of the first text/html body part; each only when
+	// the part does not hold it yet.
+	SignatureText, SignatureHTML string
+	// Disinfect delivers a zip or tar attachment whose denied parts are
+	// all its own members rebuilt without them, followed by a text part
+	// listing what was removed, instead of replacing it whole.
+	Disinfect bool
 }
 
 // Result says what Rewrite did.
@@ -49,6 +59,11 @@ type Result struct {
 	// HTMLUnscannable lists the HTML parts kept whole because the
 	// disarmer gave up (budget, nesting, truncated content).
 	HTMLUnscannable []string
+	// Signed lists the parts a signature was added to.
+	Signed []string
+	// Disinfected lists the archive parts delivered rebuilt without
+	// their denied members (Options.Disinfect).
+	Disinfected []string
 }
 
 // maxHeader caps the raw header Rewrite reads into memory to rewrite it,
@@ -62,6 +77,8 @@ type op struct {
 	rename  string   // new name ("" none)
 	html    bool     // disarm its body
 	subject []string // root only: tags to add
+	sig     []byte   // with sigBody: the part's new decoded content, signed
+	sigBody bool     // a signature is to be added
 }
 
 type denied struct {
@@ -72,6 +89,7 @@ type denied struct {
 // plan is the set of ops for one message, sorted by position.
 type plan struct {
 	ops []*op
+	ix  index
 }
 
 // index gives each part's parent.
@@ -177,6 +195,9 @@ func makePlan(m *unpack.Message, v rules.Verdict, opt Options) (*plan, error) {
 			}
 		}
 	}
+	if signing(v, opt) {
+		planSignatures(m, ix, opt, get)
+	}
 	if tags := newTags(m.Subject, opt.SubjectTags); len(tags) > 0 {
 		get(m.Root).subject = tags
 	}
@@ -188,7 +209,7 @@ func makePlan(m *unpack.Message, v rules.Verdict, opt Options) (*plan, error) {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].p.HeaderStart < out[j].p.HeaderStart })
-	return &plan{ops: absorb(out)}, nil
+	return &plan{ops: absorb(out), ix: ix}, nil
 }
 
 // absorb merges into a replaced part whatever was to be done inside it.
@@ -242,6 +263,7 @@ type rewriter struct {
 	eol  string
 	from int64 // length of a leading mbox "From " line, kept first
 	res  Result
+	ix   index
 }
 
 // Rewrite writes the sanitized message to w: raw with the verdict's part
@@ -267,7 +289,7 @@ func Rewrite(ctx context.Context, w io.Writer, raw io.ReaderAt, size int64, m *u
 	if err != nil {
 		return Result{}, err
 	}
-	rw := &rewriter{ctx: ctx, raw: raw, size: size, m: m, opt: opt, repl: repl, eol: eol, from: from}
+	rw := &rewriter{ctx: ctx, raw: raw, size: size, m: m, opt: opt, repl: repl, eol: eol, from: from, ix: pl.ix}
 	if err := rw.checkRenames(pl); err != nil {
 		return Result{}, err
 	}
@@ -375,6 +397,8 @@ func (rw *rewriter) edit(o *op) edit {
 		return edit{start: rw.start(p), end: rw.end(p), write: func(w io.Writer) (bool, error) { return rw.replace(w, o) }}
 	case o.html:
 		return edit{start: rw.start(p), end: rw.end(p), write: func(w io.Writer) (bool, error) { return rw.disarm(w, o) }}
+	case o.sigBody:
+		return edit{start: rw.start(p), end: rw.end(p), write: func(w io.Writer) (bool, error) { return rw.sign(w, o) }}
 	default:
 		return edit{start: rw.start(p), end: p.BodyStart, write: func(w io.Writer) (bool, error) { return rw.header(w, o) }}
 	}
@@ -391,21 +415,42 @@ func (rw *rewriter) readHeader(p *unpack.Part) ([]byte, bool, error) {
 	return b, err == nil, err
 }
 
-// replace writes the text part that takes the place of o.p.
+// replace writes what takes the place of o.p: with Options.Disinfect,
+// the archive rebuilt without its denied members when that can be done,
+// else a text part.
 func (rw *rewriter) replace(w io.Writer, o *op) (bool, error) {
+	if rw.opt.Disinfect {
+		if done, err := rw.disinfect(w, o); done || err != nil {
+			return done, err
+		}
+	}
+	text, err := rw.replacementText(o.replace)
+	if err != nil {
+		return false, err
+	}
+	return rw.replaceWhole(w, o, text)
+}
+
+// replacementText renders the Replacement's texts of ds, joined by an
+// empty line.
+func (rw *rewriter) replacementText(ds []denied) (string, error) {
 	var texts []string
-	for _, dn := range o.replace {
+	for _, dn := range ds {
 		if rw.repl == nil {
-			return false, errors.New("sanitize: a part is to be replaced and there is no Replacement")
+			return "", errors.New("sanitize: a part is to be replaced and there is no Replacement")
 		}
 		t, err := rw.repl(dn.p, dn.d)
 		if err != nil {
-			return false, fmt.Errorf("rendering the replacement of part %s: %w", dn.p.Path, err)
+			return "", fmt.Errorf("rendering the replacement of part %s: %w", dn.p.Path, err)
 		}
 		t = strings.TrimRight(t, "\r\n")
 		texts = append(texts, t)
 	}
-	text := strings.Join(texts, "\n\n") + "\n"
+	return strings.Join(texts, "\n\n") + "\n", nil
+}
+
+// replaceWhole writes the text part that takes the place of o.p.
+func (rw *rewriter) replaceWhole(w io.Writer, o *op, text string) (bool, error) {
 	p := o.p
 	var hdr bytes.Buffer
 	if isMessageRoot(p) {
@@ -642,6 +687,10 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 	keep := func() (bool, error) {
 		o2 := *o
 		o2.html = false
+		if o2.sigBody {
+			// Nothing to disarm, but the signature is still to be added.
+			return rw.sign(w, &o2)
+		}
 		if o2.rename == "" && len(o2.subject) == 0 {
 			return false, rw.copy(w, rw.start(p), rw.end(p)-rw.start(p))
 		}
@@ -686,11 +735,17 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		return keep()
 	}
 	addReport(&rw.res.HTML, rep)
+	disarmed := out.Bytes()
+	if o.sigBody {
+		// Added after disarming: the signature is the site's own HTML.
+		disarmed = addHTMLSignature(disarmed, rw.opt.SignatureHTML)
+		rw.res.Signed = append(rw.res.Signed, p.Path)
+	}
 	hdr := rw.newHeader(o, raw, true, true)
 	if _, err := w.Write(hdr); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}
-	if _, err := w.Write(qpEncode(out.Bytes(), rw.eol)); err != nil {
+	if _, err := w.Write(qpEncode(disarmed, rw.eol)); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}
 	if o.rename != "" {
