@@ -37,6 +37,7 @@ type Config struct {
 	Notify     NotifyConfig     `toml:"notify"`
 	HTML       HTMLConfig       `toml:"html"`
 	Headers    HeadersConfig    `toml:"headers"`
+	Sanitize   SanitizeConfig   `toml:"sanitize"`
 	Canary     CanaryConfig     `toml:"canary"`
 	Release    ReleaseConfig    `toml:"release"`
 }

@@ -70,6 +70,17 @@ type HeadersConfig struct {
 	Status string `toml:"status"`
 }
 
+// SanitizeConfig is the [sanitize] table.
+type SanitizeConfig struct {
+	// SignatureText and SignatureHTML are added once to the first text
+	// and HTML body parts of clean messages ("" = none).
+	SignatureText string `toml:"signature_text"`
+	SignatureHTML string `toml:"signature_html"`
+	// Disinfect delivers a zip or tar attachment rebuilt without its
+	// infected or denied members, with a note, instead of replacing it.
+	Disinfect bool `toml:"disinfect"`
+}
+
 // HTMLConfig is the [html] table (sanitize/html's options).
 type HTMLConfig struct {
 	Disarm             bool              `toml:"disarm"`
@@ -235,10 +246,13 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 
 	status := d.statusHeaders(v)
 	opt := sanitize.Options{
-		DisarmHTML:  d.cfg.HTML.Disarm,
-		HTML:        d.cfg.HTML.options(),
-		SubjectTags: v.SubjectTags,
-		Now:         d.e.now,
+		DisarmHTML:    d.cfg.HTML.Disarm,
+		HTML:          d.cfg.HTML.options(),
+		SubjectTags:   v.SubjectTags,
+		Now:           d.e.now,
+		SignatureText: d.cfg.Sanitize.SignatureText,
+		SignatureHTML: d.cfg.Sanitize.SignatureHTML,
+		Disinfect:     d.cfg.Sanitize.Disinfect,
 	}
 	dest := d.dest
 	if v.Junk && dest.Kind == deliver.Maildir {
@@ -412,6 +426,12 @@ func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rule
 	}
 	if len(res.Renamed) > 0 {
 		d.s.add("renamed", strings.Join(res.Renamed, " "))
+	}
+	if len(res.Disinfected) > 0 {
+		d.s.add("disinfected", strings.Join(res.Disinfected, " "))
+	}
+	if len(res.Signed) > 0 {
+		d.s.add("signed", strings.Join(res.Signed, " "))
 	}
 	if res.HTML.Changed {
 		d.s.add("html", fmt.Sprintf("scripts=%d handlers=%d urls=%d disarmed=%d webbugs=%d phishing=%d",

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -291,5 +293,62 @@ func TestPolicyUndisarmableHTML(t *testing.T) {
 	}
 	if !strings.Contains(got[0], "unscannable") || len(ps.quarantined(t)) != 1 {
 		t.Errorf("not treated as unscannable: %s", log)
+	}
+}
+
+func TestPolicyDisinfectAndSignature(t *testing.T) {
+	ps := newPolicySetup(t, "")
+	b, _ := os.ReadFile(ps.cfg)
+	os.WriteFile(ps.cfg, append(b, []byte("[sanitize]\ndisinfect = true\nsignature_text = \"Scanned by scandeliver at example.net\"\n")...), 0o644)
+
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	for name, data := range map[string][]byte{"eicar.com": builtin.Eicar(), "readme.txt": []byte("keep me\n")} {
+		w, _ := zw.Create(name)
+		w.Write(data)
+	}
+	zw.Close()
+	code, log := ps.deliver(t, attach("files.zip", "application/zip", zb.Bytes()), "alice@example.org")
+	if code != exOK || !strings.Contains(log, "disinfected=") {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	got := ps.delivered(t)
+	if len(got) != 1 {
+		t.Fatalf("%d delivered", len(got))
+	}
+	// The rebuilt zip holds readme.txt only.
+	i := strings.Index(got[0], "Content-Transfer-Encoding: base64")
+	body := got[0][i:]
+	body = body[strings.Index(body, "\n\n")+2:]
+	body = body[:strings.Index(body, "\n--")]
+	raw, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(strings.ReplaceAll(body, "\r", ""), "\n", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil || len(zr.File) != 1 || zr.File[0].Name != "readme.txt" {
+		t.Fatalf("rebuilt zip: %v %v", err, zr)
+	}
+	if strings.Contains(got[0], "Scanned by scandeliver") {
+		t.Errorf("an infected message was signed")
+	}
+
+	// A clean message is signed, once.
+	os.RemoveAll(filepath.Join(ps.home, "Maildir"))
+	clean := "From: a@example.org\nSubject: hi\n\nhello\n"
+	if code, log := ps.deliver(t, clean, "a@example.org"); code != exOK {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	got = ps.delivered(t)
+	if len(got) != 1 || strings.Count(got[0], "Scanned by scandeliver") != 1 {
+		t.Fatalf("signature not added once: %q", got)
+	}
+	again := got[0][strings.Index(got[0], "From: a@example.org"):]
+	os.RemoveAll(filepath.Join(ps.home, "Maildir"))
+	if code, log := ps.deliver(t, again, "a@example.org"); code != exOK {
+		t.Fatalf("second pass: exit %d: %s", code, log)
+	}
+	if got := ps.delivered(t); len(got) != 1 || strings.Count(got[0], "Scanned by scandeliver") != 1 {
+		t.Errorf("the second pass added the signature again: %q", got)
 	}
 }
