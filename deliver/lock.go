@@ -179,25 +179,52 @@ func acquireDotlock(ctx context.Context, path string, bo *backoff, opt Options) 
 // checked to be the very file judged stale, so that two deliverers
 // breaking the same lock cannot remove a fresh one.
 func breakIfStale(path string, opt Options) (*lockRecord, bool, error) {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	// The lock is judged through an open descriptor: its stat and its
+	// contents are then those of one file, and while we hold it open its
+	// inode cannot be reused by a fresh lock (a file released and
+	// re-created under the same inode number made os.SameFile below
+	// take a live lock for the stale one, and remove it).
+	var fi fs.FileInfo
+	var b []byte
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return nil, true, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("checking dotlock %s: %w", path, err)
-	}
-	b, err := readSmall(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, true, nil
-	}
-	if err != nil && !errors.Is(err, fs.ErrPermission) {
+	case errors.Is(err, fs.ErrPermission):
+		// Unreadable: judged by its age alone.
+		if fi, err = os.Lstat(path); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, true, nil
+			}
+			return nil, false, fmt.Errorf("checking dotlock %s: %w", path, err)
+		}
+	case err != nil:
 		return nil, false, fmt.Errorf("reading dotlock %s: %w", path, err)
+	default:
+		defer f.Close()
+		if fi, err = f.Stat(); err != nil {
+			return nil, false, fmt.Errorf("checking dotlock %s: %w", path, err)
+		}
+		if b, err = io.ReadAll(io.LimitReader(f, 4096)); err != nil {
+			return nil, false, fmt.Errorf("reading dotlock %s: %w", path, err)
+		}
 	}
 	pid, rec := parseLock(b)
 	age := time.Since(fi.ModTime())
 	dead := rec != nil && rec.host == hostname() && pid > 0 && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 	if !dead && age < opt.StaleLock {
 		return nil, false, nil
+	}
+	if f != nil {
+		// A holder that finished removed its lock before exiting: then
+		// its pid is gone but so is the file (our descriptor keeps an
+		// unlinked inode). That lock was released, not abandoned: try
+		// again to create ours.
+		if st, err := f.Stat(); err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink == 0 {
+				return nil, true, nil
+			}
+		}
 	}
 	var rnd [6]byte
 	rand.Read(rnd[:])
@@ -221,15 +248,6 @@ func breakIfStale(path string, opt Options) (*lockRecord, bool, error) {
 	os.Remove(aside)
 	opt.Log.Warn("dotlock: removed a stale lock", "lock", path, "pid", pid, "dead", dead, "age", age.Round(time.Second).String())
 	return rec, true, nil
-}
-
-func readSmall(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 4096))
 }
 
 // record writes the append about to start into the lock file.

@@ -192,6 +192,13 @@ func TestCorpusRoundTrip(t *testing.T) {
 		}
 		switch action[1] {
 		case "delivered":
+			if strings.Contains(r.stderr, "removed_fields=") {
+				// Status or spam fields from outside were removed (a
+				// sender must not mark its own mail clean).
+				want = append(want, nil)
+				count["delivered without outside status fields"]++
+				break
+			}
 			want = append(want, stripFromLine(msg))
 		case "sanitized", "withheld":
 			want = append(want, nil)
