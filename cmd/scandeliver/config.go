@@ -51,6 +51,10 @@ type DeliverConfig struct {
 	LockTimeout Duration `toml:"lock_timeout"`
 	// StaleLock is the age past which a dotlock is considered stale.
 	StaleLock Duration `toml:"stale_lock"`
+	// Junk is where spam goes when the policy says junk: "" means the
+	// Maildir++ folder .Junk of a Maildir destination (an mbox
+	// destination gets it in place, tagged).
+	Junk string `toml:"junk"`
 }
 
 // SpoolConfig is the [spool] table.

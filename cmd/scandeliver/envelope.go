@@ -22,7 +22,7 @@ type headerInfo struct {
 // with them was marked by someone else (a sender forging a "clean" mark),
 // and they are removed before ours are added.
 var statusFields = map[string]bool{
-	"x-scandeliver-status": true, "x-scandeliver-warning": true, "x-scandeliver-html": true,
+	"x-scandeliver-status": true, "x-scandeliver-warning": true, "x-scandeliver-html": true, "x-scandeliver-quarantine-id": true,
 	"x-spam-status": true, "x-spam-score": true, "x-spam-flag": true, "x-spam-level": true,
 }
 

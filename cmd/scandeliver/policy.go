@@ -48,6 +48,10 @@ type NotifyConfig struct {
 	AuthservID string `toml:"authserv_id"`
 	// SenderInterval: at most one notice per sender per interval.
 	SenderInterval Duration `toml:"sender_interval"`
+	// RequireProof: a sender of blocked (not infected) mail is told only
+	// when provably real, as for viruses (default true; viruses always
+	// need the proof).
+	RequireProof *bool `toml:"require_proof"`
 }
 
 // mailer is the notices' sendmail. "-t" and "-i" are accepted for
@@ -197,6 +201,7 @@ type delivery struct {
 	rcpt    string
 	dest    deliver.Dest
 	user    *deliver.User
+	home    string
 	ruleset string
 }
 
@@ -245,6 +250,9 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 	}
 
 	status := d.statusHeaders(v)
+	if qid != "" {
+		status = append(status, "X-Scandeliver-Quarantine-ID: "+qid)
+	}
 	opt := sanitize.Options{
 		DisarmHTML:    d.cfg.HTML.Disarm,
 		HTML:          d.cfg.HTML.options(),
@@ -255,8 +263,19 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 		Disinfect:     d.cfg.Sanitize.Disinfect,
 	}
 	dest := d.dest
-	if v.Junk && dest.Kind == deliver.Maildir {
-		dest = dest.WithFolder(".Junk")
+	if v.Junk {
+		switch {
+		case d.cfg.Deliver.Junk != "":
+			// A junk mailbox of its own ("~/mail/junk" or "~/Junk/").
+			j, err := deliver.ParseDest(d.cfg.Deliver.Junk, d.home)
+			if err != nil {
+				return &ConfigError{Key: "deliver.junk", Err: err}
+			}
+			dest = j
+		case dest.Kind == deliver.Maildir:
+			dest = dest.WithFolder(".Junk")
+		}
+		// An mbox without [deliver] junk: delivered in place, tagged.
 	}
 
 	var err error
@@ -558,7 +577,8 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 		// types the same proof is required too (the issue's default):
 		// most such mail is forged.
 		ok, why := notify.RealSender(d.sender, h, notify.Proof{Local: v.SenderLocal, Forged: v.SenderForged,
-			RequireProof: true, AuthServID: d.cfg.Notify.AuthservID})
+			RequireProof: len(v.Signatures) > 0 || d.cfg.Notify.RequireProof == nil || *d.cfg.Notify.RequireProof,
+			AuthServID:   d.cfg.Notify.AuthservID})
 		if ok && !v.SenderLocal {
 			rl := notify.RateLimit{Dir: filepath.Join(firstNonEmpty(d.cfg.Spool.Dir, os.TempDir()), fmt.Sprintf("scandeliver-notify-%d", os.Getuid())),
 				Interval: time.Duration(d.cfg.Notify.SenderInterval), Now: d.e.now}

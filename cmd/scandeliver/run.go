@@ -302,7 +302,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 	s.add("parts", len(o.msg.Parts))
 	s.add("verdicts", verdictSummary(o.res))
 	s.add("scan_time", o.res.Duration.Round(time.Microsecond).String())
-	d := &delivery{e: e, cfg: cfg, s: s, o: o, raw: raw, hi: hi, sender: sender, rcpt: rcpt, dest: dest, user: u}
+	d := &delivery{e: e, cfg: cfg, s: s, o: o, raw: raw, hi: hi, sender: sender, rcpt: rcpt, dest: dest, user: u, home: home}
 	// A message released from the quarantine and re-sent through the MTA
 	// carries a signed mark: it is delivered as released, not quarantined
 	// again for the same reason.
