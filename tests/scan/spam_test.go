@@ -1,6 +1,10 @@
 package scan
 
 import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,5 +50,30 @@ func TestGTUBE(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSpamJunkMailbox: with [policy.spam] action = "junk" and [deliver]
+// junk naming an mbox, spam goes there, tagged, and nothing to the inbox.
+func TestSpamJunkMailbox(t *testing.T) {
+	addr := testenv.Env(t, "SCANDELIVER_SPAMD")
+	b := newBox(t, "[[engine]]\nname = \"spamd\"\ntype = \"spamd\"\naddress = \""+addr+"\"\ntimeout = \"30s\"\n")
+	junk := filepath.Join(b.dir, "junk")
+	f, err := os.OpenFile(b.cfg, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "[deliver]\njunk = %q\n[policy.spam]\naction = \"junk\"\nhigh_threshold = -1.0 # GTUBE scores 1000: no quarantine\n", junk)
+	f.Close()
+	msg := []byte(header("GTUBE junk", "text/plain; charset=us-ascii") + "\r\n" + gtube() + "\r\n")
+	if r := b.deliver(t, msg); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if got := b.delivered(t); len(got) != 0 {
+		t.Errorf("spam reached the inbox: %d messages", len(got))
+	}
+	j, err := os.ReadFile(junk)
+	if err != nil || !bytes.Contains(j, []byte("X-Scandeliver-Status: spam")) || !bytes.Contains(j, []byte("{Spam?}")) {
+		t.Errorf("junk mailbox %s: %v\n%s", junk, err, j)
 	}
 }
