@@ -457,6 +457,9 @@ func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rule
 			res.HTML.Scripts, res.HTML.Handlers, res.HTML.BadURLs, res.HTML.Disarmed, res.HTML.WebBugs, res.HTML.Phishing))
 	}
 	hi := scanHeader(sp, sp.Size())
+	if hi.forged {
+		d.s.add("removed_fields", "status")
+	}
 	if hi.forged || d.cfg.Headers.Status != "" {
 		sp2, err := d.respool(func(w io.Writer) error { return stripStatusFields(w, sp.Open(), d.cfg.Headers.Status) })
 		if err != nil {
