@@ -140,6 +140,9 @@ var defaultArchiveFilenameRules = concat(commonHead,
 	[]FilenameRule{
 		{Deny, `(^|[/\\])[^/\\]{150,}$`, "Very long file name in archive", "A file name in the archive is too long (150 characters or more)"},
 		{Deny, `^([/\\]|[a-z]:)`, "Absolute path in archive", "The archive holds a file with an absolute path"},
+		// An OOXML document (docm, xlsm, pptm, or one renamed docx) is a
+		// zip that unpack opens: its VBA project is a member of its own.
+		{Deny, `(^|/)vbaProject\.bin$`, "Office document with macros", "Office documents with macros are not accepted by mail"},
 	},
 	commonTail,
 )

@@ -352,3 +352,22 @@ func TestPolicyDisinfectAndSignature(t *testing.T) {
 		t.Errorf("the second pass added the signature again: %q", got)
 	}
 }
+
+func TestPolicyOfficeMacrosDenied(t *testing.T) {
+	ps := newPolicySetup(t, "")
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	for _, name := range []string{"[Content_Types].xml", "word/document.xml", "word/vbaProject.bin"} {
+		w, _ := zw.Create(name)
+		w.Write([]byte("<x/>" + name))
+	}
+	zw.Close()
+	code, log := ps.deliver(t, attach("report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", zb.Bytes()), "alice@example.org")
+	if code != exOK {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	got := ps.delivered(t)
+	if len(got) != 1 || strings.Contains(got[0], base64.StdEncoding.EncodeToString(zb.Bytes())[:60]) || !strings.Contains(got[0], "macros") {
+		t.Fatalf("a document with macros was delivered, or not explained: %s\n%q", log, got)
+	}
+}
