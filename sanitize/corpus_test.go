@@ -2,7 +2,6 @@ package sanitize
 
 import (
 	"bytes"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,28 +10,6 @@ import (
 	"github.com/scandeliver/scandeliver/tests/testenv"
 	"github.com/scandeliver/scandeliver/unpack"
 )
-
-func corpusMessages(t *testing.T) []string {
-	t.Helper()
-	root := filepath.Join(testenv.Corpus(t), "messages")
-	var files []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 1000 {
-		t.Fatalf("only %d messages in the corpus", len(files))
-	}
-	return files
-}
 
 // limited reports whether unpack hit a limit on the message: its tree
 // may then legitimately differ between two reads (the time budget).
@@ -53,7 +30,7 @@ func limited(m *unpack.Message) bool {
 // new malformed problems, the replaced contents are gone, every other
 // leaf is unchanged), then HTML disarming on top (the output re-parses).
 func TestCorpus(t *testing.T) {
-	files := corpusMessages(t)
+	files := testenv.CorpusMessages(t)
 	var nReplaced, nMessages, nHTML, nHTMLUnscannable, nRenamed int
 	for _, name := range files {
 		rel, _ := filepath.Rel(testenv.Corpus(t), name)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,29 +14,6 @@ import (
 
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
-
-// corpusMessages lists the single messages of the shared corpus.
-func corpusMessages(t *testing.T) []string {
-	t.Helper()
-	root := filepath.Join(testenv.Corpus(t), "messages")
-	var files []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.Type().IsRegular() {
-			files = append(files, path)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) < 1000 {
-		t.Fatalf("only %d messages in the corpus", len(files))
-	}
-	return files
-}
 
 func unpackFile(t testing.TB, name string, opt Options) *Message {
 	t.Helper()
@@ -100,7 +76,7 @@ func checkInvariants(t testing.TB, m *Message, data []byte) {
 // TestCorpus unpacks every message of the shared corpus: no panic, no
 // error, invariants hold, and JSON and tree output work.
 func TestCorpus(t *testing.T) {
-	files := corpusMessages(t)
+	files := testenv.CorpusMessages(t)
 	var parts, problems int
 	for _, name := range files {
 		m := unpackFile(t, name, Options{})
@@ -129,7 +105,7 @@ func TestCorpus(t *testing.T) {
 // leaves, embedded messages) with Python's email package on a sample of
 // the corpus: one message in three.
 func TestPythonAgrees(t *testing.T) {
-	files := corpusMessages(t)
+	files := testenv.CorpusMessages(t)
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		testenv.Missing(t, "python3 not found")

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,17 +136,7 @@ func stripPrefix(m []byte) []byte {
 // binary into a Maildir and into an mbox, and reads them back: with our
 // reader, and for the mbox with Python's mailbox module as well.
 func TestCorpusRoundTrip(t *testing.T) {
-	corpus := testenv.Corpus(t)
-	var files []string
-	filepath.WalkDir(filepath.Join(corpus, "messages"), func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			files = append(files, p)
-		}
-		return nil
-	})
-	if len(files) < 1000 {
-		t.Fatalf("only %d corpus messages found", len(files))
-	}
+	files := testenv.CorpusMessages(t)
 	dir := t.TempDir()
 	cfg := emptyConfig(t)
 	md, mbox := filepath.Join(dir, "Maildir"), filepath.Join(dir, "mbox")

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -69,4 +70,28 @@ func Missing(t testing.TB, why string) {
 		t.Fatalf("required under CI: %s", why)
 	}
 	t.Skip(why)
+}
+
+// CorpusMessages lists the single messages of the shared corpus
+// (corpus/messages/...), failing when fewer than 1,000 are found.
+func CorpusMessages(t testing.TB) []string {
+	t.Helper()
+	root := filepath.Join(Corpus(t), "messages")
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 1000 {
+		t.Fatalf("only %d messages in the corpus at %s", len(files), root)
+	}
+	return files
 }
