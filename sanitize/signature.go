@@ -38,8 +38,28 @@ func inBody(ix index, p *unpack.Part) bool {
 		if q.Origin == unpack.OriginRFC822 {
 			return false
 		}
+		// QUIRK: a part under a broken structure (a multipart with a bad
+		// boundary or no close delimiter, a malformed header) is left
+		// alone: re-encoding it could change how the rest is split
+		// (found by FuzzRewrite). The signature is a courtesy, not worth
+		// a second reading of a doubtful message.
+		if q != p && structuralTrouble(q) {
+			return false
+		}
 	}
 	return true
+}
+
+// structuralTrouble reports problems that make the split of a container
+// doubtful.
+func structuralTrouble(p *unpack.Part) bool {
+	for _, pr := range p.Problems {
+		switch pr.Kind {
+		case unpack.KindMalformed, unpack.KindTruncated, unpack.KindAmbiguous, unpack.KindLimit:
+			return true
+		}
+	}
+	return false
 }
 
 // isPlainBody reports whether p is a text/plain body part (declared, or

@@ -256,6 +256,12 @@ func (d *disarmer) dropAttr(n *xhtml.Node, a xhtml.Attribute) bool {
 	case strings.HasPrefix(key, "on"):
 		d.rep.Handlers++
 		return true
+	case isDataValue(a.Val) && !(key == "src" && a.Val == Pixel):
+		// A data: URL in any attribute, not only the URL ones we know
+		// (found by FuzzDisarm: `<a f="data:text/html;...">`); the one
+		// exception is the pixel we put in place of web bugs.
+		d.rep.BadURLs++
+		return true
 	case scriptSchemeIn(a.Val):
 		// Any attribute, URL or not: a renderer may know URL attributes
 		// we do not, and no honest value starts with a script scheme.
@@ -405,4 +411,10 @@ func plainAttrName(k string) bool {
 		}
 	}
 	return true
+}
+
+// isDataValue reports a value that reads as a data: URL once case and
+// whitespace are ignored.
+func isDataValue(v string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.Join(strings.Fields(v), "")), "data:")
 }
