@@ -38,12 +38,13 @@ func inBody(ix index, p *unpack.Part) bool {
 		if q.Origin == unpack.OriginRFC822 {
 			return false
 		}
-		// QUIRK: a part under a broken structure (a multipart with a bad
-		// boundary or no close delimiter, a malformed header) is left
+		// QUIRK: a part under or with a broken structure (a multipart
+		// with a bad boundary or no close delimiter, a malformed header)
+		// is left
 		// alone: re-encoding it could change how the rest is split
 		// (found by FuzzRewrite). The signature is a courtesy, not worth
 		// a second reading of a doubtful message.
-		if q != p && structuralTrouble(q) {
+		if structuralTrouble(q) {
 			return false
 		}
 	}

@@ -262,7 +262,7 @@ func (d *disarmer) dropAttr(n *xhtml.Node, a xhtml.Attribute) bool {
 		// exception is the pixel we put in place of web bugs.
 		d.rep.BadURLs++
 		return true
-	case scriptSchemeIn(a.Val):
+	case scriptSchemeIn(a.Val) || scriptSchemeIn(strings.Join(strings.Fields(a.Val), "")):
 		// Any attribute, URL or not: a renderer may know URL attributes
 		// we do not, and no honest value starts with a script scheme.
 		d.rep.BadURLs++
