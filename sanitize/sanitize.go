@@ -628,7 +628,7 @@ func (rw *rewriter) checkRenames(pl *plan) error {
 		if err != nil {
 			return err
 		}
-		if ok && renamedTo(rw.ctx, rw.newHeader(o, raw, false, false), o.rename) {
+		if ok && renamedTo(rw.ctx, rw.newHeader(o, raw, false, false), o.rename, o.p) {
 			continue
 		}
 		if err := rw.ctx.Err(); err != nil {
@@ -669,14 +669,32 @@ func (rw *rewriter) header(w io.Writer, o *op) (bool, error) {
 
 // renamedTo checks a rewritten header with unpack itself: the part it
 // heads must be named name.
-func renamedTo(ctx context.Context, hdr []byte, name string) bool {
+func renamedTo(ctx context.Context, hdr []byte, name string, orig *unpack.Part) bool {
 	b := append(append([]byte(nil), hdr...), '\n')
 	m, err := unpack.Unpack(ctx, bytes.NewReader(b), int64(len(b)), unpack.Options{})
 	if err != nil {
 		return false
 	}
 	defer m.Close()
-	return m.Root.Name == name
+	// And the rewritten header must not read worse than the original
+	// (a comment left open in the parameters turned a name into a new
+	// malformed parameter: found by FuzzRewrite).
+	return m.Root.Name == name && noNewMalformed(orig, m.Root)
+}
+
+// noNewMalformed reports whether every malformed problem of after was
+// already a problem of before.
+func noNewMalformed(before, after *unpack.Part) bool {
+	had := map[string]bool{}
+	for _, pr := range before.Problems {
+		had[pr.Detail] = true
+	}
+	for _, pr := range after.Problems {
+		if pr.Kind == unpack.KindMalformed && !had[pr.Detail] {
+			return false
+		}
+	}
+	return true
 }
 
 // disarm disarms the HTML body of o.p; when the disarmer changed nothing
