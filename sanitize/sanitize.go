@@ -718,7 +718,11 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		}
 		return changed, rw.copy(w, p.BodyStart, rw.end(p)-p.BodyStart)
 	}
-	if p.Unscannable != "" {
+	// QUIRK: a part whose own header is malformed is not re-encoded: the
+	// header we would edit reads differently once rewritten (found by
+	// FuzzRewrite). It is kept whole and reported, and the policy (cmd
+	// marks such HTML unscannable beforehand) cuts it out.
+	if p.Unscannable != "" || structuralTrouble(p) {
 		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
 		return keep()
 	}

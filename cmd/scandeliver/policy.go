@@ -621,6 +621,12 @@ func (d *delivery) markHTMLUnscannable(ctx context.Context, f *rules.MessageFact
 		if pf == nil || pf.Unscannable != "" {
 			continue
 		}
+		if malformedHeader(p) {
+			// sanitize will not re-encode a part whose header it cannot
+			// rewrite faithfully: cut out rather than delivered undisarmed.
+			pf.Unscannable = "html: malformed header"
+			continue
+		}
 		r, err := p.Open()
 		if err != nil {
 			continue
@@ -648,4 +654,16 @@ func verdictAction(v rules.Verdict) string {
 		}
 	}
 	return "deliver"
+}
+
+// malformedHeader reports a part with structural problems of its own
+// (sanitize leaves such HTML parts alone).
+func malformedHeader(p *unpack.Part) bool {
+	for _, pr := range p.Problems {
+		switch pr.Kind {
+		case unpack.KindMalformed, unpack.KindTruncated, unpack.KindAmbiguous, unpack.KindLimit:
+			return true
+		}
+	}
+	return false
 }
