@@ -136,24 +136,34 @@ func configFlag(fs *flag.FlagSet) func() (string, bool) {
 	}
 }
 
-func checkConfig(args []string, e *sysEnv) int {
-	fs := newFlagSet("check-config", e)
+// configCommand parses the command line of a subcommand that takes -c
+// only, and loads the configuration. code >= 0 means: exit with it.
+func configCommand(name string, args []string, e *sysEnv) (cfg Config, path string, code int) {
+	fs := newFlagSet(name, e)
 	cpath := configFlag(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return exOK
+			return cfg, "", exOK
 		}
-		return exUsage
+		return cfg, "", exUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "scandeliver: check-config takes no arguments\n")
-		return exUsage
+		fmt.Fprintf(e.stderr, "scandeliver: %s takes no arguments\n", name)
+		return cfg, "", exUsage
 	}
 	path, explicit := cpath()
 	cfg, err := loadConfig(path, explicit)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
-		return exCheckFail
+		fmt.Fprintf(e.stderr, "scandeliver: %s: %v\n", name, err)
+		return cfg, "", exCheckFail
+	}
+	return cfg, path, -1
+}
+
+func checkConfig(args []string, e *sysEnv) int {
+	cfg, path, code := configCommand("check-config", args, e)
+	if code >= 0 {
+		return code
 	}
 	if _, err := os.Stat(path); err != nil {
 		fmt.Fprintf(e.stdout, "# %s not found: built-in defaults\n", path)

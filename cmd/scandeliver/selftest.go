@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -129,23 +127,9 @@ func probeEngine(ctx context.Context, e scan.Engine) probe {
 // selftestCommand checks every configured engine with EICAR or GTUBE.
 // One line per engine; exit 0 when all pass, 1 naming the failing ones.
 func selftestCommand(args []string, e *sysEnv) int {
-	fs := newFlagSet("selftest", e)
-	cpath := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exOK
-		}
-		return exUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "scandeliver: selftest takes no arguments\n")
-		return exUsage
-	}
-	path, explicit := cpath()
-	cfg, err := loadConfig(path, explicit)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: selftest: %v\n", err)
-		return exCheckFail
+	cfg, path, code := configCommand("selftest", args, e)
+	if code >= 0 {
+		return code
 	}
 	engines, err := buildEngines(cfg.Engines)
 	if err != nil {
