@@ -564,17 +564,8 @@ func chownName(path, userName, group string) error {
 // repository into dir (created 0755) and returns its path, mode 0755.
 func BuildScandeliver(t testing.TB, dir string) string {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, "scandeliver")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/scandeliver")
-	cmd.Dir = testenv.Root()
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/scandeliver: %v\n%s", err, out)
-	}
-	if err := os.Chmod(bin, 0o755); err != nil {
+	bin, err := testenv.BuildBinary(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return bin

@@ -28,13 +28,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	// World-readable so that a test user can run it after -d drops root.
-	os.Chmod(dir, 0o755)
-	bin = filepath.Join(dir, "scandeliver")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/scandeliver/scandeliver/cmd/scandeliver")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building scandeliver: %v\n%s", err, out)
+	if bin, err = testenv.BuildBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/scandeliver/scandeliver/quarantine"
+	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
 var (
@@ -31,11 +32,8 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bin = filepath.Join(dir, "scandeliver")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/scandeliver/scandeliver/cmd/scandeliver")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building scandeliver: %v\n%s", err, out)
+	if bin, err = testenv.BuildBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	recordSendmail, err = filepath.Abs("../../cmd/scandeliver/testdata/record-sendmail")

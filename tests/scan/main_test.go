@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/scandeliver/scandeliver/quarantine"
+	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
 var bin string
@@ -26,11 +27,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin = filepath.Join(dir, "scandeliver")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/scandeliver/scandeliver/cmd/scandeliver")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building scandeliver: %v\n%s", err, out)
+	if bin, err = testenv.BuildBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()

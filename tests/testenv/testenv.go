@@ -4,8 +4,10 @@
 package testenv
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 )
@@ -94,4 +96,24 @@ func CorpusMessages(t testing.TB) []string {
 		t.Fatalf("only %d messages in the corpus at %s", len(files), root)
 	}
 	return files
+}
+
+// BuildBinary builds scandeliver as it ships (CGO_ENABLED=0) into dir,
+// made 0755 like the binary so that a test user can run it after -d
+// drops root, and returns its path. TestMain functions call it once.
+func BuildBinary(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "scandeliver")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/scandeliver")
+	cmd.Dir = Root()
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/scandeliver: %v\n%s", err, out)
+	}
+	return bin, os.Chmod(bin, 0o755)
 }
