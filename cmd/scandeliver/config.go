@@ -233,57 +233,8 @@ func keyLine(data []byte, k toml.Key) int {
 }
 
 // Size is a byte count written as an integer or with a unit: "512KB",
-// "1MB", "20MB", "1GB" (powers of 1024).
-type Size int64
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (s *Size) UnmarshalText(b []byte) error {
-	v, err := parseSize(string(b))
-	if err != nil {
-		return err
-	}
-	*s = Size(v)
-	return nil
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (s Size) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
-
-func (s Size) String() string {
-	v := int64(s)
-	for _, u := range []struct {
-		suf string
-		n   int64
-	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}} {
-		if v != 0 && v%u.n == 0 {
-			return strconv.FormatInt(v/u.n, 10) + u.suf
-		}
-	}
-	return strconv.FormatInt(v, 10)
-}
-
-func parseSize(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suf string
-		n   int64
-	}{{"GB", 1 << 30}, {"MB", 1 << 20}, {"KB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}} {
-		if strings.HasSuffix(t, u.suf) {
-			t = strings.TrimSpace(strings.TrimSuffix(t, u.suf))
-			mult = u.n
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("invalid size %q (want e.g. 512KB, 20MB)", s)
-	}
-	if n > (1<<62)/mult {
-		return 0, fmt.Errorf("size %q is too large", s)
-	}
-	return n * mult, nil
-}
+// "1MB", "20MB", "1GB" (powers of 1024), the same type as [limits] uses.
+type Size = unpack.Size
 
 // Duration is a time.Duration written as "60s", "10m".
 type Duration time.Duration

@@ -98,6 +98,13 @@ func TestConfigOverridesKeyByKey(t *testing.T) {
 	}
 }
 
+// parseSize reads a size as the configuration does.
+func parseSize(s string) (int64, error) {
+	var z Size
+	err := z.UnmarshalText([]byte(s))
+	return int64(z), err
+}
+
 func TestParseSize(t *testing.T) {
 	good := map[string]int64{"0": 0, "512": 512, "1KB": 1024, "1 kb": 1024, "20MB": 20 << 20, "1G": 1 << 30, "3B": 3}
 	for in, want := range good {
