@@ -46,6 +46,18 @@ type Options struct {
 	// all its own members rebuilt without them, followed by a text part
 	// listing what was removed, instead of replacing it whole.
 	Disinfect bool
+	// Disarmed holds, by part path, what html.Disarm already gave for
+	// that part's content with HTML (its Charset set to the part's): a
+	// caller that disarmed the parts before deciding passes it here so
+	// that the work is not done twice. Parts not in it are disarmed here.
+	Disarmed map[string]Disarmed
+}
+
+// Disarmed is the outcome of html.Disarm on one part.
+type Disarmed struct {
+	Out    []byte
+	Report html.Report
+	Err    error
 }
 
 // Result says what Rewrite did.
@@ -734,15 +746,21 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
 		return keep()
 	}
-	body, err := p.Open()
-	if err != nil {
-		return false, fmt.Errorf("opening part %s: %w", p.Path, err)
-	}
-	defer body.Close()
-	hopt := rw.opt.HTML
-	hopt.Charset = p.Charset
 	var out bytes.Buffer
-	rep, err := html.Disarm(rw.ctx, &out, body, hopt)
+	var rep html.Report
+	if d, ok := rw.opt.Disarmed[p.Path]; ok {
+		out.Write(d.Out)
+		rep, err = d.Report, d.Err
+	} else {
+		body, oerr := p.Open()
+		if oerr != nil {
+			return false, fmt.Errorf("opening part %s: %w", p.Path, oerr)
+		}
+		defer body.Close()
+		hopt := rw.opt.HTML
+		hopt.Charset = p.Charset
+		rep, err = html.Disarm(rw.ctx, &out, body, hopt)
+	}
 	switch {
 	case errors.Is(err, html.ErrUnscannable):
 		if cerr := rw.ctx.Err(); cerr != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -203,7 +204,14 @@ type delivery struct {
 	user    *deliver.User
 	home    string
 	ruleset string
+	// disarmed keeps what the HTML disarmer gave before the policy
+	// decided, for sanitize to use rather than disarm twice.
+	disarmed map[string]sanitize.Disarmed
 }
+
+// maxKeptDisarmed bounds the disarmed HTML kept in memory between the
+// decision and the rewrite; past it, sanitize disarms again.
+const maxKeptDisarmed = 16 << 20
 
 // applyPolicy decides what happens to the message and does it: quarantine
 // the original when anything was not allowed, deliver the message (as is,
@@ -261,6 +269,7 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 		SignatureText: d.cfg.Sanitize.SignatureText,
 		SignatureHTML: d.cfg.Sanitize.SignatureHTML,
 		Disinfect:     d.cfg.Sanitize.Disinfect,
+		Disarmed:      d.disarmed,
 	}
 	dest := d.dest
 	if v.Junk {
@@ -604,15 +613,17 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 	}
 }
 
-// markHTMLUnscannable disarms each HTML part once, to nowhere, before the
-// policy decides: a part the disarmer gives up on (budget, nesting) is
-// unscannable ("html"), and the policy treats it as such, rather than the
-// part reaching the user undisarmed.
+// markHTMLUnscannable disarms each HTML part before the policy decides: a
+// part the disarmer gives up on (budget, nesting) is unscannable ("html"),
+// and the policy treats it as such, rather than the part reaching the user
+// undisarmed. The outcomes are kept (up to maxKeptDisarmed bytes) for
+// sanitize, so that each part is disarmed once.
 func (d *delivery) markHTMLUnscannable(ctx context.Context, f *rules.MessageFacts) {
 	byPath := map[string]*rules.PartFacts{}
 	for i := range f.Parts {
 		byPath[f.Parts[i].Path] = &f.Parts[i]
 	}
+	kept := 0
 	for _, p := range d.o.msg.Parts {
 		if p.Container || p.DeclaredType != "text/html" {
 			continue
@@ -633,10 +644,18 @@ func (d *delivery) markHTMLUnscannable(ctx context.Context, f *rules.MessageFact
 		}
 		o := d.cfg.HTML.options()
 		o.Charset = p.Charset
-		_, err = html.Disarm(ctx, io.Discard, r, o)
+		var out bytes.Buffer
+		rep, err := html.Disarm(ctx, &out, r, o)
 		r.Close()
 		if errors.Is(err, html.ErrUnscannable) {
 			pf.Unscannable = "html: " + err.Error()
+		}
+		if kept+out.Len() <= maxKeptDisarmed && ctx.Err() == nil {
+			if d.disarmed == nil {
+				d.disarmed = map[string]sanitize.Disarmed{}
+			}
+			d.disarmed[p.Path] = sanitize.Disarmed{Out: out.Bytes(), Report: rep, Err: err}
+			kept += out.Len()
 		}
 	}
 }
