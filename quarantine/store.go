@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -83,13 +84,17 @@ var ErrNotFound = errors.New("no such quarantine entry")
 // ErrBadID is returned for an id that is not of the form Put makes.
 var ErrBadID = errors.New("malformed quarantine id")
 
-var idRE = regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-[0-9]{6}-[0-9a-f]{12}$`)
+// idRE is compiled on first use: a delivery that quarantines nothing
+// should not pay for it at start-up.
+var idRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9]{8}-[0-9]{6}-[0-9]{6}-[0-9a-f]{12}$`)
+})
 
 const idLayout = "20060102-150405.000000"
 
 // ValidID reports whether id has the exact form of an id made by Put.
 func ValidID(id string) bool {
-	if !idRE.MatchString(id) {
+	if !idRE().MatchString(id) {
 		return false
 	}
 	_, err := IDTime(id)
@@ -98,7 +103,7 @@ func ValidID(id string) bool {
 
 // IDTime returns the time encoded in an id.
 func IDTime(id string) (time.Time, error) {
-	if !idRE.MatchString(id) {
+	if !idRE().MatchString(id) {
 		return time.Time{}, fmt.Errorf("%w: %q", ErrBadID, id)
 	}
 	t, err := time.Parse(idLayout, id[:15]+"."+id[16:22])

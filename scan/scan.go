@@ -145,24 +145,35 @@ func Run(ctx context.Context, engines []Engine, objs []Object, env Envelope, con
 		err error
 	}
 	outs := make([]out, len(engines))
-	sem := make(chan struct{}, max(concurrency, 1))
-	var wg sync.WaitGroup
-	for i, e := range engines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			defer func() {
-				if p := recover(); p != nil {
-					outs[i] = out{nil, fmt.Errorf("engine panicked: %v", p)}
-				}
-			}()
-			v, err := e.Scan(ctx, objs, env)
-			outs[i] = out{v, err}
+	one := func(i int, e Engine) {
+		defer func() {
+			if p := recover(); p != nil {
+				outs[i] = out{nil, fmt.Errorf("engine panicked: %v", p)}
+			}
 		}()
+		v, err := e.Scan(ctx, objs, env)
+		outs[i] = out{v, err}
 	}
-	wg.Wait()
+	if concurrency <= 1 {
+		// One at a time (the usual single engine) needs no goroutine:
+		// waking a second thread costs more than a small scan.
+		for i, e := range engines {
+			one(i, e)
+		}
+	} else {
+		sem := make(chan struct{}, concurrency)
+		var wg sync.WaitGroup
+		for i, e := range engines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				one(i, e)
+			}()
+		}
+		wg.Wait()
+	}
 	var r Result
 	for i, e := range engines {
 		o := outs[i]

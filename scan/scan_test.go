@@ -294,3 +294,36 @@ func TestRealFailover(t *testing.T) {
 		t.Errorf("%+v", r)
 	}
 }
+
+// panicky is an engine whose Scan panics: a bug in one engine must come
+// out as that engine's failure, whether engines run one at a time (no
+// goroutine) or concurrently.
+type panicky struct{ name string }
+
+func (p panicky) Name() string { return p.name }
+func (p panicky) Kind() Kind   { return Virus }
+func (p panicky) Scan(context.Context, []Object, Envelope) ([]Verdict, error) {
+	panic("boom in " + p.name)
+}
+
+func TestRunRecoversEnginePanic(t *testing.T) {
+	for _, engines := range [][]Engine{
+		{panicky{"one"}},
+		{panicky{"a"}, panicky{"b"}},
+	} {
+		for _, conc := range []int{0, 1} {
+			r := Run(context.Background(), engines, nil, Envelope{}, conc)
+			if len(r.Failed) != len(engines) {
+				t.Fatalf("%d engines, concurrency %d: %d failed, want all: %+v", len(engines), conc, len(r.Failed), r)
+			}
+			for i, f := range r.Failed {
+				if f.Engine != engines[i].Name() || !strings.Contains(f.Err.Error(), "engine panicked: boom in "+f.Engine) {
+					t.Errorf("failure %d = %+v", i, f)
+				}
+				if f.OnError != OnErrorTempfail {
+					t.Errorf("a virus engine's panic must defer the mail, got on_error %q", f.OnError)
+				}
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -155,7 +156,7 @@ func decodeConfig(path string, data []byte, cfg *Config) error {
 		}
 		// Type mismatches come as plain errors that carry the position in
 		// their text only.
-		if m := tomlTypeErr.FindStringSubmatch(err.Error()); m != nil {
+		if m := tomlTypeErr().FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			return &ConfigError{File: path, Line: line, Key: m[2], Err: errors.New(m[3])}
 		}
@@ -168,7 +169,10 @@ func decodeConfig(path string, data []byte, cfg *Config) error {
 	return cfg.validate(path)
 }
 
-var tomlTypeErr = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+// tomlTypeErr is compiled on first use (only a broken config needs it).
+var tomlTypeErr = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+})
 
 // validate checks what the types alone cannot.
 func (c *Config) validate(path string) error {
