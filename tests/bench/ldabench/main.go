@@ -26,6 +26,8 @@ type tool struct {
 
 func main() {
 	bin := flag.String("scandeliver", "build/scandeliver", "scandeliver binary")
+	floor := flag.String("floor", "", "tests/bench/ldafloor/plain binary (optional reference)")
+	floorDeps := flag.String("floordeps", "", "tests/bench/ldafloor/fixeddeps binary (optional reference)")
 	runs := flag.Int("n", 21, "runs per tool and size")
 	sizes := flag.String("sizes", "4KB,100KB,2MB,20MB", "message sizes")
 	flag.Parse()
@@ -52,8 +54,16 @@ func main() {
 			return c
 		}},
 	}
+	// The floors: the least a Go delivery agent does, without and with
+	// the brief's fixed modules linked in (see tests/bench/ldafloor).
+	if *floor != "" {
+		tools = append(tools, tool{"go-floor", func(msg, md string) *exec.Cmd { return exec.Command(*floor, md) }})
+	}
+	if *floorDeps != "" {
+		tools = append(tools, tool{"go-floor+deps", func(msg, md string) *exec.Cmd { return exec.Command(*floorDeps, md) }})
+	}
 
-	fmt.Printf("%-8s %-12s %12s %12s %10s %10s\n", "size", "tool", "median", "peak RSS", "time x", "RSS x")
+	fmt.Printf("%-8s %-14s %12s %12s %10s %10s\n", "size", "tool", "median", "peak RSS", "time x", "RSS x")
 	for _, sz := range strings.Split(*sizes, ",") {
 		n := parseSize(sz)
 		msg := filepath.Join(work, "msg-"+sz+".eml")
@@ -81,11 +91,14 @@ func main() {
 		base := median(times["scandeliver"])
 		for _, t := range tools {
 			m := median(times[t.name])
-			fmt.Printf("%-8s %-12s %12s %10dKB %10.2f %10.2f\n", sz, t.name, m.Round(10*time.Microsecond), rss[t.name],
+			fmt.Printf("%-8s %-14s %12s %10dKB %10.2f %10.2f\n", sz, t.name, m.Round(10*time.Microsecond), rss[t.name],
 				float64(base)/float64(m), float64(rss["scandeliver"])/float64(rss[t.name]))
 		}
 	}
 	fmt.Println("time x and RSS x: scandeliver's figure divided by the tool's (below 1: scandeliver is faster / smaller)")
+	if *floor != "" || *floorDeps != "" {
+		fmt.Println("go-floor: stdin to a Maildir in Go, durably, nothing else; go-floor+deps: the same with go-message, go-maildir, toml and mholt/archives linked in")
+	}
 }
 
 // runOne runs c under GNU time(1) for its peak RSS: rusage taken by this
