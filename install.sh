@@ -73,9 +73,9 @@ put 0755 "$top/build/scandeliver" "$bindir/scandeliver"
 put 0644 "$top/man/scandeliver.1" "$man1/scandeliver.1"
 put 0644 "$top/man/scandeliver.toml.5" "$man5/scandeliver.toml.5"
 put 0644 "$top/etc/scandeliver.toml" "$docdir/scandeliver.toml.example"
-# Report templates, for sites to copy and edit (the same ones are built
-# into the binary).
-for f in "$top"/notify/templates/*/*.tmpl; do
+# Report templates and reason translations, for sites to copy and edit
+# (the same ones are built into the binary).
+for f in "$top"/notify/templates/*/*.tmpl "$top"/notify/templates/*/reasons.txt; do
 	lang=$(basename "$(dirname "$f")")
 	mkdir -p "$tmpldir/$lang"
 	put 0644 "$f" "$tmpldir/$lang/$(basename "$f")"

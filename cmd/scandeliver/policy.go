@@ -207,6 +207,8 @@ type delivery struct {
 	// disarmed keeps what the HTML disarmer gave before the policy
 	// decided, for sanitize to use rather than disarm twice.
 	disarmed map[string]sanitize.Disarmed
+	// reasonErr: a site reasons.txt failed to load (logged once).
+	reasonErr bool
 }
 
 // maxKeptDisarmed bounds the disarmed HTML kept in memory between the
@@ -504,6 +506,18 @@ func (d *delivery) templates() notify.Templates { return notify.Templates{Dir: d
 
 func (d *delivery) lang() string { return firstNonEmpty(d.cfg.Notify.Lang, "en") }
 
+// reason translates a part's reason into the templates' language (the
+// site's LANG/reasons.txt, then the built-in one). A broken site file
+// leaves the English text and is logged once.
+func (d *delivery) reason(text string) string {
+	out, err := d.templates().Reason(d.lang(), text)
+	if err != nil && !d.reasonErr {
+		d.reasonErr = true
+		d.s.add("template_error", err.Error())
+	}
+	return out
+}
+
 func (d *delivery) contact() string {
 	return firstNonEmpty(d.cfg.Notify.Contact, d.cfg.Policy.WithDefaults().Postmaster, "postmaster")
 }
@@ -514,7 +528,7 @@ func (d *delivery) replacement(qid string) sanitize.Replacement {
 		data := notify.Data{
 			Date: d.e.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
 			Sender: d.sender, Recipient: d.rcpt, Subject: d.o.msg.Subject, MessageID: d.hi.messageID,
-			File: firstNonEmpty(pd.Name, p.Name), Reason: pd.Reason, Rule: pd.Rule,
+			File: firstNonEmpty(pd.Name, p.Name), Reason: d.reason(pd.Reason), Rule: pd.Rule,
 		}
 		for _, fd := range pd.Findings {
 			if len(fd.Signatures) > 0 {
@@ -546,7 +560,7 @@ func (d *delivery) noticeData(v rules.Verdict, qid string) notify.Data {
 		if pd.Action == rules.Allow {
 			continue
 		}
-		it := notify.Item{File: pd.Name, Part: pd.Part, Action: string(pd.Action), Reason: pd.Reason, Rule: pd.Rule}
+		it := notify.Item{File: pd.Name, Part: pd.Part, Action: string(pd.Action), Reason: d.reason(pd.Reason), Rule: pd.Rule}
 		for _, fd := range pd.Findings {
 			if len(fd.Signatures) > 0 {
 				it.Signature = strings.Join(fd.Signatures, ", ")

@@ -45,6 +45,7 @@ func TestInstallDestdir(t *testing.T) {
 		"usr/bin/scandeliver", "usr/share/man/man1/scandeliver.1", "usr/share/man/man5/scandeliver.toml.5",
 		"usr/share/doc/scandeliver/scandeliver.toml.example", "etc/scandeliver/scandeliver.toml",
 		"usr/share/scandeliver/templates/en/postmaster.tmpl", "usr/share/scandeliver/templates/fr/sender.tmpl",
+		"usr/share/scandeliver/templates/fr/reasons.txt",
 	}
 	for _, f := range files {
 		if _, err := os.Stat(filepath.Join(dest, f)); err != nil {
