@@ -57,6 +57,14 @@ func TestDetectDiskImage(t *testing.T) {
 		if got := detectDiskImage(bytes.NewReader(b), int64(len(b))); got != c.want {
 			t.Errorf("%s: detected %q, want %q", c.file, got, c.want)
 		}
+		// Attached under a harmless name, the part gets the image's type
+		// (the rules' "disk-image" category).
+		if len(b) <= 1<<20 {
+			m := unpackBytes(t, withAttachment("invoice.pdf", b), Options{})
+			if got := m.Parts[len(m.Parts)-1].DetectedType; got != c.want {
+				t.Errorf("%s attached as invoice.pdf: detected type %q, want %q", c.file, got, c.want)
+			}
+		}
 		// Cut short before its structures, it is not recognised (and
 		// nothing reads out of bounds).
 		if got := detectDiskImage(bytes.NewReader(b[:100]), 100); got != "" && !c.atStart {

@@ -51,6 +51,16 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 	if format, ok := archive.Identify(head); ok {
 		return u.openArchive(p, format, adepth, ch)
 	}
+	// A disk image is known by structures past its first bytes, which
+	// is all that mimetype saw.
+	if p.DetectedType == "application/octet-stream" || p.DetectedType == "" {
+		if ra, size := p.readerAt(); size > 0 {
+			if t := detectDiskImage(ra, size); t != "" {
+				p.DetectedType = t
+				return nil
+			}
+		}
+	}
 	if p.DetectedType == "text/plain" || p.DeclaredType == "text/plain" {
 		return u.openBlocks(p, adepth, ch)
 	}
