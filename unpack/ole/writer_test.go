@@ -26,7 +26,7 @@ func storage(name string, kids ...*node) *node {
 }
 
 type writeOpts struct {
-	shift  uint // 9 (version 3) or 12 (version 4); 0 means 9
+	shift uint // 9 (version 3) or 12 (version 4); 0 means 9
 }
 
 // layout is a written file and where its structures are, for corrupting.
