@@ -149,9 +149,9 @@ type reader struct {
 	miniFAT    []uint32 // loaded on first use
 	miniChain  []uint32 // regular sectors of the mini stream, loaded on first use
 	miniLoaded bool
-	major      uint16
+	miniErr    error
 
-	rootStreams map[string]uint32 // streams directly under the root, by upper-case name
+	rootStreams map[string][]uint32 // streams directly under the root, by upper-case name
 
 	dirStart     uint32
 	miniFATStart uint32
@@ -225,7 +225,6 @@ func (rd *reader) header() error {
 		return malformed("no compound file signature")
 	}
 	le := binary.LittleEndian
-	rd.major = le.Uint16(h[26:])
 	// QUIRK: the byte order mark (0xFFFE), the minor version and the
 	// header CLSID are not checked; the sector shift decides the layout
 	// whatever the major version says.
@@ -470,7 +469,7 @@ func (rd *reader) walk(f *File) error {
 	}
 	seen := newBitset(uint32(len(rd.dir)))
 	seen.testSet(0)
-	rd.rootStreams = map[string]uint32{}
+	rd.rootStreams = map[string][]uint32{}
 	stack := []frame{{idx: rd.dir[0].child, from: 0, depth: 1}}
 	// Paths are built for every entry; bound their total so that deep
 	// nesting cannot turn a small directory into a large allocation.
@@ -517,10 +516,10 @@ func (rd *reader) walk(f *File) error {
 				f.vba = true
 			}
 			if fr.depth == 1 {
+				// Names should be unique among siblings; when they are
+				// not, every stream of the name is checked.
 				k := strings.ToUpper(e.name)
-				if _, dup := rd.rootStreams[k]; !dup {
-					rd.rootStreams[k] = fr.idx
-				}
+				rd.rootStreams[k] = append(rd.rootStreams[k], fr.idx)
 			}
 			// QUIRK: a stream's child link is ignored.
 			continue
@@ -539,10 +538,14 @@ func (rd *reader) walk(f *File) error {
 
 // loadMini reads the mini FAT and the chain of the mini stream, once.
 func (rd *reader) loadMini() error {
-	if rd.miniLoaded {
-		return nil
+	if !rd.miniLoaded {
+		rd.miniLoaded = true
+		rd.miniErr = rd.readMini()
 	}
-	rd.miniLoaded = true
+	return rd.miniErr
+}
+
+func (rd *reader) readMini() error {
 	root := rd.dir[0]
 	secs, err := chain(rd.fat, rd.miniFATStart, int(min(uint64(rd.miniFATCount), uint64(len(rd.fat)))), "mini FAT")
 	if err != nil {
@@ -636,7 +639,7 @@ func (rd *reader) checkEncryption(f *File) {
 	if has("EncryptedSummary") {
 		f.encrypted = true
 	}
-	if i, ok := root["WORDDOCUMENT"]; ok {
+	for _, i := range root["WORDDOCUMENT"] {
 		b, err := rd.readPrefix(rd.dir[i], 12)
 		switch {
 		case err != nil:
@@ -647,11 +650,7 @@ func (rd *reader) checkEncryption(f *File) {
 			f.encrypted = true
 		}
 	}
-	for _, name := range []string{"WORKBOOK", "BOOK"} {
-		i, ok := root[name]
-		if !ok {
-			continue
-		}
+	for _, i := range append(root["WORKBOOK"], root["BOOK"]...) {
 		b, err := rd.readPrefix(rd.dir[i], biffScan)
 		if err != nil {
 			f.problems = append(f.problems, "corrupt: "+rd.dir[i].name+": "+err.Error())

@@ -73,7 +73,6 @@ type docCase struct {
 	tree    []*node
 	vba     bool
 	enc     bool
-	skipV4  bool
 	problem string // a substring of one of Problems, if any
 }
 
@@ -423,4 +422,19 @@ func (c *countingReader) ReadAt(p []byte, off int64) (int, error) {
 	n, err := c.r.ReadAt(p, off)
 	c.n += int64(n)
 	return n, err
+}
+
+// TestDuplicateNames: two root streams of one name (which MS-CFB forbids)
+// are both checked, whatever order the tree gives them.
+func TestDuplicateNames(t *testing.T) {
+	for _, order := range [][]bool{{false, true}, {true, false}} {
+		tree := []*node{stream("WordDocument", wordFIB(order[0], 300)), stream("WORDDOCUMENT", wordFIB(order[1], 5000))}
+		f, err := openBytes(writeCFB(tree, writeOpts{}).b, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !f.Encrypted() || len(f.Entries()) != 2 {
+			t.Errorf("%v: Encrypted %v, entries %q", order, f.Encrypted(), gotEntries(f))
+		}
+	}
 }
