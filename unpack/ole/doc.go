@@ -6,8 +6,9 @@
 //
 // The contract: Open reads the header, the FAT (through the header's
 // DIFAT and the DIFAT chain), the directory and, for the encryption
-// checks only, the first bytes of at most three streams (through the FAT,
-// or the mini FAT and mini stream under the 4096-byte cutoff). Sector
+// checks only, the first bytes (12 of WordDocument, 4 KiB of Workbook or
+// Book) of the streams directly under the root that need it, through the
+// FAT, or the mini FAT and mini stream under the 4096-byte cutoff. Sector
 // sizes 512 (version 3) and 4096 (version 4) are read. The returned File
 // holds only what was learned, not the reader. Open fails, with an error
 // matching ErrMalformed, on a structure it cannot trust (a chain that

@@ -245,7 +245,7 @@ func (rd *reader) header() error {
 	if n < 0 {
 		n = 0
 	}
-	if n > int64(rd.lim.MaxSectors) {
+	if n > int64(rd.lim.MaxSectors) || n > maxRegSect {
 		return overLimit("file has %d sectors, over the limit of %d", n, rd.lim.MaxSectors)
 	}
 	rd.nSectors = uint32(n)

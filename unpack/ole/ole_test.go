@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func openBytes(b []byte, lim Limits) (*File, error) {
@@ -202,10 +203,12 @@ func TestDIFAT(t *testing.T) {
 	if len(l.difSecs) == 0 {
 		t.Fatalf("the writer made no DIFAT sector (%d FAT sectors)", len(l.fatSecs))
 	}
+	start := time.Now()
 	f, err := openBytes(l.b, Limits{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("opened a %d-byte file with %d FAT and %d DIFAT sectors in %v", len(l.b), len(l.fatSecs), len(l.difSecs), time.Since(start))
 	if got, want := gotEntries(f), wantEntries(tree); !slices.Equal(got, want) || !f.Encrypted() {
 		t.Errorf("entries %q encrypted %v, want %q true", got, f.Encrypted(), want)
 	}
