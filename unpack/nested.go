@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/scandeliver/scandeliver/unpack/archive"
+	"github.com/scandeliver/scandeliver/unpack/ole"
 	"github.com/scandeliver/scandeliver/unpack/tnef"
 )
 
@@ -47,6 +48,10 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 	}
 	if t := p.DeclaredType; t == "application/ms-tnef" || t == "application/vnd.ms-tnef" {
 		p.addProblem(KindMalformed, "declared %s without the TNEF signature", t)
+	}
+	if ole.Is(head) {
+		u.inspectOLE(p)
+		return nil
 	}
 	if format, ok := archive.Identify(head); ok {
 		return u.openArchive(p, format, adepth, ch)
@@ -150,6 +155,35 @@ func (u *unpacker) openArchive(p *Part, format string, adepth int, ch *chain) er
 		}
 	}
 	return nil
+}
+
+// inspectOLE reads the directory of an OLE2 compound file (a legacy
+// Office document, an Outlook .msg, an .msi): a VBA project sets Macros,
+// an encrypted document is Encrypted and unscannable. The file is not
+// opened as a container: engines see it whole, as Office would. A file
+// the reader refuses, or whose streams it could not all follow, is
+// unscannable, as a broken archive is: what Office makes of it is not
+// known.
+func (u *unpacker) inspectOLE(p *Part) {
+	p.Format = "ole2"
+	ra, size := p.readerAt()
+	f, err := ole.Open(ra, size, ole.Limits{MaxEntries: u.lim.MaxArchiveMembers})
+	if err != nil {
+		kind := KindArchive
+		if errors.Is(err, ole.ErrLimit) {
+			kind = KindLimit
+		}
+		p.unscannable(kind, "%s", clip(err.Error()))
+		return
+	}
+	p.Macros = f.HasVBA()
+	if f.Encrypted() {
+		p.Encrypted = true
+		p.unscannable(KindEncrypted, "encrypted Office document")
+	}
+	for _, pr := range f.Problems() {
+		p.unscannable(KindArchive, "ole: %s", clip(pr))
+	}
 }
 
 func (u *unpacker) openTNEF(p *Part, adepth int, ch *chain) error {

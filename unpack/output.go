@@ -40,6 +40,7 @@ type jsonPart struct {
 	Size         int64       `json:"size"`
 	SHA256       string      `json:"sha256"`
 	Encrypted    bool        `json:"encrypted"`
+	Macros       bool        `json:"macros"`
 	Container    bool        `json:"container"`
 	Unscannable  string      `json:"unscannable"`
 	Problems     []Problem   `json:"problems"`
@@ -55,7 +56,7 @@ func toJSONPart(p *Part) *jsonPart {
 		DeclaredType: p.DeclaredType, DetectedType: p.DetectedType,
 		Name: p.Name, SafeName: p.SafeName, Charset: p.Charset, Encoding: p.Encoding,
 		Disposition: p.Disposition, Format: p.Format, Size: p.Size, SHA256: p.SHA256,
-		Encrypted: p.Encrypted, Container: p.Container, Unscannable: p.Unscannable,
+		Encrypted: p.Encrypted, Macros: p.Macros, Container: p.Container, Unscannable: p.Unscannable,
 		Problems:    append([]Problem{}, p.Problems...),
 		HeaderStart: p.HeaderStart, BodyStart: p.BodyStart, End: p.End,
 		Children: []*jsonPart{},
@@ -122,6 +123,9 @@ func WriteTree(w io.Writer, m *Message) error {
 		}
 		if p.Encrypted {
 			b.WriteString(" ENCRYPTED")
+		}
+		if p.Macros {
+			b.WriteString(" MACROS")
 		}
 		if p.Unscannable != "" {
 			fmt.Fprintf(&b, " UNSCANNABLE=%s", quote(p.Unscannable))

@@ -128,7 +128,7 @@ func facts(m *unpack.Message, res scan.Result, size int64, sender, rcpt string, 
 			Path: p.Path, Name: p.Name,
 			InArchive:    p.Origin == unpack.OriginArchive || p.Origin == unpack.OriginCompressed,
 			DeclaredType: p.DeclaredType, DetectedType: p.DetectedType,
-			Size: p.Size, Encrypted: p.Encrypted, Unscannable: p.Unscannable,
+			Size: p.Size, Encrypted: p.Encrypted, Macros: p.Macros, Unscannable: p.Unscannable,
 			Partial:      p.DeclaredType == "message/partial",
 			ExternalBody: p.DeclaredType == "message/external-body",
 		}
