@@ -22,7 +22,7 @@ step() { printf '\n=== %s\n' "$*"; }
 step "Debian packages"
 pkgs=(clamav-daemon clamav clamav-testfiles spamassassin spamc rspamd postfix swaks
 	procmail maildrop mandoc python3 ripmime chromium p7zip-full time
-	genisoimage qemu-utils)
+	genisoimage qemu-utils python3-olefile)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
