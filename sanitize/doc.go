@@ -43,9 +43,10 @@
 //     part is re-encoded quoted-printable, its Content-Type charset set to
 //     utf-8 and its Content-Transfer-Encoding replaced; its other header
 //     fields stay as written. When the disarmer gives up (ErrUnscannable),
-//     or the part's content was cut by an unpack limit, the part is kept
-//     whole and listed in Result.HTMLUnscannable. A text/plain alternative
-//     is left alone.
+//     or the part's content was cut by an unpack limit, or its header has
+//     structural problems of its own (malformed, ambiguous, truncated) that
+//     a rename of it does not clear, the part is kept whole and listed in
+//     Result.HTMLUnscannable. A text/plain alternative is left alone.
 //   - Subject tags are prepended to the first Subject field, each only when
 //     the decoded subject does not hold it yet (so sanitizing twice tags
 //     once); a tag that is not ASCII is an RFC 2047 encoded word. A message

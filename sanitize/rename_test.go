@@ -77,3 +77,45 @@ func TestSubjectTagInjection(t *testing.T) {
 		t.Errorf("subject %q", om.Subject)
 	}
 }
+
+// TestRenameClearsNameTrouble: an HTML attachment whose only structural
+// problem is about its name (file name and Content-Type name differ) is
+// disarmed when it is renamed, since the rename clears the problem and a
+// second pass would disarm it anyway; one whose header has another
+// problem is kept whole, renamed, and reported. Either way a second pass
+// changes nothing (FuzzRewrite's finding 87d335d9e7248462).
+func TestRenameClearsNameTrouble(t *testing.T) {
+	cases := []struct {
+		hdr     string
+		disarms bool
+	}{
+		{"Content-Type: text/html; name=\"page.html\"\nContent-Disposition: attachment; filename=\"page..tml\"", true},
+		{"Content-Type: text/html; name=\"a/page.html\"\nContent-Disposition: attachment; filename=\"b/page.html\"", true},
+		{"Content-Type: text/html; name=page.html\nContent-Transfer-Encoding: 7bit\nContent-Transfer-Encoding: base64", false},
+		{"Content-Type: text/html; name=\"page.html\"\nContent-Type: text/plain", false},
+	}
+	for i, c := range cases {
+		raw := []byte("From: a@example.org\nSubject: t\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\n" +
+			c.hdr + "\n\n<html><body><form action=\"http://evil.example/\"></form></body></html>\n--b--\n")
+		m := mustUnpack(t, raw)
+		p := m.Parts[2]
+		if !structuralTrouble(p) || !isHTML(p) {
+			t.Fatalf("case %d: want an HTML part with structural trouble: %+v", i, p)
+		}
+		v := rules.Verdict{Status: rules.StatusBlocked, Parts: []rules.Decision{{Part: p.Path, Name: p.Name, Action: rules.Rename, NewName: "page.html.disarmed"}}}
+		opt := Options{DisarmHTML: true}
+		out, res, _ := rewrite(t, raw, m, v, opt)
+		if len(res.Renamed) != 1 {
+			t.Fatalf("case %d: not renamed: %+v\n%s", i, res, out)
+		}
+		disarmed := !strings.Contains(string(out), "evil.example/\"></form>")
+		if disarmed != c.disarms || (len(res.HTMLUnscannable) == 0) != c.disarms {
+			t.Errorf("case %d: disarmed %v (unscannable %v), want %v\n%s", i, disarmed, res.HTMLUnscannable, c.disarms, out)
+		}
+		om := mustUnpack(t, out)
+		out2, res2, _ := rewrite(t, out, om, rules.Verdict{Status: v.Status}, opt)
+		if res2.Changed || string(out2) != string(out) {
+			t.Errorf("case %d: second pass changed the output\n--- first\n%s\n--- second\n%s", i, out, out2)
+		}
+	}
+}

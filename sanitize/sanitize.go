@@ -679,11 +679,16 @@ func (rw *rewriter) header(w io.Writer, o *op) (bool, error) {
 	return true, nil
 }
 
+// readAlone reads a header with unpack, as the header of an empty message.
+func readAlone(ctx context.Context, hdr []byte) (*unpack.Message, error) {
+	b := append(append([]byte(nil), hdr...), '\n')
+	return unpack.Unpack(ctx, bytes.NewReader(b), int64(len(b)), unpack.Options{})
+}
+
 // renamedTo checks a rewritten header with unpack itself: the part it
 // heads must be named name.
 func renamedTo(ctx context.Context, hdr []byte, name string, orig *unpack.Part) bool {
-	b := append(append([]byte(nil), hdr...), '\n')
-	m, err := unpack.Unpack(ctx, bytes.NewReader(b), int64(len(b)), unpack.Options{})
+	m, err := readAlone(ctx, hdr)
 	if err != nil {
 		return false
 	}
@@ -692,6 +697,52 @@ func renamedTo(ctx context.Context, hdr []byte, name string, orig *unpack.Part) 
 	// (a comment left open in the parameters turned a name into a new
 	// malformed parameter: found by FuzzRewrite).
 	return m.Root.Name == name && noNewMalformed(orig, m.Root)
+}
+
+// troubled reports whether o.p has structural problems that leave it
+// kept whole rather than disarmed (see disarm), judged on the part as we
+// write it when kept: a rename rewrites every name parameter, which can
+// clear problems that were only about the name (a file name that differs
+// from the Content-Type name, a path in it). Judged on the part as it
+// came, such a part was kept undisarmed with its new name, and a second
+// pass over our output, seeing no trouble, disarmed it (found by
+// FuzzRewrite). A problem counts as cleared only when the header read
+// alone has it and the renamed header read alone has no structural
+// problem and gives the same type, charset and transfer encoding; any
+// other problem (one of the body or of its place in the message, or
+// reported with an offset) keeps the part whole.
+func (rw *rewriter) troubled(o *op, raw []byte) bool {
+	p := o.p
+	if !structuralTrouble(p) {
+		return false
+	}
+	if o.rename == "" {
+		return true
+	}
+	before, err := readAlone(rw.ctx, raw)
+	if err != nil {
+		return true
+	}
+	defer before.Close()
+	after, err := readAlone(rw.ctx, rw.newHeader(o, raw, false, false))
+	if err != nil {
+		return true
+	}
+	defer after.Close()
+	b, a := before.Root, after.Root
+	if structuralTrouble(a) || a.DeclaredType != p.DeclaredType || a.Charset != p.Charset || a.Encoding != p.Encoding {
+		return true
+	}
+	own := map[string]bool{}
+	for _, pr := range b.Problems {
+		own[pr.Kind+"\x00"+pr.Detail] = true
+	}
+	for _, pr := range p.Problems {
+		if isStructural(pr.Kind) && !own[pr.Kind+"\x00"+pr.Detail] {
+			return true
+		}
+	}
+	return false
 }
 
 // noNewMalformed reports whether every malformed problem of after was
@@ -730,11 +781,7 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		}
 		return changed, rw.copy(w, p.BodyStart, rw.end(p)-p.BodyStart)
 	}
-	// QUIRK: a part whose own header is malformed is not re-encoded: the
-	// header we would edit reads differently once rewritten (found by
-	// FuzzRewrite). It is kept whole and reported, and the policy (cmd
-	// marks such HTML unscannable beforehand) cuts it out.
-	if p.Unscannable != "" || structuralTrouble(p) {
+	if p.Unscannable != "" {
 		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
 		return keep()
 	}
@@ -742,7 +789,14 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if !ok {
+	// QUIRK: a part whose own header is malformed is not re-encoded: the
+	// header we would edit reads differently once rewritten (found by
+	// FuzzRewrite). It is kept whole and reported, and the policy (cmd
+	// marks such HTML unscannable beforehand) cuts it out.
+	if !ok || rw.troubled(o, raw) {
+		if err := rw.ctx.Err(); err != nil {
+			return false, err
+		}
 		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
 		return keep()
 	}

@@ -55,10 +55,18 @@ func inBody(ix index, p *unpack.Part) bool {
 // doubtful.
 func structuralTrouble(p *unpack.Part) bool {
 	for _, pr := range p.Problems {
-		switch pr.Kind {
-		case unpack.KindMalformed, unpack.KindTruncated, unpack.KindAmbiguous, unpack.KindLimit:
+		if isStructural(pr.Kind) {
 			return true
 		}
+	}
+	return false
+}
+
+// isStructural reports the kinds of problem structuralTrouble counts.
+func isStructural(kind string) bool {
+	switch kind {
+	case unpack.KindMalformed, unpack.KindTruncated, unpack.KindAmbiguous, unpack.KindLimit:
+		return true
 	}
 	return false
 }
