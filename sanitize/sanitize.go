@@ -91,6 +91,10 @@ type op struct {
 	subject []string // root only: tags to add
 	sig     []byte   // with sigBody: the part's new decoded content, signed
 	sigBody bool     // a signature is to be added
+	// freshType: a re-encoding writes Content-Type anew from unpack's
+	// reading (type, name, charset=utf-8) instead of editing its
+	// parameters (see reencodedHeader).
+	freshType bool
 }
 
 type denied struct {
@@ -601,6 +605,19 @@ func (rw *rewriter) newHeader(o *op, raw []byte, html, body bool) []byte {
 			continue
 		case c.name == "content-transfer-encoding" && html:
 			continue
+		case c.name == "content-type" && html && o.freshType:
+			typ := p.DeclaredType
+			if typ == "" {
+				typ = "text/plain"
+			}
+			ps := []string{typ}
+			if o.rename != "" && ctName {
+				ps = append(ps, encodeParam("name", o.rename)...)
+			} else if n := rw.typeName(c.raw); n != "" {
+				ps = append(ps, encodeParam("name", n)...)
+			}
+			out.Write(foldParams(c.fieldName(), append(ps, "charset=utf-8"), rw.eol))
+			continue
 		case c.name == "content-type" && (html || (o.rename != "" && ctName)):
 			v := c.value()
 			ps := splitParams(v)
@@ -624,6 +641,70 @@ func (rw *rewriter) newHeader(o *op, raw []byte, html, body bool) []byte {
 		out.WriteString(rw.eol)
 	}
 	return out.Bytes()
+}
+
+// typeName returns the name a Content-Type field gives, as unpack reads
+// it ("" for none).
+func (rw *rewriter) typeName(field []byte) string {
+	m, err := readAlone(rw.ctx, field)
+	if err != nil {
+		return ""
+	}
+	defer m.Close()
+	return m.Root.Name
+}
+
+// reencodedHeader returns the header of o.p for a body re-encoded
+// quoted-printable UTF-8 (HTML disarmed, signature added), checked with
+// unpack: it must read as the same type and name (or the new one), charset
+// utf-8, quoted-printable, with no structural problem the part did not
+// have. Our parameter editing reads parameters as RFC 5322 allows
+// (comments stripped), unpack as clients do; where they differ (an
+// unclosed comment in a parameter name: found by FuzzRewrite) the edited
+// Content-Type would read otherwise. Content-Type is then written anew
+// from unpack's reading; ok is false when that does not read right
+// either, and the part is not to be re-encoded.
+func (rw *rewriter) reencodedHeader(o *op, raw []byte) (hdr []byte, ok bool) {
+	hdr = rw.newHeader(o, raw, true, true)
+	if rw.readsReencoded(o, hdr) {
+		return hdr, true
+	}
+	o2 := *o
+	o2.freshType = true
+	hdr = rw.newHeader(&o2, raw, true, true)
+	return hdr, rw.readsReencoded(o, hdr)
+}
+
+// readsReencoded reports whether hdr reads as the header of o.p
+// re-encoded (see reencodedHeader).
+func (rw *rewriter) readsReencoded(o *op, hdr []byte) bool {
+	p := o.p
+	m, err := readAlone(rw.ctx, hdr)
+	if err != nil {
+		return false
+	}
+	defer m.Close()
+	r := m.Root
+	typ, name := p.DeclaredType, p.Name
+	if typ == "" {
+		typ = "text/plain"
+	}
+	if o.rename != "" {
+		name = o.rename
+	}
+	if r.DeclaredType != typ || r.Name != name || r.Charset != "utf-8" || r.Encoding != "quoted-printable" {
+		return false
+	}
+	had := map[unpack.Problem]bool{}
+	for _, pr := range p.Problems {
+		had[pr] = true
+	}
+	for _, pr := range r.Problems {
+		if isStructural(pr.Kind) && !had[pr] {
+			return false
+		}
+	}
+	return true
 }
 
 // checkRenames turns into replacements the renames that cannot be done
@@ -772,14 +853,7 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 			// Nothing to disarm, but the signature is still to be added.
 			return rw.sign(w, &o2)
 		}
-		if o2.rename == "" && len(o2.subject) == 0 {
-			return false, rw.copy(w, rw.start(p), rw.end(p)-rw.start(p))
-		}
-		changed, err := rw.header(w, &o2)
-		if err != nil {
-			return false, err
-		}
-		return changed, rw.copy(w, p.BodyStart, rw.end(p)-p.BodyStart)
+		return rw.keepPart(w, &o2)
 	}
 	if p.Unscannable != "" {
 		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
@@ -828,6 +902,16 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		addReport(&rw.res.HTML, rep)
 		return keep()
 	}
+	hdr, ok := rw.reencodedHeader(o, raw)
+	if !ok {
+		// QUIRK: a header that does not read back right once rewritten
+		// is kept whole, as a malformed one is (see above).
+		if err := rw.ctx.Err(); err != nil {
+			return false, err
+		}
+		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
+		return rw.keepPart(w, o)
+	}
 	addReport(&rw.res.HTML, rep)
 	disarmed := out.Bytes()
 	if o.sigBody {
@@ -835,7 +919,6 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		disarmed = addHTMLSignature(disarmed, rw.opt.SignatureHTML)
 		rw.res.Signed = append(rw.res.Signed, p.Path)
 	}
-	hdr := rw.newHeader(o, raw, true, true)
 	if _, err := w.Write(hdr); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}
@@ -846,6 +929,20 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		rw.res.Renamed = append(rw.res.Renamed, p.Path)
 	}
 	return true, nil
+}
+
+// keepPart copies o.p with its body as it is, its header rewritten only
+// when a rename or subject tags ask for it.
+func (rw *rewriter) keepPart(w io.Writer, o *op) (bool, error) {
+	p := o.p
+	if o.rename == "" && len(o.subject) == 0 {
+		return false, rw.copy(w, rw.start(p), rw.end(p)-rw.start(p))
+	}
+	changed, err := rw.header(w, o)
+	if err != nil {
+		return false, err
+	}
+	return changed, rw.copy(w, p.BodyStart, rw.end(p)-p.BodyStart)
 }
 
 // addReport sums r into sum.
