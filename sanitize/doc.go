@@ -42,7 +42,12 @@
 //     by package sanitize/html. When the disarmer changed something, the
 //     part is re-encoded quoted-printable, its Content-Type charset set to
 //     utf-8 and its Content-Transfer-Encoding replaced; its other header
-//     fields stay as written. When the disarmer gives up (ErrUnscannable),
+//     fields stay as written. The rewritten header is read back with
+//     unpack (same type and name, utf-8, quoted-printable, no new
+//     structural problem); when it does not read so, Content-Type is
+//     written anew from unpack's reading (type, name, charset), and when
+//     that does not either the part is kept whole (HTMLUnscannable; a
+//     signed part stays unsigned). When the disarmer gives up (ErrUnscannable),
 //     or the part's content was cut by an unpack limit, or its header has
 //     structural problems of its own (malformed, ambiguous, truncated) that
 //     a rename of it does not clear, the part is kept whole and listed in
