@@ -42,10 +42,16 @@
 //     by package sanitize/html. When the disarmer changed something, the
 //     part is re-encoded quoted-printable, its Content-Type charset set to
 //     utf-8 and its Content-Transfer-Encoding replaced; its other header
-//     fields stay as written. When the disarmer gives up (ErrUnscannable),
-//     or the part's content was cut by an unpack limit, the part is kept
-//     whole and listed in Result.HTMLUnscannable. A text/plain alternative
-//     is left alone.
+//     fields stay as written. The rewritten header is read back with
+//     unpack (same type and name, utf-8, quoted-printable, no new
+//     structural problem); when it does not read so, Content-Type is
+//     written anew from unpack's reading (type, name, charset), and when
+//     that does not either the part is kept whole (HTMLUnscannable; a
+//     signed part stays unsigned). When the disarmer gives up (ErrUnscannable),
+//     or the part's content was cut by an unpack limit, or its header has
+//     structural problems of its own (malformed, ambiguous, truncated) that
+//     a rename of it does not clear, the part is kept whole and listed in
+//     Result.HTMLUnscannable. A text/plain alternative is left alone.
 //   - Subject tags are prepended to the first Subject field, each only when
 //     the decoded subject does not hold it yet (so sanitizing twice tags
 //     once); a tag that is not ASCII is an RFC 2047 encoded word. A message

@@ -77,3 +77,85 @@ func TestSubjectTagInjection(t *testing.T) {
 		t.Errorf("subject %q", om.Subject)
 	}
 }
+
+// TestRenameClearsNameTrouble: an HTML attachment whose only structural
+// problem is about its name (file name and Content-Type name differ) is
+// disarmed when it is renamed, since the rename clears the problem and a
+// second pass would disarm it anyway; one whose header has another
+// problem is kept whole, renamed, and reported. Either way a second pass
+// changes nothing (FuzzRewrite's finding 87d335d9e7248462).
+func TestRenameClearsNameTrouble(t *testing.T) {
+	cases := []struct {
+		hdr     string
+		disarms bool
+	}{
+		{"Content-Type: text/html; name=\"page.html\"\nContent-Disposition: attachment; filename=\"page..tml\"", true},
+		{"Content-Type: text/html; name=\"a/page.html\"\nContent-Disposition: attachment; filename=\"b/page.html\"", true},
+		{"Content-Type: text/html; name=page.html\nContent-Transfer-Encoding: 7bit\nContent-Transfer-Encoding: base64", false},
+		{"Content-Type: text/html; name=\"page.html\"\nContent-Type: text/plain", false},
+	}
+	for i, c := range cases {
+		raw := []byte("From: a@example.org\nSubject: t\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\n" +
+			c.hdr + "\n\n<html><body><form action=\"http://evil.example/\"></form></body></html>\n--b--\n")
+		m := mustUnpack(t, raw)
+		p := m.Parts[2]
+		if !structuralTrouble(p) || !isHTML(p) {
+			t.Fatalf("case %d: want an HTML part with structural trouble: %+v", i, p)
+		}
+		v := rules.Verdict{Status: rules.StatusBlocked, Parts: []rules.Decision{{Part: p.Path, Name: p.Name, Action: rules.Rename, NewName: "page.html.disarmed"}}}
+		opt := Options{DisarmHTML: true}
+		out, res, _ := rewrite(t, raw, m, v, opt)
+		if len(res.Renamed) != 1 {
+			t.Fatalf("case %d: not renamed: %+v\n%s", i, res, out)
+		}
+		disarmed := !strings.Contains(string(out), "evil.example/\"></form>")
+		if disarmed != c.disarms || (len(res.HTMLUnscannable) == 0) != c.disarms {
+			t.Errorf("case %d: disarmed %v (unscannable %v), want %v\n%s", i, disarmed, res.HTMLUnscannable, c.disarms, out)
+		}
+		om := mustUnpack(t, out)
+		out2, res2, _ := rewrite(t, out, om, rules.Verdict{Status: v.Status}, opt)
+		if res2.Changed || string(out2) != string(out) {
+			t.Errorf("case %d: second pass changed the output\n--- first\n%s\n--- second\n%s", i, out, out2)
+		}
+	}
+}
+
+// TestReencodeOddParams: a Content-Type whose parameters our editing
+// reads otherwise than unpack (an unclosed comment in a parameter name)
+// is written anew when the body is re-encoded (HTML disarmed, signature
+// added): the output reads as utf-8 quoted-printable with the same type
+// and name, without new problems, and a second pass changes nothing
+// (FuzzRewrite's finding a7d0038ec2271cc1).
+func TestReencodeOddParams(t *testing.T) {
+	cases := []struct {
+		typ  string
+		opt  Options
+		name string
+	}{
+		{"text/html; c(arset=\"utf-8\"", Options{DisarmHTML: true}, ""},
+		{"text/html; name=\"p.html\"; c(arset=\"utf-8\"", Options{DisarmHTML: true}, "p.html"},
+		{"text/plain; c(arset=\"utf-8\"", Options{SignatureText: "signed"}, ""},
+	}
+	for i, c := range cases {
+		raw := []byte("From: a@example.org\nSubject: t\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: " +
+			c.typ + "\n\n<html><body onload=\"x()\">hi</body></html>\n--b--\n")
+		m := mustUnpack(t, raw)
+		p := m.Parts[1]
+		if p.Name != c.name {
+			t.Fatalf("case %d: unpack reads name %q, want %q", i, p.Name, c.name)
+		}
+		out, res, _ := rewrite(t, raw, m, rules.Verdict{}, c.opt)
+		if !res.Changed || len(res.HTMLUnscannable) > 0 {
+			t.Fatalf("case %d: not re-encoded: %+v\n%s", i, res, out)
+		}
+		om := checkInvariants(t, m, out, res, map[string]bool{p.Path: true})
+		q := om.Parts[1]
+		if q.DeclaredType != p.DeclaredType || q.Name != p.Name || q.Charset != "utf-8" || q.Encoding != "quoted-printable" || len(q.Problems) > 0 {
+			t.Errorf("case %d: output part reads %q name %q charset %q encoding %q problems %v\n%s", i, q.DeclaredType, q.Name, q.Charset, q.Encoding, q.Problems, out)
+		}
+		out2, res2, _ := rewrite(t, out, om, rules.Verdict{}, c.opt)
+		if res2.Changed || string(out2) != string(out) {
+			t.Errorf("case %d: second pass changed the output\n--- first\n%s\n--- second\n%s", i, out, out2)
+		}
+	}
+}

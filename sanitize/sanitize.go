@@ -91,6 +91,10 @@ type op struct {
 	subject []string // root only: tags to add
 	sig     []byte   // with sigBody: the part's new decoded content, signed
 	sigBody bool     // a signature is to be added
+	// freshType: a re-encoding writes Content-Type anew from unpack's
+	// reading (type, name, charset=utf-8) instead of editing its
+	// parameters (see reencodedHeader).
+	freshType bool
 }
 
 type denied struct {
@@ -601,6 +605,19 @@ func (rw *rewriter) newHeader(o *op, raw []byte, html, body bool) []byte {
 			continue
 		case c.name == "content-transfer-encoding" && html:
 			continue
+		case c.name == "content-type" && html && o.freshType:
+			typ := p.DeclaredType
+			if typ == "" {
+				typ = "text/plain"
+			}
+			ps := []string{typ}
+			if o.rename != "" && ctName {
+				ps = append(ps, encodeParam("name", o.rename)...)
+			} else if n := rw.typeName(c.raw); n != "" {
+				ps = append(ps, encodeParam("name", n)...)
+			}
+			out.Write(foldParams(c.fieldName(), append(ps, "charset=utf-8"), rw.eol))
+			continue
 		case c.name == "content-type" && (html || (o.rename != "" && ctName)):
 			v := c.value()
 			ps := splitParams(v)
@@ -624,6 +641,70 @@ func (rw *rewriter) newHeader(o *op, raw []byte, html, body bool) []byte {
 		out.WriteString(rw.eol)
 	}
 	return out.Bytes()
+}
+
+// typeName returns the name a Content-Type field gives, as unpack reads
+// it ("" for none).
+func (rw *rewriter) typeName(field []byte) string {
+	m, err := readAlone(rw.ctx, field)
+	if err != nil {
+		return ""
+	}
+	defer m.Close()
+	return m.Root.Name
+}
+
+// reencodedHeader returns the header of o.p for a body re-encoded
+// quoted-printable UTF-8 (HTML disarmed, signature added), checked with
+// unpack: it must read as the same type and name (or the new one), charset
+// utf-8, quoted-printable, with no structural problem the part did not
+// have. Our parameter editing reads parameters as RFC 5322 allows
+// (comments stripped), unpack as clients do; where they differ (an
+// unclosed comment in a parameter name: found by FuzzRewrite) the edited
+// Content-Type would read otherwise. Content-Type is then written anew
+// from unpack's reading; ok is false when that does not read right
+// either, and the part is not to be re-encoded.
+func (rw *rewriter) reencodedHeader(o *op, raw []byte) (hdr []byte, ok bool) {
+	hdr = rw.newHeader(o, raw, true, true)
+	if rw.readsReencoded(o, hdr) {
+		return hdr, true
+	}
+	o2 := *o
+	o2.freshType = true
+	hdr = rw.newHeader(&o2, raw, true, true)
+	return hdr, rw.readsReencoded(o, hdr)
+}
+
+// readsReencoded reports whether hdr reads as the header of o.p
+// re-encoded (see reencodedHeader).
+func (rw *rewriter) readsReencoded(o *op, hdr []byte) bool {
+	p := o.p
+	m, err := readAlone(rw.ctx, hdr)
+	if err != nil {
+		return false
+	}
+	defer m.Close()
+	r := m.Root
+	typ, name := p.DeclaredType, p.Name
+	if typ == "" {
+		typ = "text/plain"
+	}
+	if o.rename != "" {
+		name = o.rename
+	}
+	if r.DeclaredType != typ || r.Name != name || r.Charset != "utf-8" || r.Encoding != "quoted-printable" {
+		return false
+	}
+	had := map[unpack.Problem]bool{}
+	for _, pr := range p.Problems {
+		had[pr] = true
+	}
+	for _, pr := range r.Problems {
+		if isStructural(pr.Kind) && !had[pr] {
+			return false
+		}
+	}
+	return true
 }
 
 // checkRenames turns into replacements the renames that cannot be done
@@ -679,11 +760,16 @@ func (rw *rewriter) header(w io.Writer, o *op) (bool, error) {
 	return true, nil
 }
 
+// readAlone reads a header with unpack, as the header of an empty message.
+func readAlone(ctx context.Context, hdr []byte) (*unpack.Message, error) {
+	b := append(append([]byte(nil), hdr...), '\n')
+	return unpack.Unpack(ctx, bytes.NewReader(b), int64(len(b)), unpack.Options{})
+}
+
 // renamedTo checks a rewritten header with unpack itself: the part it
 // heads must be named name.
 func renamedTo(ctx context.Context, hdr []byte, name string, orig *unpack.Part) bool {
-	b := append(append([]byte(nil), hdr...), '\n')
-	m, err := unpack.Unpack(ctx, bytes.NewReader(b), int64(len(b)), unpack.Options{})
+	m, err := readAlone(ctx, hdr)
 	if err != nil {
 		return false
 	}
@@ -692,6 +778,52 @@ func renamedTo(ctx context.Context, hdr []byte, name string, orig *unpack.Part) 
 	// (a comment left open in the parameters turned a name into a new
 	// malformed parameter: found by FuzzRewrite).
 	return m.Root.Name == name && noNewMalformed(orig, m.Root)
+}
+
+// troubled reports whether o.p has structural problems that leave it
+// kept whole rather than disarmed (see disarm), judged on the part as we
+// write it when kept: a rename rewrites every name parameter, which can
+// clear problems that were only about the name (a file name that differs
+// from the Content-Type name, a path in it). Judged on the part as it
+// came, such a part was kept undisarmed with its new name, and a second
+// pass over our output, seeing no trouble, disarmed it (found by
+// FuzzRewrite). A problem counts as cleared only when the header read
+// alone has it and the renamed header read alone has no structural
+// problem and gives the same type, charset and transfer encoding; any
+// other problem (one of the body or of its place in the message, or
+// reported with an offset) keeps the part whole.
+func (rw *rewriter) troubled(o *op, raw []byte) bool {
+	p := o.p
+	if !structuralTrouble(p) {
+		return false
+	}
+	if o.rename == "" {
+		return true
+	}
+	before, err := readAlone(rw.ctx, raw)
+	if err != nil {
+		return true
+	}
+	defer before.Close()
+	after, err := readAlone(rw.ctx, rw.newHeader(o, raw, false, false))
+	if err != nil {
+		return true
+	}
+	defer after.Close()
+	b, a := before.Root, after.Root
+	if structuralTrouble(a) || a.DeclaredType != p.DeclaredType || a.Charset != p.Charset || a.Encoding != p.Encoding {
+		return true
+	}
+	own := map[string]bool{}
+	for _, pr := range b.Problems {
+		own[pr.Kind+"\x00"+pr.Detail] = true
+	}
+	for _, pr := range p.Problems {
+		if isStructural(pr.Kind) && !own[pr.Kind+"\x00"+pr.Detail] {
+			return true
+		}
+	}
+	return false
 }
 
 // noNewMalformed reports whether every malformed problem of after was
@@ -721,20 +853,9 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 			// Nothing to disarm, but the signature is still to be added.
 			return rw.sign(w, &o2)
 		}
-		if o2.rename == "" && len(o2.subject) == 0 {
-			return false, rw.copy(w, rw.start(p), rw.end(p)-rw.start(p))
-		}
-		changed, err := rw.header(w, &o2)
-		if err != nil {
-			return false, err
-		}
-		return changed, rw.copy(w, p.BodyStart, rw.end(p)-p.BodyStart)
+		return rw.keepPart(w, &o2)
 	}
-	// QUIRK: a part whose own header is malformed is not re-encoded: the
-	// header we would edit reads differently once rewritten (found by
-	// FuzzRewrite). It is kept whole and reported, and the policy (cmd
-	// marks such HTML unscannable beforehand) cuts it out.
-	if p.Unscannable != "" || structuralTrouble(p) {
+	if p.Unscannable != "" {
 		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
 		return keep()
 	}
@@ -742,7 +863,14 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if !ok {
+	// QUIRK: a part whose own header is malformed is not re-encoded: the
+	// header we would edit reads differently once rewritten (found by
+	// FuzzRewrite). It is kept whole and reported, and the policy (cmd
+	// marks such HTML unscannable beforehand) cuts it out.
+	if !ok || rw.troubled(o, raw) {
+		if err := rw.ctx.Err(); err != nil {
+			return false, err
+		}
 		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
 		return keep()
 	}
@@ -774,6 +902,16 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		addReport(&rw.res.HTML, rep)
 		return keep()
 	}
+	hdr, ok := rw.reencodedHeader(o, raw)
+	if !ok {
+		// QUIRK: a header that does not read back right once rewritten
+		// is kept whole, as a malformed one is (see above).
+		if err := rw.ctx.Err(); err != nil {
+			return false, err
+		}
+		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
+		return rw.keepPart(w, o)
+	}
 	addReport(&rw.res.HTML, rep)
 	disarmed := out.Bytes()
 	if o.sigBody {
@@ -781,7 +919,6 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		disarmed = addHTMLSignature(disarmed, rw.opt.SignatureHTML)
 		rw.res.Signed = append(rw.res.Signed, p.Path)
 	}
-	hdr := rw.newHeader(o, raw, true, true)
 	if _, err := w.Write(hdr); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}
@@ -792,6 +929,20 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 		rw.res.Renamed = append(rw.res.Renamed, p.Path)
 	}
 	return true, nil
+}
+
+// keepPart copies o.p with its body as it is, its header rewritten only
+// when a rename or subject tags ask for it.
+func (rw *rewriter) keepPart(w io.Writer, o *op) (bool, error) {
+	p := o.p
+	if o.rename == "" && len(o.subject) == 0 {
+		return false, rw.copy(w, rw.start(p), rw.end(p)-rw.start(p))
+	}
+	changed, err := rw.header(w, o)
+	if err != nil {
+		return false, err
+	}
+	return changed, rw.copy(w, p.BodyStart, rw.end(p)-p.BodyStart)
 }
 
 // addReport sums r into sum.

@@ -55,10 +55,18 @@ func inBody(ix index, p *unpack.Part) bool {
 // doubtful.
 func structuralTrouble(p *unpack.Part) bool {
 	for _, pr := range p.Problems {
-		switch pr.Kind {
-		case unpack.KindMalformed, unpack.KindTruncated, unpack.KindAmbiguous, unpack.KindLimit:
+		if isStructural(pr.Kind) {
 			return true
 		}
+	}
+	return false
+}
+
+// isStructural reports the kinds of problem structuralTrouble counts.
+func isStructural(kind string) bool {
+	switch kind {
+	case unpack.KindMalformed, unpack.KindTruncated, unpack.KindAmbiguous, unpack.KindLimit:
+		return true
 	}
 	return false
 }
@@ -204,7 +212,15 @@ func (rw *rewriter) sign(w io.Writer, o *op) (bool, error) {
 		// A header over 1 MB: the part is copied as it was.
 		return false, rw.copy(w, rw.start(o.p), rw.end(o.p)-rw.start(o.p))
 	}
-	if _, err := w.Write(rw.newHeader(o, raw, true, true)); err != nil {
+	hdr, ok := rw.reencodedHeader(o, raw)
+	if !ok {
+		// A header we cannot rewrite faithfully: the part goes unsigned.
+		if err := rw.ctx.Err(); err != nil {
+			return false, err
+		}
+		return rw.keepPart(w, o)
+	}
+	if _, err := w.Write(hdr); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}
 	if _, err := w.Write(qpEncode(o.sig, rw.eol)); err != nil {
