@@ -15,6 +15,12 @@
 // uuencoded and yEnc blocks in plain text bodies, TNEF (winmail.dat) and
 // archives and compressed streams (package archive), recursively.
 // Containers are identified by content, never by declared name or type.
+// OLE2 compound files (legacy Office documents, .msg, .msi) are not
+// opened as containers, engines see them whole, but their directory is
+// read (package ole): a VBA project sets Macros, an encrypted document is
+// Encrypted and unscannable, a broken one unscannable. Disk images (ISO
+// 9660, UDF, VHD, VHDX, VMDK, qcow2, DMG), which mimetype cannot tell
+// from their first bytes, get their type from their structure.
 //
 // Malformed input never makes Unpack fail: it yields parts with Problems,
 // read the way the main mail clients read them (each such choice is a
@@ -90,13 +96,15 @@
 //	 "depth": 1, "declared_type": "application/zip", "detected_type": "application/zip",
 //	 "name": "as declared", "safe_name": "base name safe to show", "charset": "",
 //	 "encoding": "base64", "disposition": "attachment", "format": "zip",
-//	 "size": 1234, "sha256": "hex", "encrypted": false, "container": false,
+//	 "size": 1234, "sha256": "hex", "encrypted": false, "macros": false, "container": false,
 //	 "unscannable": "", "problems": [...], "header_start": 10, "body_start": 80,
 //	 "end": 900, "children": [PART...]}
 //
 // Every field is always present. "size" is the decoded size (for a
 // container, the bytes of its body, or of the whole message for the root
-// and embedded messages) and "sha256" is "" for containers. Problem kinds
+// and embedded messages), "sha256" is "" for containers, "format" is
+// "ole2" for an OLE2 compound file and "macros" says it holds a VBA
+// project. Problem kinds
 // are "malformed", "encoding", "ambiguous", "limit", "truncated",
 // "encrypted" and "archive".
 //
