@@ -231,7 +231,10 @@ func (q *qpWriter) Write(p []byte) (int, error) {
 		case 1:
 			switch {
 			case c == '\n':
-				q.ws = q.ws[:0] // soft line break
+				// A soft line break. White space before the "=" is data
+				// (RFC 2045 6.7 rule 3), as Python's quopri and
+				// Thunderbird read it.
+				q.flushWS()
 				q.state = 0
 			case c == '\r' || c == ' ' || c == '\t':
 				q.state = 3
@@ -264,7 +267,7 @@ func (q *qpWriter) Write(p []byte) (int, error) {
 		case 3:
 			switch c {
 			case '\n':
-				q.ws = q.ws[:0]
+				q.flushWS() // a soft line break, as above
 				q.state = 0
 			case '\r', ' ', '\t':
 			default:
