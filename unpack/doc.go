@@ -12,8 +12,10 @@
 // wrongly transfer-encoded), every transfer encoding (lenient base64 and
 // quoted-printable; unknown encodings kept raw with a problem), names from
 // Content-Disposition and Content-Type with RFC 2231 and RFC 2047,
-// uuencoded and yEnc blocks in plain text bodies, TNEF (winmail.dat) and
-// archives and compressed streams (package archive), recursively.
+// uuencoded and yEnc blocks in plain text bodies, TNEF (winmail.dat),
+// archives and compressed streams (package archive), and messages
+// attached as files (an .eml sent as application/octet-stream or inside
+// an archive; format "message"), recursively.
 // Containers are identified by content, never by declared name or type.
 // OLE2 compound files (legacy Office documents, .msg, .msi) are not
 // opened as containers, engines see them whole, but their directory is

@@ -66,6 +66,23 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 			}
 		}
 	}
+	// QUIRK: a message attached as a file (an .eml sent as
+	// application/octet-stream, or a member of an archive) is opened as a
+	// message, as a mail client opens it for the user: its parts get the
+	// same checks as the mail's own. A text part is not (a body that
+	// starts with header-like lines is a forward quoted inline), nor a
+	// message/* type that is a list of fields (delivery-status,
+	// feedback-report, disposition-notification): the message types
+	// that hold messages were opened by the MIME pass.
+	if p.DetectedType == "message/rfc822" && !strings.HasPrefix(p.DeclaredType, "text/") &&
+		!strings.HasPrefix(p.DeclaredType, "message/") {
+		if p.Depth >= u.lim.MaxMIMEDepth {
+			p.unscannable(KindLimit, "MIME nesting deeper than %d", u.lim.MaxMIMEDepth)
+			return nil
+		}
+		p.Format = "message"
+		return u.walkEmbedded(p)
+	}
 	if p.DetectedType == "text/plain" || p.DeclaredType == "text/plain" {
 		return u.openBlocks(p, adepth, ch)
 	}

@@ -54,3 +54,45 @@ func TestOLEParts(t *testing.T) {
 		}
 	}
 }
+
+// TestAttachedMessageFile: a message attached as a file (.eml sent as
+// application/octet-stream, and the same inside a zip) is opened as a
+// message, so the names of its attachments are seen; a text part that
+// merely starts with header lines is not.
+func TestAttachedMessageFile(t *testing.T) {
+	inner := []byte("From: a@example.org\r\nTo: b@example.org\r\nSubject: fw\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=in\r\n\r\n--in\r\nContent-Type: text/plain\r\n\r\nsee\r\n--in\r\n" +
+		"Content-Type: text/plain; name=\"notes.txt.vbs\"\r\nContent-Disposition: attachment; filename=\"notes.txt.vbs\"\r\n\r\n" +
+		"MsgBox 1\r\n--in--\r\n")
+	names := func(m *Message) map[string]*Part {
+		out := map[string]*Part{}
+		for _, p := range m.Parts {
+			if p.Name != "" {
+				out[p.Name] = p
+			}
+		}
+		return out
+	}
+	for what, msg := range map[string][]byte{
+		"octet-stream": withAttachment("forward.eml", inner),
+		"in a zip":     withAttachment("forward.zip", zipOf(t, "forward.eml", inner)),
+	} {
+		m := unpackBytes(t, msg, Options{})
+		got := names(m)
+		vbs, eml := got["notes.txt.vbs"], got["forward.eml"]
+		if vbs == nil || eml == nil {
+			t.Errorf("%s: the attached message was not opened; names %v", what, got)
+			continue
+		}
+		if eml.Format != "message" || !strings.HasPrefix(vbs.Path, eml.Path) || eml.Unscannable != "" {
+			t.Errorf("%s: forward.eml %+v, notes.txt.vbs at %s", what, eml, vbs.Path)
+		}
+	}
+
+	// A text body that starts like a header stays text.
+	quoted := []byte("Content-Type: text/plain\r\n\r\nFrom: a@example.org\r\nTo: b@example.org\r\nSubject: fw\r\n\r\nhello\r\n")
+	m := unpackBytes(t, quoted, Options{})
+	if len(m.Parts) != 1 || m.Parts[0].Format != "" {
+		t.Errorf("a text body with header lines was opened: %d parts, format %q", len(m.Parts), m.Parts[0].Format)
+	}
+}

@@ -100,9 +100,10 @@ func publish(p *Part, raw bool) {
 	} else {
 		p.HeaderStart, p.BodyStart, p.End = -1, -1, -1
 	}
-	// The children of an encoded embedded message are in its decoded
-	// content, not in the raw message.
-	childRaw := inRaw && !p.embedded
+	// Only a container's children are in the raw message; a leaf's (an
+	// encoded embedded message, an archive, a message attached as a
+	// file) are in its decoded content.
+	childRaw := inRaw && p.Container
 	for _, c := range p.Children {
 		publish(c, childRaw)
 	}

@@ -82,3 +82,24 @@ func TestLegacyOfficeMacros(t *testing.T) {
 		t.Errorf("minutes.doc, without macros, was not delivered as it was")
 	}
 }
+
+// TestAttachedMessageFile: a message attached as forward.eml with type
+// application/octet-stream is opened as a message: the banned name of
+// its attachment is seen, the .eml is replaced, the rest delivered.
+func TestAttachedMessageFile(t *testing.T) {
+	inner := "From: a@example.org\nTo: b@example.org\nSubject: fw\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=in\n\n--in\nContent-Type: text/plain\n\nsee\n--in\n" +
+		attachment("text/plain", "notes.txt.vbs", []byte("MsgBox 1\r\n")) + "--in--\n"
+	b := newBox(t, "")
+	if r := b.deliver(t, mixed("forwarding", attachment("application/octet-stream", "forward.eml", []byte(inner))), "alice@example.org"); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	got := b.delivered(t)
+	if len(got) != 1 {
+		t.Fatalf("%d messages delivered", len(got))
+	}
+	text := partsText(t, got[0].data)
+	if !strings.Contains(text, "The file name hides an executable extension behind a harmless one") || !strings.Contains(text, "See attached.") {
+		t.Errorf("forward.eml was not replaced for the name inside it:\n%s", text)
+	}
+}
