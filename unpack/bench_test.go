@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"io"
 	"math/rand"
 	"os"
 	"testing"
@@ -79,5 +80,49 @@ func TestWriteBenchMessage(t *testing.T) {
 	}
 	if err := os.WriteFile(name, message20MB(t), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkUnpackBase64_20MB unpacks a message with a text part and a
+// 20 MB base64 attachment of random bytes (76-character CRLF lines):
+// decode, hash and store, nothing to open inside.
+func BenchmarkUnpackBase64_20MB(b *testing.B) {
+	rnd := rand.New(rand.NewSource(2))
+	payload := make([]byte, 20<<20)
+	rnd.Read(payload)
+	data := withAttachment("random.bin", payload)
+	dir := b.TempDir()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m, err := Unpack(context.Background(), bytes.NewReader(data), int64(len(data)), Options{TempDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(m.Parts) != 3 || m.Parts[2].Size != 20<<20 {
+			b.Fatalf("%d parts", len(m.Parts))
+		}
+		m.Close()
+	}
+}
+
+// BenchmarkBase64Writer decodes 20 MB of random bytes, as 76-character
+// CRLF lines written 32 KB at a time (as Unpack writes them), with
+// base64Writer into io.Discard: the decoder alone.
+func BenchmarkBase64Writer(b *testing.B) {
+	rnd := rand.New(rand.NewSource(3))
+	payload := make([]byte, 20<<20)
+	rnd.Read(payload)
+	enc := base64Lines(payload)
+	b.SetBytes(int64(len(enc)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := newBase64Writer(io.Discard)
+		for p := enc; len(p) > 0; {
+			n := min(len(p), 32<<10)
+			d.Write(p[:n])
+			p = p[n:]
+		}
+		d.Close()
 	}
 }
