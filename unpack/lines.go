@@ -120,11 +120,24 @@ func (l *lineReader) skipLines(c byte) int {
 	if len(data) == 0 || data[0] == c {
 		return 0
 	}
-	k := bytes.Index(data, []byte{'\n', c}) // the line break before the next line beginning with c
-	if k < 0 {
-		if k = bytes.LastIndexByte(data, '\n'); k < 0 {
-			return 0
+	// k is the line break before the next line beginning with c, else
+	// the last line break. c is searched alone (bytes.Index would stop
+	// at every line break): it is rare in the bodies worth skipping.
+	k := -1
+	for from := 1; ; {
+		j := bytes.IndexByte(data[from:], c)
+		if j < 0 {
+			k = bytes.LastIndexByte(data, '\n')
+			break
 		}
+		if j += from; data[j-1] == '\n' {
+			k = j - 1
+			break
+		}
+		from = j + 1
+	}
+	if k < 0 {
+		return 0
 	}
 	l.r += k + 1
 	if k > 0 && data[k-1] == '\r' {
