@@ -3,6 +3,7 @@ package unpack
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -41,6 +42,58 @@ var b64val = func() [256]byte {
 	return t
 }()
 
+// b64pair maps two characters (first<<8 | second) to their 12 bits when
+// both are in the alphabet, else to 0xffff: decodeGroups looks up two
+// characters at a time.
+var b64pair = func() *[1 << 16]uint16 {
+	t := new([1 << 16]uint16)
+	for i := range t {
+		t[i] = 0xffff
+	}
+	const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < len(a); i++ {
+		for j := 0; j < len(a); j++ {
+			t[int(a[i])<<8|int(a[j])] = uint16(i<<6 | j)
+		}
+	}
+	return t
+}()
+
+// decodeGroups decodes src, whole groups of four alphabet characters,
+// into dst, which has room for len(src)/4*3 bytes; it may write past
+// them, inside dst. It reports false, leaving dst undefined, when a
+// character is outside the alphabet ("=", line breaks, anything else).
+// When it succeeds, the output is the standard library's.
+func decodeGroups(dst, src []byte) bool {
+	for len(src) >= 16 && len(dst) >= 14 {
+		a := b64pair[binary.BigEndian.Uint16(src[0:])]
+		b := b64pair[binary.BigEndian.Uint16(src[2:])]
+		c := b64pair[binary.BigEndian.Uint16(src[4:])]
+		d := b64pair[binary.BigEndian.Uint16(src[6:])]
+		e := b64pair[binary.BigEndian.Uint16(src[8:])]
+		f := b64pair[binary.BigEndian.Uint16(src[10:])]
+		g := b64pair[binary.BigEndian.Uint16(src[12:])]
+		h := b64pair[binary.BigEndian.Uint16(src[14:])]
+		if (a|b|c|d|e|f|g|h)&0xf000 != 0 {
+			return false
+		}
+		binary.BigEndian.PutUint64(dst, uint64(a)<<52|uint64(b)<<40|uint64(c)<<28|uint64(d)<<16)
+		binary.BigEndian.PutUint64(dst[6:], uint64(e)<<52|uint64(f)<<40|uint64(g)<<28|uint64(h)<<16)
+		src, dst = src[16:], dst[12:]
+	}
+	for len(src) >= 4 && len(dst) >= 3 {
+		a := b64pair[binary.BigEndian.Uint16(src[0:])]
+		b := b64pair[binary.BigEndian.Uint16(src[2:])]
+		if (a|b)&0xf000 != 0 {
+			return false
+		}
+		v := uint32(a)<<12 | uint32(b)
+		dst[0], dst[1], dst[2] = byte(v>>16), byte(v>>8), byte(v)
+		src, dst = src[4:], dst[3:]
+	}
+	return len(src) == 0
+}
+
 func newBase64Writer(w io.Writer) *base64Writer {
 	return &base64Writer{w: w, out: make([]byte, 0, 32<<10)}
 }
@@ -52,29 +105,24 @@ func (d *base64Writer) Write(p []byte) (int, error) {
 	for i := 0; i < len(p); {
 		// Fastest path: a whole line at a group boundary that is only
 		// alphabet characters, a whole number of groups, and fits in
-		// d.out is decoded by the standard library in one call. It leaves
-		// exactly the state, output and flush points that writeRun would:
-		// the line is a run of alphabet characters ending at "\r" or
-		// "\n" that the room in d.out covers (one Decode, no flush), and
-		// its line break is two skipped characters that count nothing.
+		// d.out is decoded in one call. It leaves exactly the state,
+		// output and flush points that writeRun would: the line is a
+		// run of alphabet characters ending at "\r" or "\n" that the
+		// room in d.out covers (one Decode of the same characters, no
+		// flush), and its line break is two skipped characters that
+		// count nothing. When decodeGroups fails, what it wrote past
+		// len(d.out) is ignored and writeRun takes the line.
 		if d.quad == 0 && !d.sawEq {
 			if j := bytes.IndexByte(p[i:], '\n'); j >= 0 {
 				line := p[i : i+j]
 				if n := len(line); n > 0 && line[n-1] == '\r' {
 					line = line[:n-1]
 				}
-				if n := len(line); n >= 4 && n&3 == 0 && cap(d.out)-len(d.out) >= n/4*3 {
-					// Decode skips "\r" and "\n" and accepts padding at
-					// the end; either makes it return fewer than n/4*3
-					// bytes, and any other character outside the alphabet
-					// an error. Only a full result is kept; otherwise what
-					// it wrote past len(d.out) is ignored.
-					m, err := base64.StdEncoding.Decode(d.out[len(d.out):cap(d.out)], line)
-					if err == nil && m == n/4*3 {
-						d.out = d.out[:len(d.out)+m]
-						i += j + 1
-						continue
-					}
+				if n := len(line); n >= 4 && n&3 == 0 && cap(d.out)-len(d.out) >= n/4*3 &&
+					decodeGroups(d.out[len(d.out):cap(d.out)], line) {
+					d.out = d.out[:len(d.out)+n/4*3]
+					i += j + 1
+					continue
 				}
 			}
 		}

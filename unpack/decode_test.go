@@ -144,6 +144,7 @@ func FuzzBase64(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{0xff, 1, 2}, 100), []byte{0, 10, 1, '=', 200, 0, '!'}, []byte("QUJD\r\nQUJDRA==\r\nQUJD\r\n"), int64(2), 5)
 	f.Add(bytes.Repeat([]byte{7}, 2000), []byte{3, 50, 0, '\r', 90, 1, ' '}, []byte("QU=JD\r\nQ\rUJD\r\n\r\nQUJD"), int64(3), 1000)
 	f.Add(make([]byte, 100000), []byte{1}, []byte{}, int64(4), 32768)
+	f.Add([]byte{}, []byte{}, []byte("QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo/+w=="), int64(5), 0)
 	f.Fuzz(func(t *testing.T, payload, edits, text []byte, seed int64, limit int) {
 		if limit < 0 {
 			limit = -limit
@@ -152,6 +153,17 @@ func FuzzBase64(f *testing.F) {
 		for _, in := range [][]byte{mangle(payload, edits), text} {
 			decodeBoth(t, in, seed, -1)
 			decodeBoth(t, in, seed, limit)
+		}
+		// decodeGroups succeeds exactly when the standard library
+		// decodes every character (no padding, no line breaks), and
+		// then gives the same bytes.
+		in := text[:len(text)&^3]
+		want := make([]byte, len(in)/4*3)
+		m, err := b64std.Decode(want, in)
+		got := make([]byte, len(in)/4*3)
+		ok := decodeGroups(got, in)
+		if ok != (err == nil && m == len(want)) || ok && !bytes.Equal(got, want) {
+			t.Fatalf("decodeGroups %v, standard library %d bytes, %v, on %q", ok, m, err, clipBytes(in))
 		}
 	})
 }
