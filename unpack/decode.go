@@ -28,6 +28,7 @@ type base64Writer struct {
 	badEq   int64 // padding where it cannot be
 	partial bool  // an incomplete group at the end
 	ref     bool  // Write is writeRuns, without the line path (tests)
+	lineLen int   // length of the last line the line path took, with its "\n"
 }
 
 var b64val = func() [256]byte {
@@ -113,7 +114,15 @@ func (d *base64Writer) Write(p []byte) (int, error) {
 		// count nothing. When decodeGroups fails, what it wrote past
 		// len(d.out) is ignored and writeRun takes the line.
 		if d.quad == 0 && !d.sawEq {
-			if j := bytes.IndexByte(p[i:], '\n'); j >= 0 {
+			// Lines are most often as long as the one before: a "\n"
+			// where the last length puts it is taken as the end of the
+			// line without a search (an earlier "\n" is in the line
+			// then, and makes decodeGroups fail).
+			j := d.lineLen - 1
+			if j < 0 || i+j >= len(p) || p[i+j] != '\n' {
+				j = bytes.IndexByte(p[i:], '\n')
+			}
+			if j >= 0 {
 				line := p[i : i+j]
 				if n := len(line); n > 0 && line[n-1] == '\r' {
 					line = line[:n-1]
@@ -122,6 +131,7 @@ func (d *base64Writer) Write(p []byte) (int, error) {
 					decodeGroups(d.out[len(d.out):cap(d.out)], line) {
 					d.out = d.out[:len(d.out)+n/4*3]
 					i += j + 1
+					d.lineLen = j + 1
 					continue
 				}
 			}
