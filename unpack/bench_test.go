@@ -126,3 +126,46 @@ func BenchmarkBase64Writer(b *testing.B) {
 		d.Close()
 	}
 }
+
+// BenchmarkBase64Hostile decodes text the line path cannot take (2 MB
+// without line breaks, with a stray space every 7 characters; and 30 KB
+// lines with a stray "!" at the end), with the line path and with the
+// reference (writeRuns): the two should cost about the same, never grow
+// with the square of the line length.
+func BenchmarkBase64Hostile(b *testing.B) {
+	rnd := rand.New(rand.NewSource(4))
+	payload := make([]byte, 3<<20/2)
+	rnd.Read(payload)
+	enc := []byte(b64std.EncodeToString(payload))
+	var unbroken, longLines []byte
+	for i := 0; i < len(enc); i += 7 {
+		unbroken = append(append(unbroken, enc[i:min(i+7, len(enc))]...), ' ')
+	}
+	for i := 0; i < len(enc); i += 30 << 10 {
+		longLines = append(append(longLines, enc[i:min(i+30<<10, len(enc))]...), "!\r\n"...)
+	}
+	for _, in := range []struct {
+		name string
+		text []byte
+	}{{"unbroken", unbroken}, {"longlines", longLines}} {
+		for _, ref := range []bool{false, true} {
+			name := in.name + "/line"
+			if ref {
+				name = in.name + "/reference"
+			}
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(int64(len(in.text)))
+				for i := 0; i < b.N; i++ {
+					d := newBase64Writer(io.Discard)
+					d.ref = ref
+					for p := in.text; len(p) > 0; {
+						n := min(len(p), 32<<10)
+						d.Write(p[:n])
+						p = p[n:]
+					}
+					d.Close()
+				}
+			})
+		}
+	}
+}

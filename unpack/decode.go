@@ -103,38 +103,40 @@ func (d *base64Writer) Write(p []byte) (int, error) {
 	if d.ref {
 		return d.writeRuns(p)
 	}
+	// Fastest path: at a group boundary, a whole line that is only
+	// alphabet characters, a whole number of groups, and fits in d.out is
+	// decoded at once (decodeLine). It leaves exactly the state, output
+	// and flush points that writeRun would: the line is a run of alphabet
+	// characters ending at "\r" or "\n" that the room in d.out covers (one
+	// Decode of the same characters, no flush), and its line break is two
+	// skipped characters that count nothing. Any other line, and a line
+	// that continues in the next Write, goes to writeRun. Each line is
+	// searched for once and tried at most twice, so that text without
+	// line breaks costs no more than before.
+	nl := -1    // index of the first "\n" at or after i (len(p): none), when nl >= i
+	tried := -1 // the line path is not tried again before i passes tried
 	for i := 0; i < len(p); {
-		// Fastest path: a whole line at a group boundary that is only
-		// alphabet characters, a whole number of groups, and fits in
-		// d.out is decoded in one call. It leaves exactly the state,
-		// output and flush points that writeRun would: the line is a
-		// run of alphabet characters ending at "\r" or "\n" that the
-		// room in d.out covers (one Decode of the same characters, no
-		// flush), and its line break is two skipped characters that
-		// count nothing. When decodeGroups fails, what it wrote past
-		// len(d.out) is ignored and writeRun takes the line.
-		if d.quad == 0 && !d.sawEq {
+		if d.quad == 0 && !d.sawEq && i > tried {
 			// Lines are most often as long as the one before: a "\n"
 			// where the last length puts it is taken as the end of the
-			// line without a search (an earlier "\n" is in the line
-			// then, and makes decodeGroups fail).
-			j := d.lineLen - 1
-			if j < 0 || i+j >= len(p) || p[i+j] != '\n' {
-				j = bytes.IndexByte(p[i:], '\n')
+			// line without a search (an earlier "\n" would be inside the
+			// line then, and make decodeLine fail).
+			if j := d.lineLen - 1; j > 0 && i+j < len(p) && p[i+j] == '\n' && d.decodeLine(p[i:i+j]) {
+				i += j + 1
+				continue
 			}
-			if j >= 0 {
-				line := p[i : i+j]
-				if n := len(line); n > 0 && line[n-1] == '\r' {
-					line = line[:n-1]
-				}
-				if n := len(line); n >= 4 && n&3 == 0 && cap(d.out)-len(d.out) >= n/4*3 &&
-					decodeGroups(d.out[len(d.out):cap(d.out)], line) {
-					d.out = d.out[:len(d.out)+n/4*3]
-					i += j + 1
-					d.lineLen = j + 1
-					continue
+			if nl < i {
+				nl = len(p)
+				if j := bytes.IndexByte(p[i:], '\n'); j >= 0 {
+					nl = i + j
 				}
 			}
+			if nl < len(p) && d.decodeLine(p[i:nl]) {
+				d.lineLen = nl + 1 - i
+				i = nl + 1
+				continue
+			}
+			tried = nl
 		}
 		k, err := d.writeRun(p[i:])
 		if err != nil {
@@ -143,6 +145,22 @@ func (d *base64Writer) Write(p []byte) (int, error) {
 		i += k
 	}
 	return len(p), nil
+}
+
+// decodeLine decodes line (without its "\n") into d.out when it is, but
+// for a final "\r", a whole number of groups of alphabet characters that
+// fits in d.out, and reports whether it did. A failed attempt leaves d
+// as it was (what it wrote past len(d.out) does not count).
+func (d *base64Writer) decodeLine(line []byte) bool {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	n := len(line)
+	if n < 4 || n&3 != 0 || cap(d.out)-len(d.out) < n/4*3 || !decodeGroups(d.out[len(d.out):cap(d.out)], line) {
+		return false
+	}
+	d.out = d.out[:len(d.out)+n/4*3]
+	return true
 }
 
 // writeRun is one step of the lenient decoder without the line path: at
