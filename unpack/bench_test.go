@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"io"
 	"math/rand"
 	"os"
 	"testing"
@@ -79,5 +80,92 @@ func TestWriteBenchMessage(t *testing.T) {
 	}
 	if err := os.WriteFile(name, message20MB(t), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkUnpackBase64_20MB unpacks a message with a text part and a
+// 20 MB base64 attachment of random bytes (76-character CRLF lines):
+// decode, hash and store, nothing to open inside.
+func BenchmarkUnpackBase64_20MB(b *testing.B) {
+	rnd := rand.New(rand.NewSource(2))
+	payload := make([]byte, 20<<20)
+	rnd.Read(payload)
+	data := withAttachment("random.bin", payload)
+	dir := b.TempDir()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m, err := Unpack(context.Background(), bytes.NewReader(data), int64(len(data)), Options{TempDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(m.Parts) != 3 || m.Parts[2].Size != 20<<20 {
+			b.Fatalf("%d parts", len(m.Parts))
+		}
+		m.Close()
+	}
+}
+
+// BenchmarkBase64Writer decodes 20 MB of random bytes, as 76-character
+// CRLF lines written 32 KB at a time (as Unpack writes them), with
+// base64Writer into io.Discard: the decoder alone.
+func BenchmarkBase64Writer(b *testing.B) {
+	rnd := rand.New(rand.NewSource(3))
+	payload := make([]byte, 20<<20)
+	rnd.Read(payload)
+	enc := base64Lines(payload)
+	b.SetBytes(int64(len(enc)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := newBase64Writer(io.Discard)
+		for p := enc; len(p) > 0; {
+			n := min(len(p), 32<<10)
+			d.Write(p[:n])
+			p = p[n:]
+		}
+		d.Close()
+	}
+}
+
+// BenchmarkBase64Hostile decodes text the line path cannot take (2 MB
+// without line breaks, with a stray space every 7 characters; and 30 KB
+// lines with a stray "!" at the end), with the line path and with the
+// reference (writeRuns): the two should cost about the same, never grow
+// with the square of the line length.
+func BenchmarkBase64Hostile(b *testing.B) {
+	rnd := rand.New(rand.NewSource(4))
+	payload := make([]byte, 3<<20/2)
+	rnd.Read(payload)
+	enc := []byte(b64std.EncodeToString(payload))
+	var unbroken, longLines []byte
+	for i := 0; i < len(enc); i += 7 {
+		unbroken = append(append(unbroken, enc[i:min(i+7, len(enc))]...), ' ')
+	}
+	for i := 0; i < len(enc); i += 30 << 10 {
+		longLines = append(append(longLines, enc[i:min(i+30<<10, len(enc))]...), "!\r\n"...)
+	}
+	for _, in := range []struct {
+		name string
+		text []byte
+	}{{"unbroken", unbroken}, {"longlines", longLines}} {
+		for _, ref := range []bool{false, true} {
+			name := in.name + "/line"
+			if ref {
+				name = in.name + "/reference"
+			}
+			b.Run(name, func(b *testing.B) {
+				b.SetBytes(int64(len(in.text)))
+				for i := 0; i < b.N; i++ {
+					d := newBase64Writer(io.Discard)
+					d.ref = ref
+					for p := in.text; len(p) > 0; {
+						n := min(len(p), 32<<10)
+						d.Write(p[:n])
+						p = p[n:]
+					}
+					d.Close()
+				}
+			})
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package unpack
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"io"
 )
@@ -25,6 +27,8 @@ type base64Writer struct {
 	sawEq   bool
 	badEq   int64 // padding where it cannot be
 	partial bool  // an incomplete group at the end
+	ref     bool  // Write is writeRuns, without the line path (tests)
+	lineLen int   // length of the last line the line path took, with its "\n"
 }
 
 var b64val = func() [256]byte {
@@ -39,42 +43,168 @@ var b64val = func() [256]byte {
 	return t
 }()
 
+// b64pair maps two characters (first<<8 | second) to their 12 bits when
+// both are in the alphabet, else to 0xffff: decodeGroups looks up two
+// characters at a time.
+var b64pair = func() *[1 << 16]uint16 {
+	t := new([1 << 16]uint16)
+	for i := range t {
+		t[i] = 0xffff
+	}
+	const a = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := 0; i < len(a); i++ {
+		for j := 0; j < len(a); j++ {
+			t[int(a[i])<<8|int(a[j])] = uint16(i<<6 | j)
+		}
+	}
+	return t
+}()
+
+// decodeGroups decodes src, whole groups of four alphabet characters,
+// into dst, which has room for len(src)/4*3 bytes; it may write past
+// them, inside dst. It reports false, leaving dst undefined, when a
+// character is outside the alphabet ("=", line breaks, anything else).
+// When it succeeds, the output is the standard library's.
+func decodeGroups(dst, src []byte) bool {
+	for len(src) >= 16 && len(dst) >= 14 {
+		a := b64pair[binary.BigEndian.Uint16(src[0:])]
+		b := b64pair[binary.BigEndian.Uint16(src[2:])]
+		c := b64pair[binary.BigEndian.Uint16(src[4:])]
+		d := b64pair[binary.BigEndian.Uint16(src[6:])]
+		e := b64pair[binary.BigEndian.Uint16(src[8:])]
+		f := b64pair[binary.BigEndian.Uint16(src[10:])]
+		g := b64pair[binary.BigEndian.Uint16(src[12:])]
+		h := b64pair[binary.BigEndian.Uint16(src[14:])]
+		if (a|b|c|d|e|f|g|h)&0xf000 != 0 {
+			return false
+		}
+		binary.BigEndian.PutUint64(dst, uint64(a)<<52|uint64(b)<<40|uint64(c)<<28|uint64(d)<<16)
+		binary.BigEndian.PutUint64(dst[6:], uint64(e)<<52|uint64(f)<<40|uint64(g)<<28|uint64(h)<<16)
+		src, dst = src[16:], dst[12:]
+	}
+	for len(src) >= 4 && len(dst) >= 3 {
+		a := b64pair[binary.BigEndian.Uint16(src[0:])]
+		b := b64pair[binary.BigEndian.Uint16(src[2:])]
+		if (a|b)&0xf000 != 0 {
+			return false
+		}
+		v := uint32(a)<<12 | uint32(b)
+		dst[0], dst[1], dst[2] = byte(v>>16), byte(v>>8), byte(v)
+		src, dst = src[4:], dst[3:]
+	}
+	return len(src) == 0
+}
+
 func newBase64Writer(w io.Writer) *base64Writer {
 	return &base64Writer{w: w, out: make([]byte, 0, 32<<10)}
 }
 
 func (d *base64Writer) Write(p []byte) (int, error) {
+	if d.ref {
+		return d.writeRuns(p)
+	}
+	// Fastest path: at a group boundary, a whole line that is only
+	// alphabet characters, a whole number of groups, and fits in d.out is
+	// decoded at once (decodeLine). It leaves exactly the state, output
+	// and flush points that writeRun would: the line is a run of alphabet
+	// characters ending at "\r" or "\n" that the room in d.out covers (one
+	// Decode of the same characters, no flush), and its line break is two
+	// skipped characters that count nothing. Any other line, and a line
+	// that continues in the next Write, goes to writeRun. Each line is
+	// searched for once and tried at most twice, so that text without
+	// line breaks costs no more than before.
+	nl := -1    // index of the first "\n" at or after i (len(p): none), when nl >= i
+	tried := -1 // the line path is not tried again before i passes tried
 	for i := 0; i < len(p); {
-		// Fast path: a run of alphabet characters at a group boundary
-		// (the body of every base64 line) is decoded by the standard
-		// library, many groups at a time.
-		if d.quad == 0 && !d.sawEq {
-			j := i
-			for j < len(p) && b64val[p[j]] != 0xff {
-				j++
-			}
-			if n := (j - i) &^ 3; n >= 4 {
-				for n > 0 {
-					room := (cap(d.out) - len(d.out)) / 3 * 4
-					if room < 4 {
-						if err := d.flush(); err != nil {
-							return 0, err
-						}
-						continue
-					}
-					k := min(n, room)
-					m, _ := base64.StdEncoding.Decode(d.out[len(d.out):cap(d.out)], p[i:i+k])
-					d.out = d.out[:len(d.out)+m]
-					i += k
-					n -= k
-				}
+		if d.quad == 0 && !d.sawEq && i > tried {
+			// Lines are most often as long as the one before: a "\n"
+			// where the last length puts it is taken as the end of the
+			// line without a search (an earlier "\n" would be inside the
+			// line then, and make decodeLine fail).
+			if j := d.lineLen - 1; j > 0 && i+j < len(p) && p[i+j] == '\n' && d.decodeLine(p[i:i+j]) {
+				i += j + 1
 				continue
 			}
+			if nl < i {
+				nl = len(p)
+				if j := bytes.IndexByte(p[i:], '\n'); j >= 0 {
+					nl = i + j
+				}
+			}
+			if nl < len(p) && d.decodeLine(p[i:nl]) {
+				d.lineLen = nl + 1 - i
+				i = nl + 1
+				continue
+			}
+			tried = nl
 		}
-		if err := d.writeByte(p[i]); err != nil {
+		k, err := d.writeRun(p[i:])
+		if err != nil {
 			return 0, err
 		}
-		i++
+		i += k
+	}
+	return len(p), nil
+}
+
+// decodeLine decodes line (without its "\n") into d.out when it is, but
+// for a final "\r", a whole number of groups of alphabet characters that
+// fits in d.out, and reports whether it did. A failed attempt leaves d
+// as it was (what it wrote past len(d.out) does not count).
+func (d *base64Writer) decodeLine(line []byte) bool {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	n := len(line)
+	if n < 4 || n&3 != 0 || cap(d.out)-len(d.out) < n/4*3 || !decodeGroups(d.out[len(d.out):cap(d.out)], line) {
+		return false
+	}
+	d.out = d.out[:len(d.out)+n/4*3]
+	return true
+}
+
+// writeRun is one step of the lenient decoder without the line path: at
+// a group boundary, a run of alphabet characters as long as it goes is
+// decoded by the standard library, many groups at a time; otherwise one
+// character goes through writeByte. It returns how much of p it used
+// (at least one byte).
+func (d *base64Writer) writeRun(p []byte) (int, error) {
+	if d.quad == 0 && !d.sawEq {
+		j := 0
+		for j < len(p) && b64val[p[j]] != 0xff {
+			j++
+		}
+		if n := j &^ 3; n >= 4 {
+			i := 0
+			for n > 0 {
+				room := (cap(d.out) - len(d.out)) / 3 * 4
+				if room < 4 {
+					if err := d.flush(); err != nil {
+						return 0, err
+					}
+					continue
+				}
+				k := min(n, room)
+				m, _ := base64.StdEncoding.Decode(d.out[len(d.out):cap(d.out)], p[i:i+k])
+				d.out = d.out[:len(d.out)+m]
+				i += k
+				n -= k
+			}
+			return i, nil
+		}
+	}
+	return 1, d.writeByte(p[0])
+}
+
+// writeRuns is Write without the line path: the decoder as it was before
+// the line path, kept as the reference for tests.
+func (d *base64Writer) writeRuns(p []byte) (int, error) {
+	for i := 0; i < len(p); {
+		k, err := d.writeRun(p[i:])
+		if err != nil {
+			return 0, err
+		}
+		i += k
 	}
 	return len(p), nil
 }

@@ -1,6 +1,7 @@
 package unpack
 
 import (
+	"bytes"
 	"io"
 )
 
@@ -75,8 +76,14 @@ func (l *lineReader) fill() {
 // end. start is its offset; atStart tells whether it begins a line. The
 // segment is valid until the next call. ok is false at the end.
 func (l *lineReader) next() (seg []byte, start int64, atStart, ok bool) {
-	if l.r == l.w || !l.hasLine() {
+	i := -1
+	if l.r < l.w {
+		i = indexNL(l.buf[l.r:l.w])
+	}
+	if l.r == l.w || (i < 0 && !l.eof) {
+		// No complete line in the buffer and more to read.
 		l.fill()
+		i = indexNL(l.buf[l.r:l.w])
 	}
 	if l.r == l.w {
 		return nil, l.offset(), !l.midLine, false
@@ -84,7 +91,7 @@ func (l *lineReader) next() (seg []byte, start int64, atStart, ok bool) {
 	l.lastR, l.lastMidLine = l.r, l.midLine
 	data := l.buf[l.r:l.w]
 	n := len(data)
-	if i := indexNL(data); i >= 0 {
+	if i >= 0 {
 		n = i + 1
 		l.midLine = false
 	} else {
@@ -100,9 +107,43 @@ func (l *lineReader) next() (seg []byte, start int64, atStart, ok bool) {
 	return seg, start, atStart, true
 }
 
-// hasLine reports whether the buffer holds a complete line or the end.
-func (l *lineReader) hasLine() bool {
-	return l.eof || indexNL(l.buf[l.r:l.w]) >= 0
+// skipLines passes over the complete lines in the buffer that do not
+// begin with c, when the reader is at the start of a line, as if next
+// had returned them one by one (they are never segments of a longer
+// line: each lies whole in the buffer). It returns the line break length
+// of the last line passed over, 0 when none was.
+func (l *lineReader) skipLines(c byte) int {
+	if l.midLine {
+		return 0
+	}
+	data := l.buf[l.r:l.w]
+	if len(data) == 0 || data[0] == c {
+		return 0
+	}
+	// k is the line break before the next line beginning with c, else
+	// the last line break. c is searched alone (bytes.Index would stop
+	// at every line break): it is rare in the bodies worth skipping.
+	k := -1
+	for from := 1; ; {
+		j := bytes.IndexByte(data[from:], c)
+		if j < 0 {
+			k = bytes.LastIndexByte(data, '\n')
+			break
+		}
+		if j += from; data[j-1] == '\n' {
+			k = j - 1
+			break
+		}
+		from = j + 1
+	}
+	if k < 0 {
+		return 0
+	}
+	l.r += k + 1
+	if k > 0 && data[k-1] == '\r' {
+		return 2
+	}
+	return 1
 }
 
 // unread pushes back the segment last returned by next.

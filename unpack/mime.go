@@ -30,13 +30,22 @@ type walker struct {
 // segment state helpers
 
 func (w *walker) next() (seg []byte, start int64, atStart, ok bool) {
-	w.nseg++
-	if w.nseg&1023 == 0 && w.u.expired() {
-		// Out of time: swallow the rest so that every open entity ends.
-		w.lr.bufOff, w.lr.r, w.lr.w, w.lr.eof = w.lr.end, 0, 0, true
+	if w.tick() {
 		return nil, w.lr.offset(), true, false
 	}
 	return w.lr.next()
+}
+
+// tick counts a step over at most one buffer of the data and, every 1024
+// steps, checks the time budget. When it is spent, the rest of the data is
+// swallowed so that every open entity ends, and tick reports true.
+func (w *walker) tick() bool {
+	w.nseg++
+	if w.nseg&1023 == 0 && w.u.expired() {
+		w.lr.bufOff, w.lr.r, w.lr.w, w.lr.eof = w.lr.end, 0, 0, true
+		return true
+	}
+	return false
 }
 
 // delimiter reports which open boundary the line is a delimiter of
@@ -224,6 +233,14 @@ func (w *walker) skipBody(p *Part) {
 			}
 		}
 		prevEOL = eolLen(seg)
+		if prevEOL > 0 && !w.u.ref && !w.tick() {
+			// The lines that follow in the buffer and cannot be
+			// delimiters (they do not begin with "-") are passed over
+			// at once.
+			if e := w.lr.skipLines('-'); e > 0 {
+				prevEOL = e
+			}
+		}
 	}
 }
 

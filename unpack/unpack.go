@@ -20,6 +20,11 @@ import (
 type Options struct {
 	Limits  Limits
 	TempDir string // directory for the unlinked file of decoded content; "" means os.TempDir()
+
+	// reference makes Unpack read and decode without its shortcuts (the
+	// walker's skipping of lines, the base64 line path): the reference
+	// the differential tests compare the shortcuts with.
+	reference bool
 }
 
 // Memory bounds of the decoded content kept in memory: a part's content
@@ -42,6 +47,7 @@ type unpacker struct {
 	total  int64  // decoded bytes stored, against MaxExpandedBytes
 	ioErr  error  // a temporary error (temp file): Unpack fails with it
 	buf    []byte // copy buffer; copies never nest
+	ref    bool   // Options.reference
 }
 
 func (u *unpacker) copy(dst io.Writer, src io.Reader) (int64, error) {
@@ -63,7 +69,7 @@ func Unpack(ctx context.Context, src io.ReaderAt, size int64, opt Options) (*Mes
 	defer cancel()
 	st := &store{dir: opt.TempDir, memMax: memTotalMax}
 	msg := &Message{Size: size, st: st}
-	u := &unpacker{ctx: tctx, parent: ctx, lim: lim, msg: msg, st: st}
+	u := &unpacker{ctx: tctx, parent: ctx, lim: lim, msg: msg, st: st, ref: opt.reference}
 	root := &Part{Path: "1", Origin: OriginMIME, src: src}
 	u.nparts = 1
 	msg.Root = root
@@ -165,6 +171,7 @@ func (u *unpacker) decodeTree(p *Part) error {
 		_, err = u.copy(s, body)
 	case "base64":
 		d := newBase64Writer(s)
+		d.ref = u.ref
 		var dst io.Writer = d
 		var watch *boundaryWatch
 		if len(p.bounds) > 0 {
