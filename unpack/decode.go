@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // base64Writer decodes base64 text written to it, leniently, into w.
@@ -29,6 +30,7 @@ type base64Writer struct {
 	partial bool  // an incomplete group at the end
 	ref     bool  // Write is writeRuns, without the line path (tests)
 	lineLen int   // length of the last line the line path took, with its "\n"
+	lined   int64 // bytes the line path decoded
 }
 
 var b64val = func() [256]byte {
@@ -45,8 +47,10 @@ var b64val = func() [256]byte {
 
 // b64pair maps two characters (first<<8 | second) to their 12 bits when
 // both are in the alphabet, else to 0xffff: decodeGroups looks up two
-// characters at a time.
-var b64pair = func() *[1 << 16]uint16 {
+// characters at a time. The 128 KB table is built on first use, by a
+// writer that has decoded pairMin bytes: every delivery would pay for it
+// at start-up, and a small message has no use for it.
+var b64pair = sync.OnceValue(func() *[1 << 16]uint16 {
 	t := new([1 << 16]uint16)
 	for i := range t {
 		t[i] = 0xffff
@@ -58,7 +62,11 @@ var b64pair = func() *[1 << 16]uint16 {
 		}
 	}
 	return t
-}()
+})
+
+// pairMin is how much a writer decodes, one character at a time through
+// b64val, before it uses b64pair.
+const pairMin = 256 << 10
 
 // decodeGroups decodes src, whole groups of four alphabet characters,
 // into dst, which has room for len(src)/4*3 bytes; it may write past
@@ -66,6 +74,7 @@ var b64pair = func() *[1 << 16]uint16 {
 // character is outside the alphabet ("=", line breaks, anything else).
 // When it succeeds, the output is the standard library's.
 func decodeGroups(dst, src []byte) bool {
+	b64pair := b64pair()
 	for len(src) >= 16 && len(dst) >= 14 {
 		a := b64pair[binary.BigEndian.Uint16(src[0:])]
 		b := b64pair[binary.BigEndian.Uint16(src[2:])]
@@ -89,6 +98,21 @@ func decodeGroups(dst, src []byte) bool {
 			return false
 		}
 		v := uint32(a)<<12 | uint32(b)
+		dst[0], dst[1], dst[2] = byte(v>>16), byte(v>>8), byte(v)
+		src, dst = src[4:], dst[3:]
+	}
+	return len(src) == 0
+}
+
+// decodeQuads is decodeGroups with the 256-byte table: four lookups a
+// group.
+func decodeQuads(dst, src []byte) bool {
+	for len(src) >= 4 && len(dst) >= 3 {
+		a, b, c, e := b64val[src[0]], b64val[src[1]], b64val[src[2]], b64val[src[3]]
+		if (a|b|c|e)&0xc0 != 0 {
+			return false
+		}
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(e)
 		dst[0], dst[1], dst[2] = byte(v>>16), byte(v>>8), byte(v)
 		src, dst = src[4:], dst[3:]
 	}
@@ -156,10 +180,18 @@ func (d *base64Writer) decodeLine(line []byte) bool {
 		line = line[:n-1]
 	}
 	n := len(line)
-	if n < 4 || n&3 != 0 || cap(d.out)-len(d.out) < n/4*3 || !decodeGroups(d.out[len(d.out):cap(d.out)], line) {
+	if n < 4 || n&3 != 0 || cap(d.out)-len(d.out) < n/4*3 {
+		return false
+	}
+	dec := decodeQuads
+	if d.lined >= pairMin {
+		dec = decodeGroups
+	}
+	if !dec(d.out[len(d.out):cap(d.out)], line) {
 		return false
 	}
 	d.out = d.out[:len(d.out)+n/4*3]
+	d.lined += int64(n / 4 * 3)
 	return true
 }
 

@@ -154,16 +154,18 @@ func FuzzBase64(f *testing.F) {
 			decodeBoth(t, in, seed, -1)
 			decodeBoth(t, in, seed, limit)
 		}
-		// decodeGroups succeeds exactly when the standard library
+		// decodeGroups and decodeQuads succeed exactly when the standard library
 		// decodes every character (no padding, no line breaks), and
 		// then gives the same bytes.
 		in := text[:len(text)&^3]
 		want := make([]byte, len(in)/4*3)
 		m, err := b64std.Decode(want, in)
-		got := make([]byte, len(in)/4*3)
-		ok := decodeGroups(got, in)
-		if ok != (err == nil && m == len(want)) || ok && !bytes.Equal(got, want) {
-			t.Fatalf("decodeGroups %v, standard library %d bytes, %v, on %q", ok, m, err, clipBytes(in))
+		for name, dec := range map[string]func(dst, src []byte) bool{"decodeGroups": decodeGroups, "decodeQuads": decodeQuads} {
+			got := make([]byte, len(in)/4*3)
+			ok := dec(got, in)
+			if ok != (err == nil && m == len(want)) || ok && !bytes.Equal(got, want) {
+				t.Fatalf("%s %v, standard library %d bytes, %v, on %q", name, ok, m, err, clipBytes(in))
+			}
 		}
 	})
 }
