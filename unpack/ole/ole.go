@@ -115,6 +115,7 @@ type Entry struct {
 type File struct {
 	entries   []Entry
 	vba       bool
+	xlm       bool
 	encrypted bool
 	problems  []string
 }
@@ -126,6 +127,15 @@ func (f *File) Entries() []Entry { return f.entries }
 // HasVBA reports a VBA project: a storage named "VBA" holding a stream
 // "dir" or "_VBA_PROJECT", or a stream named "_VBA_PROJECT" anywhere.
 func (f *File) HasVBA() bool { return f.vba }
+
+// HasXLM reports an Excel 4.0 (XLM) macro sheet: a BoundSheet8 record of
+// sheet type "macro sheet" in the globals substream of a Workbook (BIFF8)
+// or Book (BIFF5) stream directly under the root. An encrypted workbook's
+// sheet types cannot be read; it reports false (and Encrypted true).
+func (f *File) HasXLM() bool { return f.xlm }
+
+// HasMacros reports macros of either kind: HasVBA or HasXLM.
+func (f *File) HasMacros() bool { return f.HasVBA() || f.HasXLM() }
 
 // Encrypted reports an encrypted document (see the package doc for what
 // is detected).
@@ -567,52 +577,104 @@ func (rd *reader) readMini() error {
 	return err
 }
 
-// readPrefix returns the first n bytes of the stream (fewer if it is
-// shorter), from the mini stream when it is under the cutoff.
-func (rd *reader) readPrefix(e dirEntry, n int) ([]byte, error) {
-	want := int(min(uint64(n), e.size))
-	if want == 0 {
-		return nil, nil
+// streamReader reads a stream a sector at a time, through the FAT, or the
+// mini FAT and the mini stream under the cutoff. It reads only what is
+// asked for: nothing is allocated in proportion to the declared size.
+type streamReader struct {
+	rd     *reader
+	e      dirEntry
+	mini   bool
+	secs   []uint32 // the stream's sectors (mini sectors when mini)
+	i      int      // next index in secs
+	left   int      // bytes still to return
+	done   int      // bytes returned
+	buf    []byte   // one regular sector
+	cached uint32   // the regular sector held in buf (mini streams), or freeSect
+}
+
+// openStream prepares to read the first max bytes of e (fewer if it is
+// shorter). The chain of those bytes is followed (and checked for loops)
+// now; the sectors are read by next.
+func (rd *reader) openStream(e dirEntry, max int) (*streamReader, error) {
+	s := &streamReader{rd: rd, e: e, left: int(min(uint64(max), e.size)), cached: freeSect}
+	if s.left == 0 {
+		return s, nil
 	}
-	out := make([]byte, 0, want)
+	var err error
 	if e.size < miniCutoff {
+		s.mini = true
 		if err := rd.loadMini(); err != nil {
 			return nil, err
 		}
-		secs, err := chain(rd.miniFAT, e.start, (want+miniSectorSize-1)/miniSectorSize, "mini FAT")
-		if err != nil {
-			return nil, err
-		}
-		per := uint32(rd.secSize / miniSectorSize)
-		buf := make([]byte, rd.secSize)
-		for _, m := range secs {
-			k := m / per
-			if k >= uint32(len(rd.miniChain)) {
-				return nil, malformed("mini sector %d beyond the mini stream (%d sectors)", m, len(rd.miniChain))
-			}
-			if err := rd.sector(rd.miniChain[k], buf); err != nil {
-				return nil, err
-			}
-			off := int(m%per) * miniSectorSize
-			out = append(out, buf[off:off+min(miniSectorSize, want-len(out))]...)
-		}
+		s.secs, err = chain(rd.miniFAT, e.start, (s.left+miniSectorSize-1)/miniSectorSize, "mini FAT")
 	} else {
-		secs, err := chain(rd.fat, e.start, (want+rd.secSize-1)/rd.secSize, "stream")
-		if err != nil {
-			return nil, err
+		s.secs, err = chain(rd.fat, e.start, (s.left+rd.secSize-1)/rd.secSize, "stream")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.buf = make([]byte, rd.secSize)
+	return s, nil
+}
+
+// next returns the next bytes of the stream, valid until the next call;
+// nil at the end of what openStream was asked for. A chain shorter than
+// the stream is an error when its end is reached.
+func (s *streamReader) next() ([]byte, error) {
+	if s.left == 0 {
+		return nil, nil
+	}
+	if s.i >= len(s.secs) {
+		return nil, malformed("stream %q of %d bytes ends after %d", s.e.name, s.e.size, s.done)
+	}
+	m := s.secs[s.i]
+	s.i++
+	var out []byte
+	if s.mini {
+		per := uint32(s.rd.secSize / miniSectorSize)
+		k := m / per
+		if k >= uint32(len(s.rd.miniChain)) {
+			return nil, malformed("mini sector %d beyond the mini stream (%d sectors)", m, len(s.rd.miniChain))
 		}
-		buf := make([]byte, rd.secSize)
-		for _, s := range secs {
-			if err := rd.sector(s, buf); err != nil {
+		if sec := s.rd.miniChain[k]; sec != s.cached {
+			s.cached = freeSect
+			if err := s.rd.sector(sec, s.buf); err != nil {
 				return nil, err
 			}
-			out = append(out, buf[:min(rd.secSize, want-len(out))]...)
+			s.cached = sec
 		}
+		off := int(m%per) * miniSectorSize
+		out = s.buf[off : off+miniSectorSize]
+	} else {
+		if err := s.rd.sector(m, s.buf); err != nil {
+			return nil, err
+		}
+		out = s.buf
 	}
-	if len(out) < want {
-		return out, malformed("stream %q of %d bytes ends after %d", e.name, e.size, len(out))
-	}
+	out = out[:min(len(out), s.left)]
+	s.left -= len(out)
+	s.done += len(out)
 	return out, nil
+}
+
+// readPrefix returns the first n bytes of the stream (fewer if it is
+// shorter).
+func (rd *reader) readPrefix(e dirEntry, n int) ([]byte, error) {
+	s, err := rd.openStream(e, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, s.left)
+	for {
+		b, err := s.next()
+		if err != nil {
+			return out, err
+		}
+		if b == nil {
+			return out, nil
+		}
+		out = append(out, b...)
+	}
 }
 
 // Record types and marks of the legacy formats.
@@ -622,9 +684,18 @@ const (
 	biffBOF        = 0x0809 // BOF (MS-XLS 2.4.21)
 	biffEOF        = 0x000A
 	biffFilePass   = 0x002F // FilePass (MS-XLS 2.4.117)
-	// How much of a Workbook stream is scanned for FilePass: MS-XLS
-	// 2.1.7.20.1 places it right after the globals substream's BOF.
-	biffScan = 4096
+	biffBoundSheet = 0x0085 // BoundSheet8 (MS-XLS 2.4.28), BOUNDSHEET in BIFF5
+	biffMacroSheet = 0x01   // BoundSheet8.dt of a macro sheet (Excel 4.0)
+
+	// biffMaxBytes bounds the stream bytes of BIFF records walked, in all
+	// Workbook and Book streams together. The globals substream (FilePass
+	// right after its BOF, then fonts, formats, styles, names and the
+	// BoundSheet8 records) ends within a few KB in ordinary workbooks and
+	// within a few hundred KB in large ones.
+	biffMaxBytes = 1 << 20
+	// biffMaxStreams bounds the Workbook and Book streams walked (names
+	// should be unique among siblings; a real file has one).
+	biffMaxStreams = 16
 )
 
 func (rd *reader) checkEncryption(f *File) {
@@ -650,38 +721,85 @@ func (rd *reader) checkEncryption(f *File) {
 			f.encrypted = true
 		}
 	}
-	for _, i := range append(root["WORKBOOK"], root["BOOK"]...) {
-		b, err := rd.readPrefix(rd.dir[i], biffScan)
-		if err != nil {
-			f.problems = append(f.problems, "corrupt: "+rd.dir[i].name+": "+err.Error())
-			continue
+	budget := biffMaxBytes
+	for k, i := range append(root["WORKBOOK"], root["BOOK"]...) {
+		if k == biffMaxStreams {
+			f.problems = append(f.problems, fmt.Sprintf("limit: more than %d Workbook and Book streams, the others not checked", biffMaxStreams))
+			break
 		}
-		if biffFilePassed(b) {
-			f.encrypted = true
+		if p := rd.scanBIFF(f, rd.dir[i], &budget); p != "" {
+			f.problems = append(f.problems, p)
 		}
 	}
 }
 
-// biffFilePassed reports a FilePass record among the records of b before
-// the first EOF record.
-func biffFilePassed(b []byte) bool {
+// scanBIFF walks the records of the globals substream of a Workbook
+// (BIFF8) or Book (BIFF5) stream, from its BOF to its first EOF record,
+// at most *budget bytes of it (and takes them from *budget). A FilePass
+// record sets f.encrypted, a BoundSheet8 record of a macro sheet f.xlm;
+// either ends the walk. It returns what kept it from reaching the EOF
+// record, or "".
+func (rd *reader) scanBIFF(f *File, e dirEntry, budget *int) string {
+	s, err := rd.openStream(e, *budget)
+	if err != nil {
+		return "corrupt: " + e.name + ": " + err.Error()
+	}
 	le := binary.LittleEndian
-	for first := true; len(b) >= 4; first = false {
-		typ, n := le.Uint16(b), int(le.Uint16(b[2:]))
+	var win []byte // the stream from off on, as far as read
+	off := 0
+	// fill reads until win holds n bytes; false at the end of what
+	// openStream allowed.
+	fill := func(n int) (bool, error) {
+		for len(win) < n {
+			b, err := s.next()
+			if err != nil || b == nil {
+				return false, err
+			}
+			*budget -= len(b)
+			win = append(win, b...)
+		}
+		return true, nil
+	}
+	for first := true; ; first = false {
+		ok, err := fill(4)
+		if ok {
+			ok, err = fill(4 + int(le.Uint16(win[2:])))
+		}
+		if err != nil {
+			return "corrupt: " + e.name + ": " + err.Error()
+		}
+		if !ok {
+			switch {
+			case uint64(off+len(win)) < e.size:
+				return fmt.Sprintf("limit: %s: no EOF record in the first %d bytes read; its sheets were not all checked for macro sheets", e.name, off+len(win))
+			case first && len(win) < 4:
+				return fmt.Sprintf("corrupt: %s stream of %d bytes holds no BIFF record", e.name, e.size)
+			}
+			return fmt.Sprintf("corrupt: %s: the record at offset %d runs past the end of the stream (%d bytes) before the EOF record", e.name, off, e.size)
+		}
+		typ, n := le.Uint16(win), int(le.Uint16(win[2:]))
 		if first && typ&0x00FF != biffBOF&0x00FF {
 			// Not BIFF (BOF of BIFF2-8 is 0x0009, 0x0209, 0x0409, 0x0809).
-			return false
+			return fmt.Sprintf("corrupt: %s stream does not start with a BOF record", e.name)
 		}
 		switch typ {
 		case biffFilePass:
-			return true
+			// The records after FilePass are encrypted but for their
+			// type and size (and BoundSheet8.lbPlyPos): their sheet
+			// types cannot be read (MS-XLS 2.2.10).
+			f.encrypted = true
+			return ""
 		case biffEOF:
-			return false
+			return ""
+		case biffBoundSheet:
+			// lbPlyPos (4 bytes), hsState (1 byte), dt (1 byte), name.
+			// QUIRK: a record too short to hold dt is skipped.
+			if n >= 6 && win[4+5] == biffMacroSheet {
+				f.xlm = true
+				return ""
+			}
 		}
-		if 4+n > len(b) {
-			return false
-		}
-		b = b[4+n:]
+		win = win[4+n:]
+		off += 4 + n
 	}
-	return false
 }
