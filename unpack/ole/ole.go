@@ -762,6 +762,10 @@ func (rd *reader) scanBIFF(f *File, e dirEntry, budget *int) string {
 	}
 	for first := true; ; first = false {
 		ok, err := fill(4)
+		if ok && first && le.Uint16(win)&0x00FF != biffBOF&0x00FF {
+			// Not BIFF (BOF of BIFF2-8 is 0x0009, 0x0209, 0x0409, 0x0809).
+			return fmt.Sprintf("corrupt: %s stream does not start with a BOF record", e.name)
+		}
 		if ok {
 			ok, err = fill(4 + int(le.Uint16(win[2:])))
 		}
@@ -774,14 +778,12 @@ func (rd *reader) scanBIFF(f *File, e dirEntry, budget *int) string {
 				return fmt.Sprintf("limit: %s: no EOF record in the first %d bytes read; its sheets were not all checked for macro sheets", e.name, off+len(win))
 			case first && len(win) < 4:
 				return fmt.Sprintf("corrupt: %s stream of %d bytes holds no BIFF record", e.name, e.size)
+			case len(win) == 0:
+				return fmt.Sprintf("corrupt: %s: no EOF record before the end of the stream (%d bytes)", e.name, e.size)
 			}
 			return fmt.Sprintf("corrupt: %s: the record at offset %d runs past the end of the stream (%d bytes) before the EOF record", e.name, off, e.size)
 		}
 		typ, n := le.Uint16(win), int(le.Uint16(win[2:]))
-		if first && typ&0x00FF != biffBOF&0x00FF {
-			// Not BIFF (BOF of BIFF2-8 is 0x0009, 0x0209, 0x0409, 0x0809).
-			return fmt.Sprintf("corrupt: %s stream does not start with a BOF record", e.name)
-		}
 		switch typ {
 		case biffFilePass:
 			// The records after FilePass are encrypted but for their

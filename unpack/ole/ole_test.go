@@ -73,6 +73,7 @@ type docCase struct {
 	name    string
 	tree    []*node
 	vba     bool
+	xlm     bool
 	enc     bool
 	problem string // a substring of one of Problems, if any
 }
@@ -81,7 +82,7 @@ func docCases() []docCase {
 	word := func(kids ...*node) []*node {
 		return append(append(summary(), stream("WordDocument", wordFIB(false, 5000)), stream("1Table", make([]byte, 700))), kids...)
 	}
-	return []docCase{
+	return append([]docCase{
 		{name: "word plain", tree: word()},
 		{name: "word macros", tree: word(storage("Macros", vbaStorage("VBA", "dir", "_VBA_PROJECT", "ThisDocument"), stream("PROJECT", []byte("ID=")))), vba: true},
 		{name: "word macros dir only", tree: word(storage("Macros", vbaStorage("VBA", "dir"))), vba: true},
@@ -110,7 +111,7 @@ func docCases() []docCase {
 		{name: "empty stream", tree: []*node{stream("WordDocument", nil)}, problem: "does not start with a FIB"},
 		{name: "control chars", tree: []*node{storage("\x01Ole10\x7f\x02", stream("\x1b[31m", []byte("x"))), stream("ünïcödé ✓", []byte("y"))}},
 		{name: "many entries", tree: manyStreams(300)},
-	}
+	}, xlmCases()...)
 }
 
 func manyStreams(n int) []*node {
@@ -171,6 +172,9 @@ func TestGenerated(t *testing.T) {
 				}
 				if f.HasVBA() != c.vba {
 					t.Errorf("HasVBA() = %v, want %v", f.HasVBA(), c.vba)
+				}
+				if f.HasXLM() != c.xlm || f.HasMacros() != (c.vba || c.xlm) {
+					t.Errorf("HasXLM() = %v, HasMacros() = %v, want %v", f.HasXLM(), f.HasMacros(), c.xlm)
 				}
 				if f.Encrypted() != c.enc {
 					t.Errorf("Encrypted() = %v, want %v", f.Encrypted(), c.enc)
