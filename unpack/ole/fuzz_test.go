@@ -17,6 +17,8 @@ func seedTrees() map[string][]*node {
 			stream("1Table", make([]byte, 100))},
 		"word-encrypted": {stream("WordDocument", wordFIB(true, 700)), stream("\x05SummaryInformation", make([]byte, 100))},
 		"xls-filepass":   {stream("Workbook", workbook(true, 500)), storage("_VBA_PROJECT_CUR", vbaStorage("VBA", "dir"))},
+		"xls-xlm": {stream("Workbook", xlsBook(bookOpts{}, sheet{name: "Sheet1"}, sheet{name: "Macro1", dt: dtMacro, hsState: 2})),
+			stream("\x05SummaryInformation", make([]byte, 100))},
 		"ooxml-encrypted": {stream("EncryptionInfo", bytes.Repeat([]byte{4}, 200)), stream("EncryptedPackage", bytes.Repeat([]byte{5}, 300)),
 			storage("\x06DataSpaces", stream("Version", []byte("x")))},
 	}
@@ -48,7 +50,9 @@ func TestWriteFuzzSeeds(t *testing.T) {
 func FuzzOpen(f *testing.F) {
 	for _, c := range docCases() {
 		for _, v := range variants {
-			f.Add(writeCFB(c.tree, v.o).b)
+			if b := writeCFB(c.tree, v.o).b; len(b) <= 64<<10 {
+				f.Add(b)
+			}
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -56,12 +60,15 @@ func FuzzOpen(f *testing.F) {
 		lim := Limits{MaxSectors: 1 << 14, MaxEntries: 1 << 10}
 		file, err := Open(cr, int64(len(b)), lim)
 		// Bounded work: each sector is read a few times at most (FAT,
-		// DIFAT, directory, mini FAT once each), plus the prefixes of at
-		// most three streams (4 KiB each, by 64-byte mini sectors at worst).
-		if maxCalls := 4*(len(b)/512+1) + 3*64 + 16; cr.calls > maxCalls {
+		// DIFAT, directory, mini FAT once each), plus the prefixes of a
+		// few WordDocument streams (by 64-byte mini sectors at worst),
+		// plus at most biffMaxStreams Workbook streams, each reading its
+		// chain's sectors once (or 64 mini sectors), biffMaxBytes in all.
+		biffCalls := min(biffMaxStreams*(len(b)/512+1+64), biffMaxBytes/64+biffMaxStreams)
+		if maxCalls := 4*(len(b)/512+1) + 3*64 + 16 + biffCalls; cr.calls > maxCalls {
 			t.Fatalf("%d reads of a %d-byte file (bound %d)", cr.calls, len(b), maxCalls)
 		}
-		if maxBytes := 4*int64(len(b)) + 3*64*4096 + 4096; cr.n > maxBytes {
+		if maxBytes := 4*int64(len(b)) + 3*64*4096 + 4096 + int64(biffCalls)*4096; cr.n > maxBytes {
 			t.Fatalf("read %d bytes of a %d-byte file", cr.n, len(b))
 		}
 		if err != nil {
@@ -72,6 +79,12 @@ func FuzzOpen(f *testing.F) {
 		}
 		if n := len(file.Entries()); n > lim.MaxEntries || n > len(b)/dirEntrySize {
 			t.Fatalf("%d entries from a %d-byte file", n, len(b))
+		}
+		if file.HasXLM() && !bytes.Contains(b, []byte{0x85, 0x00}) {
+			t.Fatal("HasXLM without a BoundSheet8 record type in the file")
+		}
+		if file.HasMacros() != (file.HasVBA() || file.HasXLM()) {
+			t.Fatal("HasMacros disagrees")
 		}
 		for _, e := range file.Entries() {
 			if e.Size < 0 {
