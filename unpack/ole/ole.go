@@ -740,7 +740,7 @@ func (rd *reader) checkEncryption(f *File) {
 // either ends the walk. It returns what kept it from reaching the EOF
 // record, or "".
 func (rd *reader) scanBIFF(f *File, e dirEntry, budget *int) string {
-	s, err := rd.openStream(e, *budget)
+	s, err := rd.openStream(e, max(*budget, 0))
 	if err != nil {
 		return "corrupt: " + e.name + ": " + err.Error()
 	}
