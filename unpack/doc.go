@@ -19,7 +19,8 @@
 // Containers are identified by content, never by declared name or type.
 // OLE2 compound files (legacy Office documents, .msg, .msi) are not
 // opened as containers, engines see them whole, but their directory is
-// read (package ole): a VBA project sets Macros, an encrypted document is
+// read (package ole): a VBA project or an Excel 4.0 (XLM) macro sheet
+// sets Macros, an encrypted document is
 // Encrypted and unscannable, a broken one unscannable. Disk images (ISO
 // 9660, UDF, VHD, VHDX, VMDK, qcow2, DMG), which mimetype cannot tell
 // from their first bytes, get their type from their structure.

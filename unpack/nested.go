@@ -193,7 +193,7 @@ func (u *unpacker) inspectOLE(p *Part) {
 		p.unscannable(kind, "%s", clip(err.Error()))
 		return
 	}
-	p.Macros = f.HasVBA()
+	p.Macros = f.HasMacros() // a VBA project or an Excel 4.0 macro sheet
 	if f.Encrypted() {
 		p.Encrypted = true
 		p.unscannable(KindEncrypted, "encrypted Office document")

@@ -90,9 +90,10 @@ type Part struct {
 	Size      int64  `json:"size"`   // bytes of decoded content (what Open returns)
 	SHA256    string `json:"sha256"` // hex SHA-256 of the decoded content
 	Encrypted bool   `json:"encrypted"`
-	// Macros: an Office document carrying a VBA project (an OLE2 .doc,
-	// .xls, .ppt with a VBA storage; an OOXML one shows its
-	// vbaProject.bin as an archive member instead).
+	// Macros: an Office document carrying macros (an OLE2 .doc, .xls,
+	// .ppt with a VBA storage, or an .xls with an Excel 4.0 macro sheet;
+	// an OOXML one shows its vbaProject.bin as an archive member, which
+	// is itself marked).
 	Macros bool `json:"macros"`
 	// Container is true for a multipart or an embedded message: its
 	// children are its content. An archive is a leaf with children.
