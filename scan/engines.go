@@ -314,12 +314,12 @@ func scanCommand(ctx context.Context, s *command.Scanner, o Object) (Verdict, er
 
 func scanBuiltin(db *builtin.DB, eicar []byte, o Object) (Verdict, error) {
 	open := func() (io.ReadCloser, error) { return o.Open() }
-	if eicar != nil {
+	if eicar != nil && (o.Size < 0 || o.Size <= builtin.EicarMaxSize) {
 		rc, err := open()
 		if err != nil {
 			return Verdict{}, fmt.Errorf("reading: %w", err)
 		}
-		found, err := builtin.ContainsEicar(rc, eicar)
+		found, err := builtin.IsEicar(rc, o.Size, eicar)
 		rc.Close()
 		if err != nil {
 			return Verdict{}, fmt.Errorf("reading: %w", err)

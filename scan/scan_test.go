@@ -137,18 +137,22 @@ func TestParseSize(t *testing.T) {
 	}
 }
 
-// TestBuiltinAlone: with no daemon at all, EICAR is found in its part
-// and, with send = "both", in the raw message's 7bit body too.
+// TestBuiltinAlone: with no daemon at all, EICAR is found in its part. A
+// message whose 7bit body is the EICAR string is not itself the test
+// file (the EICAR specification, which ClamAV follows: the string first,
+// then only white space, 128 bytes at most); its body part is, and unpack
+// gives the engines that part.
 func TestBuiltinAlone(t *testing.T) {
 	raw, parts := eicarMessage()
 	e := newEngine(t, Config{Name: "builtin", Type: "builtin", Send: SendBoth})
 	inline := []byte("Subject: x\r\n\r\n" + string(builtin.Eicar()) + "\r\n")
-	objs := append(parts, mem(RawID, true, raw), mem("3", false, inline))
+	body := []byte(string(builtin.Eicar()) + "\r\n")
+	objs := append(parts, mem(RawID, true, raw), mem("3", false, inline), mem("4", false, body))
 	r := Run(context.Background(), []Engine{e}, objs, Envelope{}, 2)
 	if !r.Infected || len(r.Failed) != 0 {
 		t.Fatalf("%+v", r)
 	}
-	for obj, want := range map[string]Status{"1": Clean, "2": Infected, "3": Infected, RawID: Clean} {
+	for obj, want := range map[string]Status{"1": Clean, "2": Infected, "3": Clean, "4": Infected, RawID: Clean} {
 		// The raw message holds EICAR only base64-encoded: builtin does
 		// not decode MIME (unpack does).
 		if v, _ := find(r.Verdicts, "builtin", obj); v.Status != want {

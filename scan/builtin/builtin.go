@@ -1,5 +1,7 @@
 // Package builtin is a scanner that needs no daemon: it detects the EICAR
-// test file and matches files against ClamAV hash signature databases.
+// test file (as its specification defines it, and as ClamAV detects it:
+// the 68-byte string first, then only white space, 128 bytes at most)
+// and matches files against ClamAV hash signature databases.
 //
 // Formats (ClamAV's "signatures" documentation):
 //
@@ -263,27 +265,34 @@ func Eicar() []byte {
 	return b
 }
 
-// ContainsEicar reports whether r holds the EICAR string anywhere. It
-// reads r to its end in fixed-size blocks, keeping an overlap so that a
-// string across two blocks is found.
-func ContainsEicar(r io.Reader, eicar []byte) (bool, error) {
-	buf := make([]byte, 64<<10)
-	keep := 0
-	for {
-		n, err := r.Read(buf[keep:])
-		if n > 0 {
-			end := keep + n
-			if bytes.Contains(buf[:end], eicar) {
-				return true, nil
-			}
-			keep = min(len(eicar)-1, end)
-			copy(buf, buf[end-keep:end])
-		}
-		if err == io.EOF {
+// EicarMaxSize is the largest EICAR test file: the 68-byte string, then
+// at most 60 bytes of white space.
+const EicarMaxSize = 128
+
+// IsEicar reports whether r (size bytes, or -1 when unknown) is the EICAR
+// test file as its specification defines it, and as ClamAV detects it:
+// the 68 characters first, then only white space, 128 bytes at most. The
+// string inside a larger file is not the test file (an article about it,
+// a mail quoting it); a file of another size is judged without a read.
+func IsEicar(r io.Reader, size int64, eicar []byte) (bool, error) {
+	if size >= 0 && (size < int64(len(eicar)) || size > EicarMaxSize) {
+		return false, nil
+	}
+	buf := make([]byte, EicarMaxSize+1)
+	n, err := io.ReadFull(r, buf)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return false, err
+	}
+	b := buf[:n]
+	if n > EicarMaxSize || !bytes.HasPrefix(b, eicar) {
+		return false, nil
+	}
+	for _, c := range b[len(eicar):] {
+		switch c {
+		case ' ', '\t', '\r', '\n', '\v', '\f':
+		default:
 			return false, nil
 		}
-		if err != nil {
-			return false, err
-		}
 	}
+	return true, nil
 }

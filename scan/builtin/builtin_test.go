@@ -28,16 +28,22 @@ func TestEicar(t *testing.T) {
 		want bool
 	}{
 		{"alone", e, true},
-		{"in a message", append(append([]byte("From: a\r\n\r\nbody "), e...), "\r\n"...), true},
-		{"across blocks", append(bytes.Repeat([]byte("x"), 64<<10-30), e...), true},
+		{"with trailing white space", append(append([]byte{}, e...), "\r\n \t\n"...), true},
+		{"padded to 128 bytes", append(append([]byte{}, e...), bytes.Repeat([]byte(" "), 60)...), true},
+		{"129 bytes", append(append([]byte{}, e...), bytes.Repeat([]byte(" "), 61)...), false},
+		{"in a message", append(append([]byte("From: a\r\n\r\nbody "), e...), "\r\n"...), false},
+		{"after a line break", append([]byte("\n"), e...), false},
+		{"followed by text", append(append([]byte{}, e...), "%PDF-1.5"...), false},
+		{"in a large file", append(append([]byte{}, e...), bytes.Repeat([]byte(" "), 64<<10)...), false},
 		{"truncated", e[:67], false},
 		{"empty", nil, false},
 	} {
-		// One byte per Read: the overlap logic must still find it.
-		got, err := ContainsEicar(iotest.OneByteReader(bytes.NewReader(c.in)), e)
-		got2, err2 := ContainsEicar(bytes.NewReader(c.in), e)
-		if err != nil || err2 != nil || got != c.want || got2 != c.want {
-			t.Errorf("%s: %v %v (%v %v), want %v", c.name, got, got2, err, err2, c.want)
+		// With the size known and unknown, and one byte per Read.
+		for _, size := range []int64{int64(len(c.in)), -1} {
+			got, err := IsEicar(iotest.OneByteReader(bytes.NewReader(c.in)), size, e)
+			if err != nil || got != c.want {
+				t.Errorf("%s (size %d): %v, %v; want %v", c.name, size, got, err, c.want)
+			}
 		}
 	}
 }
