@@ -105,7 +105,8 @@
 //
 // Every field is always present. "size" is the decoded size (for a
 // container, the bytes of its body, or of the whole message for the root
-// and embedded messages), "sha256" is "" for containers, "format" is
+// and embedded messages), "sha256" is "" for containers (and for every
+// part with Options.NoHashes), "format" is
 // "ole2" for an OLE2 compound file and "macros" says it holds a VBA
 // project. Problem kinds
 // are "malformed", "encoding", "ambiguous", "limit", "truncated",

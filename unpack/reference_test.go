@@ -149,3 +149,52 @@ func FuzzUnpackReference(f *testing.F) {
 		}})
 	})
 }
+
+// TestNoHashes: NoHashes changes nothing but the empty sha256 of every
+// part (checked on the golden messages and the reference edge cases).
+func TestNoHashes(t *testing.T) {
+	dir := t.TempDir()
+	msgs := referenceMessages()
+	files, _ := filepath.Glob("testdata/golden/*.eml")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs[f] = b
+	}
+	hashed := 0
+	for name, data := range msgs {
+		with := unpackBytes(t, data, Options{TempDir: dir})
+		without, err := Unpack(context.Background(), bytes.NewReader(data), int64(len(data)), Options{TempDir: dir, NoHashes: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer without.Close()
+		if len(with.Parts) != len(without.Parts) {
+			t.Fatalf("%s: %d parts, %d without hashes", name, len(with.Parts), len(without.Parts))
+		}
+		for i, p := range without.Parts {
+			if p.SHA256 != "" {
+				t.Fatalf("%s: part %s hashed with NoHashes", name, p.Path)
+			}
+			if with.Parts[i].SHA256 != "" {
+				hashed++
+			}
+			p.SHA256 = with.Parts[i].SHA256
+		}
+		var a, b bytes.Buffer
+		if err := WriteJSON(&a, with); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&b, without); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a.Bytes(), b.Bytes()) {
+			t.Errorf("%s: NoHashes changed more than the hashes", name)
+		}
+	}
+	if hashed == 0 {
+		t.Fatal("no part was hashed at all: the test proves nothing")
+	}
+}

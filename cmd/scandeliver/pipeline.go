@@ -101,7 +101,8 @@ type outcome struct {
 // temporary error (exit 75), quarantine withholds the message, pass lets
 // it through with a header saying so.
 func scanMessage(ctx context.Context, cfg Config, engines []scan.Engine, raw *spoolSection, env scan.Envelope, warn io.Writer) (*outcome, error) {
-	m, err := unpack.Unpack(ctx, raw, raw.Size(), unpack.Options{Limits: cfg.Limits, TempDir: cfg.Spool.Dir})
+	// A delivery never shows the parts' hashes: they are not computed.
+	m, err := unpack.Unpack(ctx, raw, raw.Size(), unpack.Options{Limits: cfg.Limits, TempDir: cfg.Spool.Dir, NoHashes: true})
 	if err != nil {
 		return nil, fmt.Errorf("unpacking the message: %w", err)
 	}
