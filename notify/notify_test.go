@@ -101,9 +101,12 @@ func FuzzEscape(f *testing.F) {
 		if utf8.RuneCountInString(e) > 256*10+1 {
 			t.Fatalf("Escape(%q) too long", s)
 		}
+		// A printable string comes back as it is; U+FFFD is escaped on
+		// purpose (shown as \ufffd it cannot pass for a character the
+		// message really had, nor hide a decoding error).
 		printable := utf8.ValidString(s) && utf8.RuneCountInString(s) <= 256
 		for _, r := range s {
-			printable = printable && (r == ' ' || unicode.IsPrint(r))
+			printable = printable && (r == ' ' || unicode.IsPrint(r)) && r != utf8.RuneError
 		}
 		if printable && e != s {
 			t.Fatalf("Escape(%q) = %q changed a printable string", s, e)
