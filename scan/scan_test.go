@@ -21,10 +21,6 @@ func mem(id string, raw bool, b []byte) Object {
 	return Object{ID: id, Raw: raw, Size: int64(len(b)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }}
 }
 
-func gtube() string {
-	return "XJS*C4JDBQADN1.NSBN3*2IDNEN*" + "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-}
-
 // eicarMessage is a raw message with EICAR as a base64 attachment (part
 // 2) and its decoded parts, as unpack would give them.
 func eicarMessage() (raw []byte, parts []Object) {
@@ -232,7 +228,7 @@ func TestRealEngines(t *testing.T) {
 	}
 
 	// GTUBE: spam for spamd and rspamd, with scores and rules.
-	gt := []byte("From: alice@example.com\r\nTo: bob@example.net\r\nSubject: x\r\nMessage-ID: <g@example.com>\r\n\r\n" + gtube() + "\r\n")
+	gt := []byte("From: alice@example.com\r\nTo: bob@example.net\r\nSubject: x\r\nMessage-ID: <g@example.com>\r\n\r\n" + string(builtin.GTUBE()) + "\r\n")
 	r = Run(context.Background(), engines[3:], []Object{mem(RawID, true, gt)}, env, 2)
 	if !r.Spam || len(r.Failed) != 0 {
 		t.Fatalf("GTUBE: %+v", r)

@@ -15,27 +15,10 @@ import (
 	"github.com/scandeliver/scandeliver/scan/builtin"
 )
 
-// The test strings are built in memory at run time: EICAR by the builtin
-// engine from its rot13 form, GTUBE here the same way, so that neither
-// the repository, the binary nor the disk holds them in clear (other
-// scanners would flag or strip them).
-const gtubeRot13 = `KWF*P4WQODNQA1.AFOA3*2VQARA*TGHOR-FGNAQNEQ-NAGV-HOR-GRFG-RZNVY*P.34K`
-
-func rot13(s string) []byte {
-	b := []byte(s)
-	for i, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z':
-			b[i] = 'a' + (c-'a'+13)%26
-		case c >= 'A' && c <= 'Z':
-			b[i] = 'A' + (c-'A'+13)%26
-		}
-	}
-	return b
-}
-
-// gtube returns SpamAssassin's GTUBE test string.
-func gtube() []byte { return rot13(gtubeRot13) }
+// The test strings are built in memory at run time by the builtin engine
+// (builtin.Eicar, builtin.GTUBE), so that neither the repository, the
+// binary nor the disk holds them in clear (other scanners would flag or
+// strip them).
 
 // testMessage is a small RFC 5322 message whose text body is payload.
 func testMessage(subject string, payload []byte) []byte {
@@ -62,7 +45,7 @@ func memObject(id string, raw bool, b []byte) scan.Object {
 // carrying GTUBE. The engine's send setting picks among them.
 func testObjects(k scan.Kind) []scan.Object {
 	if k == scan.Spam {
-		return []scan.Object{memObject(scan.RawID, true, testMessage("scandeliver selftest (GTUBE)", gtube()))}
+		return []scan.Object{memObject(scan.RawID, true, testMessage("scandeliver selftest (GTUBE)", builtin.GTUBE()))}
 	}
 	e := builtin.Eicar()
 	return []scan.Object{

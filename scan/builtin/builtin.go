@@ -252,8 +252,19 @@ const EicarName = "Eicar-Test-Signature"
 // time from a rot13 form, so that neither the repository nor the binary
 // holds it in clear (other scanners would flag them).
 func Eicar() []byte {
-	const r13 = `K5B!C%@NC[4\CMK54(C^)7PP)7}$RVPNE-FGNAQNEQ-NAGVIVEHF-GRFG-SVYR!$U+U*`
-	b := []byte(r13)
+	return rot13(`K5B!C%@NC[4\CMK54(C^)7PP)7}$RVPNE-FGNAQNEQ-NAGVIVEHF-GRFG-SVYR!$U+U*`)
+}
+
+// GTUBE returns SpamAssassin's spam test string (rspamd knows it too),
+// for self-tests and tests of the spam engines; builtin does not detect
+// it. It is assembled like Eicar, for the same reason.
+func GTUBE() []byte {
+	return rot13(`KWF*P4WQODNQA1.AFOA3*2VQARA*TGHOR-FGNAQNEQ-NAGV-HOR-GRFG-RZNVY*P.34K`)
+}
+
+// rot13 rotates the ASCII letters of s.
+func rot13(s string) []byte {
+	b := []byte(s)
 	for i, c := range b {
 		switch {
 		case c >= 'a' && c <= 'z':

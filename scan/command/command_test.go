@@ -12,12 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// eicar builds the EICAR test string at run time (see scan/builtin).
-func eicar() []byte {
-	return []byte(`X5O!P%@AP[4\PZX54(P^)7CC)7}$` + "EICAR-STANDARD-ANTIVIRUS" + `-TEST-FILE!$H+H*`)
-}
+	"github.com/scandeliver/scandeliver/scan/builtin"
+)
 
 func content(b []byte) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
@@ -46,7 +43,7 @@ func TestExitCodeTable(t *testing.T) {
 		sig  string
 		code int
 	}{
-		{eicar(), Infected, "Test.EICAR.grepscan", 1},
+		{builtin.Eicar(), Infected, "Test.EICAR.grepscan", 1},
 		{[]byte("hello\n"), Clean, "", 0},
 		{[]byte("PLEASE-FAIL\n"), Error, "", 2},
 	} {

@@ -8,12 +8,9 @@ import (
 	"time"
 
 	"github.com/scandeliver/scandeliver/scan/addr"
+	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
-
-func gtube() string {
-	return "XJS*C4JDBQADN1.NSBN3*2IDNEN*" + "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-}
 
 func message(body string) []byte {
 	return []byte("From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: lunch\r\n" +
@@ -30,7 +27,7 @@ func TestRealGTUBE(t *testing.T) {
 		IP: "192.0.2.1", Helo: "mail.example.com", DeliverTo: "bob"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	m := message("This is the GTUBE: " + gtube())
+	m := message("This is the GTUBE: " + string(builtin.GTUBE()))
 	r, err := c.Check(ctx, bytes.NewReader(m), int64(len(m)), env)
 	if err != nil {
 		t.Fatal(err)

@@ -10,14 +10,9 @@ import (
 	"time"
 
 	"github.com/scandeliver/scandeliver/scan/addr"
+	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
-
-// gtube is SpamAssassin's test string, assembled so that this file is
-// not itself spam to a scanner reading the repository.
-func gtube() string {
-	return "XJS*C4JDBQADN1.NSBN3*2IDNEN*" + "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-}
 
 func message(body string) []byte {
 	return []byte("From: Alice <alice@example.com>\r\nTo: bob@example.net\r\nSubject: lunch\r\n" +
@@ -37,7 +32,7 @@ func TestRealGTUBE(t *testing.T) {
 		c := client(t, req)
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		r, err := c.Check(ctx, message("This is the GTUBE: "+gtube()), "bob@example.net")
+		r, err := c.Check(ctx, message("This is the GTUBE: "+string(builtin.GTUBE())), "bob@example.net")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
@@ -31,23 +32,9 @@ type Clamd struct {
 // every other file clean, as a clamd whose EICAR signatures are gone.
 const ClamExeNDB = "Local.ClamAV-Test-File:1:*:bb7110400033c050508bf3535350b02940300466ac79f9ba3100780dad50ff66700e1fbe3100e9e5ffb409cd21b44ccd21\n"
 
-// EicarNDB returns a body signature for EICAR, built from its rot13 form.
+// EicarNDB returns a body signature for EICAR (builtin.Eicar).
 func EicarNDB() string {
-	e := rot13(`K5B!C%@NC[4\CMK54(C^)7PP)7}$RVPNE-FGNAQNEQ-NAGVIVEHF-GRFG-SVYR!$U+U*`)
-	return "Local.Eicar-Test-Signature:0:*:" + hex.EncodeToString([]byte(e)) + "\n"
-}
-
-func rot13(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z':
-			b[i] = 'a' + (c-'a'+13)%26
-		case c >= 'A' && c <= 'Z':
-			b[i] = 'A' + (c-'A'+13)%26
-		}
-	}
-	return string(b)
+	return "Local.Eicar-Test-Signature:0:*:" + hex.EncodeToString(builtin.Eicar()) + "\n"
 }
 
 // StartClamd starts a private clamd whose database is the given files

@@ -295,7 +295,7 @@ func TestPostfixScanning(t *testing.T) {
 	})
 
 	t.Run("gtube", func(t *testing.T) {
-		msg := testMessage("scan-gtube", "GTUBE", "This is spam:\n"+string(gtubeString())+"\n")
+		msg := testMessage("scan-gtube", "GTUBE", "This is spam:\n"+string(builtin.GTUBE())+"\n")
 		sendAndWait(t, p, rcpt1, 1, msg)
 		got := maildirWith(t, md1, "scan-gtube@")
 		if len(got) != 1 {
@@ -394,10 +394,6 @@ func TestPostfixScanning(t *testing.T) {
 	if qq := p.Queue(t); len(qq) != 0 {
 		t.Errorf("queue not empty: %v", qq)
 	}
-}
-
-func gtubeString() []byte {
-	return []byte(rot13(`KWF*P4WQODNQA1.AFOA3*2VQARA*TGHOR-FGNAQNEQ-NAGV-HOR-GRFG-RZNVY*P.34K`))
 }
 
 // TestPostfixClamdDown stops the (private) clamd: Postfix logs

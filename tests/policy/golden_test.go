@@ -17,12 +17,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
 
-// gtube is SpamAssassin's test string, split so that this file is not
-// itself spam.
-func gtube() string {
-	return "XJS*C4JDBQADN1.NSBN3*2IDNEN*" + "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-}
-
 func spamdEngines(t testing.TB) string {
 	addr := testenv.Env(t, "SCANDELIVER_SPAMD")
 	return fmt.Sprintf("[[engine]]\nname = \"builtin\"\ntype = \"builtin\"\n[[engine]]\nname = \"spamd\"\ntype = \"spamd\"\naddress = %q\ntimeout = \"30s\"\n", addr)
@@ -54,12 +48,12 @@ func offences() []offence {
 				makeEncryptedZip(nopT{}, "contract.doc", []byte("the terms of the contract\n"), "secret")))
 		}, "alice@example.org", none},
 		{"spam-junk", func() []byte {
-			return []byte(header("cheap watches", "text/plain; charset=us-ascii") + "Buy now.\n\n" + gtube() + "\n")
+			return []byte(header("cheap watches", "text/plain; charset=us-ascii") + "Buy now.\n\n" + string(builtin.GTUBE()) + "\n")
 		}, "alice@example.org", func(t testing.TB) string {
 			return "[policy.spam]\nhigh_threshold = 5000.0\n" + spamdEngines(t)
 		}},
 		{"spam-high", func() []byte {
-			return []byte(header("cheap pills", "text/plain; charset=us-ascii") + "Buy now.\n\n" + gtube() + "\n")
+			return []byte(header("cheap pills", "text/plain; charset=us-ascii") + "Buy now.\n\n" + string(builtin.GTUBE()) + "\n")
 		}, "alice@example.org", spamdEngines},
 		{"partial", func() []byte {
 			return []byte(header("big file (1/2)", `message/partial; id="part-77@example.org"; number=1; total=2`) +

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
@@ -58,7 +59,7 @@ func carriers() []carrier {
 // builtin engine alone: detected on an unpacked part (not only on the raw
 // message), never delivered, quarantined.
 func TestEicarCarriers(t *testing.T) {
-	payload := eicar()
+	payload := builtin.Eicar()
 	engines := []struct {
 		name  string
 		table func(t *testing.T) string

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
@@ -104,7 +105,7 @@ func headerOf(m []byte) string {
 }
 
 func TestClamdDeadSocket(t *testing.T) {
-	for name, msg := range map[string][]byte{"clean": cleanMessage(), "eicar": attachB64("eicar", "eicar.com", eicar())} {
+	for name, msg := range map[string][]byte{"clean": cleanMessage(), "eicar": attachB64("eicar", "eicar.com", builtin.Eicar())} {
 		t.Run(name, func(t *testing.T) {
 			b := newBox(t, clamdEngine(tomlStrings(deadUnixSocket(t))))
 			assertDeferred(t, b, b.deliver(t, msg))
@@ -139,7 +140,7 @@ func TestClamdFailover(t *testing.T) {
 			}
 			// The second address really scans: EICAR is withheld.
 			e := newBox(t, clamdEngine(addrs))
-			assertWithheld(t, e, e.deliver(t, attachB64("eicar", "eicar.com", eicar())), eicar())
+			assertWithheld(t, e, e.deliver(t, attachB64("eicar", "eicar.com", builtin.Eicar())), builtin.Eicar())
 		})
 	}
 }

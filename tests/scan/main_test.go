@@ -36,30 +36,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// rot13 rotates ASCII letters; anything else is kept.
-func rot13(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z':
-			return 'a' + (r-'a'+13)%26
-		case r >= 'A' && r <= 'Z':
-			return 'A' + (r-'A'+13)%26
-		}
-		return r
-	}, s)
-}
-
-// eicar is the EICAR test file, assembled from its rot13 form so that
-// the repository never holds it (nor does any scanner flag our sources).
-func eicar() []byte {
-	return []byte(rot13(`K5B!C%@NC[4\CMK54(C^)7PP)7}$RVPNE-FGNAQNEQ-NAGVIVEHF-GRFG-SVYR!$U+U*`))
-}
-
-// gtube is SpamAssassin's and rspamd's spam test string, in two pieces.
-func gtube() string {
-	return "XJS*C4JDBQADN1.NSBN3*2IDNEN*" + "GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
-}
-
 const clamExePath = "/usr/share/clamav-testfiles/clam.exe"
 
 func sha(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
@@ -15,7 +16,7 @@ import (
 // the real daemons, and the message is delivered with the spam status.
 func TestGTUBE(t *testing.T) {
 	msg := []byte(header("GTUBE test", "text/plain; charset=us-ascii") +
-		"This is the GTUBE, the\r\n\tGeneric\r\n\tTest for\r\n\tUnsolicited\r\n\tBulk\r\n\tEmail\r\n\r\n" + gtube() + "\r\n")
+		"This is the GTUBE, the\r\n\tGeneric\r\n\tTest for\r\n\tUnsolicited\r\n\tBulk\r\n\tEmail\r\n\r\n" + string(builtin.GTUBE()) + "\r\n")
 	for _, typ := range []string{"spamd", "rspamd"} {
 		t.Run(typ, func(t *testing.T) {
 			addr := testenv.Env(t, "SCANDELIVER_"+strings.ToUpper(typ))
@@ -65,7 +66,7 @@ func TestSpamJunkMailbox(t *testing.T) {
 	}
 	fmt.Fprintf(f, "[deliver]\njunk = %q\n[policy.spam]\naction = \"junk\"\nhigh_threshold = -1.0 # GTUBE scores 1000: no quarantine\n", junk)
 	f.Close()
-	msg := []byte(header("GTUBE junk", "text/plain; charset=us-ascii") + "\r\n" + gtube() + "\r\n")
+	msg := []byte(header("GTUBE junk", "text/plain; charset=us-ascii") + "\r\n" + string(builtin.GTUBE()) + "\r\n")
 	if r := b.deliver(t, msg); r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
