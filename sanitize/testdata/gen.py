@@ -2,21 +2,9 @@
 # Writes the golden test messages (*.eml) and their cases (*.json).
 # Run from this directory; the messages are committed, so this is only
 # needed to change them.
-import base64, io, zipfile, json
+import zipfile
+from genlib import b64, w, exe, pdf, mkzip
 
-def b64(b):
-    s = base64.b64encode(b).decode()
-    return "\n".join(s[i:i+76] for i in range(0, len(s), 76))
-
-def w(name, text, crlf=False, case=None):
-    if crlf:
-        text = text.replace("\n", "\r\n")
-    open(name + ".eml", "wb").write(text.encode())
-    if case is not None:
-        open(name + ".json", "w").write(json.dumps(case, indent=1, ensure_ascii=False) + "\n")
-
-exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"This program cannot be run in DOS mode.\r\n"
-pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 bat = b"@echo off\r\ndel *.*\r\n"
 
 w("mixed", f"""From: Alice <alice@example.org>
@@ -109,10 +97,7 @@ Content-Transfer-Encoding: base64
 --f1--
 """, case={"parts": [{"part": "1.2.1.2", "name": "run.bat", "action": "deny", "kind": "filename", "rule": "filename \\.bat$", "reason": "Batch file"}]})
 
-zb = io.BytesIO()
-with zipfile.ZipFile(zb, "w") as z:
-    for n, d in (("readme.txt", b"hello\n"), ("setup.exe", exe), ("notes.txt.vbs", b"MsgBox 1\n")):
-        z.writestr(zipfile.ZipInfo(n, date_time=(2024, 1, 1, 0, 0, 0)), d)
+zipped = mkzip([("readme.txt", b"hello\n"), ("setup.exe", exe), ("notes.txt.vbs", b"MsgBox 1\n")], zipfile.ZIP_STORED)
 w("archive", f"""From: a@example.org
 To: b@example.net
 Subject: zipped
@@ -128,7 +113,7 @@ Content-Type: application/zip; name="files.zip"
 Content-Disposition: attachment; filename="files.zip"
 Content-Transfer-Encoding: base64
 
-{b64(zb.getvalue())}
+{b64(zipped)}
 --z1--
 """, crlf=True, case={"parts": [{"part": "1.2/2", "name": "setup.exe", "action": "deny", "kind": "type", "rule": "type executable", "reason": "Executable in archive"},
                                 {"part": "1.2/3", "name": "notes.txt.vbs", "action": "rename", "kind": "filename", "rule": "filename \\.vbs$", "reason": "Script"}]})

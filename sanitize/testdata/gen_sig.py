@@ -3,37 +3,8 @@
 # messages and their cases. Run from this directory; the messages are
 # committed, so this is only needed to change them. No virus here: the
 # denied members are denied by the decisions of the .json.
-import base64, io, tarfile, zipfile, json
-
-def b64(b):
-    s = base64.b64encode(b).decode()
-    return "\n".join(s[i:i+76] for i in range(0, len(s), 76))
-
-def w(name, text, crlf=False, case=None):
-    if crlf:
-        text = text.replace("\n", "\r\n")
-    open(name + ".eml", "wb").write(text.encode())
-    open(name + ".json", "w").write(json.dumps(case, indent=1, ensure_ascii=False) + "\n")
-
-def mkzip(members, method=zipfile.ZIP_DEFLATED):
-    zb = io.BytesIO()
-    with zipfile.ZipFile(zb, "w") as z:
-        for n, d in members:
-            z.writestr(zipfile.ZipInfo(n, date_time=(2024, 1, 1, 0, 0, 0)), d,
-                       compress_type=zipfile.ZIP_STORED if n.endswith("/") else method)
-    return zb.getvalue()
-
-def mktar(members):
-    tb = io.BytesIO()
-    with tarfile.open(fileobj=tb, mode="w", format=tarfile.USTAR_FORMAT) as t:
-        d = tarfile.TarInfo("docs/")
-        d.type, d.mtime, d.mode = tarfile.DIRTYPE, 1704067200, 0o755
-        t.addfile(d)
-        for n, data in members:
-            i = tarfile.TarInfo(n)
-            i.size, i.mtime, i.mode = len(data), 1704067200, 0o644
-            t.addfile(i, io.BytesIO(data))
-    return tb.getvalue()
+import zipfile
+from genlib import b64, w, exe, pdf, mkzip, mktar
 
 SIG = {"signature_text": "Scanned by scandeliver at example.org", "signature_html": "<p class=\"sig\">Scanned by scandeliver at example.org</p>"}
 
@@ -108,8 +79,6 @@ Content-Transfer-Encoding: base64
 --i--
 """, case=dict(status="infected", parts=[{"part": "1.2", "name": "bad.bin", "action": "deny", "kind": "infected", "rule": "virus", "reason": "Test.Virus"}], **SIG))
 
-exe = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 48 + b"This program cannot be run in DOS mode.\r\n"
-pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 w("disinfect_zip", """From: a@example.org
 To: b@example.net
