@@ -22,29 +22,17 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testMain(m))
-}
-
-func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "scandeliver-policy-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if bin, err = testenv.BuildBinary(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	recordSendmail, err = filepath.Abs("../../cmd/scandeliver/testdata/record-sendmail")
-	if err == nil {
-		_, err = os.Stat(recordSendmail)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "the recording sendmail: %v\n", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(testenv.RunWithBinary(m, &bin, func() error {
+		var err error
+		recordSendmail, err = filepath.Abs("../../cmd/scandeliver/testdata/record-sendmail")
+		if err == nil {
+			_, err = os.Stat(recordSendmail)
+		}
+		if err != nil {
+			return fmt.Errorf("the recording sendmail: %w", err)
+		}
+		return nil
+	}))
 }
 
 // box is one private installation: a configuration with its own

@@ -117,3 +117,27 @@ func BuildBinary(dir string) (string, error) {
 	}
 	return bin, os.Chmod(bin, 0o755)
 }
+
+// RunWithBinary is a TestMain for packages that run the binary: it builds
+// it (BuildBinary) into a temporary directory, stores its path in *bin,
+// runs setup when not nil, then the tests, and removes the directory. It
+// returns the exit code for os.Exit.
+func RunWithBinary(m *testing.M, bin *string, setup func() error) int {
+	dir, err := os.MkdirTemp("", "scandeliver-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = BuildBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if setup != nil {
+		if err := setup(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return m.Run()
+}
