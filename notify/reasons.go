@@ -152,30 +152,53 @@ func (t Templates) loadCatalog(lang string) (*catalog, error) {
 	return c, nil
 }
 
-// Reason translates a reason into lang (or its base language: "fr" for
-// "fr-ca"). A text without a translation, or in English, comes back as
-// it is; so does every text when a site catalogue cannot be read, with
-// the error.
-func (t Templates) Reason(lang, text string) (string, error) {
+// Reasons is the translation of reasons into one language: the
+// catalogues of the language and of its base language ("fr" for
+// "fr-ca"), loaded once.
+type Reasons struct {
+	catalogs []*catalog // none for English
+}
+
+// Reasons loads the catalogues for lang. When a site catalogue cannot be
+// read it returns the error and a Reasons that leaves every text as it is.
+func (t Templates) Reasons(lang string) (*Reasons, error) {
 	lang = strings.ToLower(lang)
 	if !langRE().MatchString(lang) {
-		return text, nil
+		return &Reasons{}, nil
 	}
 	langs := []string{lang}
 	if i := strings.IndexByte(lang, '-'); i > 0 {
 		langs = append(langs, lang[:i])
 	}
+	r := &Reasons{}
 	for _, l := range langs {
 		if l == "en" {
-			return text, nil
+			break
 		}
 		c, err := t.loadCatalog(l)
 		if err != nil {
-			return text, err
+			return &Reasons{}, err
 		}
+		r.catalogs = append(r.catalogs, c)
+	}
+	return r, nil
+}
+
+// Translate returns text in the language; a text without a translation,
+// or in English, comes back as it is.
+func (r *Reasons) Translate(text string) string {
+	for _, c := range r.catalogs {
 		if out, ok := c.translate(text); ok {
-			return out, nil
+			return out
 		}
 	}
-	return text, nil
+	return text
+}
+
+// Reason translates one reason into lang; see Reasons. A text without a
+// translation comes back as it is; so does every text when a site
+// catalogue cannot be read, with the error.
+func (t Templates) Reason(lang, text string) (string, error) {
+	r, err := t.Reasons(lang)
+	return r.Translate(text), err
 }

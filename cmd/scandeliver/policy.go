@@ -207,8 +207,9 @@ type delivery struct {
 	// disarmed keeps what the HTML disarmer gave before the policy
 	// decided, for sanitize to use rather than disarm twice.
 	disarmed map[string]sanitize.Disarmed
-	// reasonErr: a site reasons.txt failed to load (logged once).
-	reasonErr bool
+	// reasons translates reasons into the templates' language; nil
+	// until the first one is needed.
+	reasons *notify.Reasons
 }
 
 // maxKeptDisarmed bounds the disarmed HTML kept in memory between the
@@ -507,15 +508,16 @@ func (d *delivery) templates() notify.Templates { return notify.Templates{Dir: d
 func (d *delivery) lang() string { return firstNonEmpty(d.cfg.Notify.Lang, "en") }
 
 // reason translates a part's reason into the templates' language (the
-// site's LANG/reasons.txt, then the built-in one). A broken site file
-// leaves the English text and is logged once.
+// site's LANG/reasons.txt, then the built-in one), loaded on first use.
+// A broken site file leaves the English text and is logged once.
 func (d *delivery) reason(text string) string {
-	out, err := d.templates().Reason(d.lang(), text)
-	if err != nil && !d.reasonErr {
-		d.reasonErr = true
-		d.s.add("template_error", err.Error())
+	if d.reasons == nil {
+		var err error
+		if d.reasons, err = d.templates().Reasons(d.lang()); err != nil {
+			d.s.add("template_error", err.Error())
+		}
 	}
-	return out
+	return d.reasons.Translate(text)
 }
 
 func (d *delivery) contact() string {
