@@ -22,6 +22,23 @@ type PartFacts struct {
 	Infected     []string `json:"infected,omitempty"`      // signature names from the engines
 	Partial      bool     `json:"partial,omitempty"`       // message/partial (RFC 2046 section 5.2.2)
 	ExternalBody bool     `json:"external_body,omitempty"` // message/external-body (RFC 2046 section 5.2.3)
+	// OtherNames are the names other readings of the message give the
+	// part (a Content-Type name beside a different filename, a lenient
+	// reader's parameter): a filename rule matches when any name does.
+	OtherNames []string `json:"other_names,omitempty"`
+	// Ambiguous says why readers could disagree on where this part is or
+	// what it holds (a boundary read two ways, a transfer encoding on a
+	// multipart that some decode); "" when every reading agrees. A
+	// finding on such a part withholds the whole message: replacing the
+	// part as we read it cannot remove what another reader would see.
+	Ambiguous string `json:"ambiguous,omitempty"`
+	// Separable: the part (or, for an archive member or an attachment
+	// inside a body, the MIME part that holds it) can be cut out alone:
+	// it is not the message itself and every reading agrees on its
+	// bounds. A part that cannot be judged (too_large, partial,
+	// external_body, encrypted, unscannable set to "quarantine") is then
+	// replaced by a text rather than the message withheld.
+	Separable bool `json:"separable,omitempty"`
 }
 
 // MessageFacts is what is known about the message as a whole.
@@ -143,7 +160,7 @@ func Decide(p Policy, m MessageFacts) Verdict {
 	// not compile is caught by Validate when the configuration is read.
 	var c compiled
 	for _, pf := range m.Parts {
-		if pf.Name != "" {
+		if pf.Name != "" || len(pf.OtherNames) > 0 {
 			c = compiled{
 				names:   compileRules(p.FilenameRules, defaultFilenameRules),
 				archive: compileRules(p.ArchiveFilenameRules, defaultArchiveFilenameRules),
@@ -185,6 +202,7 @@ func Decide(p Policy, m MessageFacts) Verdict {
 		if len(fs) == 0 {
 			continue
 		}
+		placeFindings(fs, pf)
 		d := decision(pf, fs)
 		if d.Action == Rename {
 			if pf.InArchive {
@@ -335,12 +353,12 @@ func partFindings(p Policy, c compiled, pf PartFacts) []Finding {
 			Reason: fmt.Sprintf("The attachment is larger than the limit of %d bytes", max),
 			Log:    fmt.Sprintf("part size %d > max_attachment_size %d", pf.Size, max)})
 	}
-	if pf.Name != "" {
+	if pf.Name != "" || len(pf.OtherNames) > 0 {
 		list, listName := c.names, "filename"
 		if pf.InArchive {
 			list, listName = c.archive, "archive_filename"
 		}
-		if r := matchName(list, pf.Name); r != nil {
+		if r := matchNames(list, pf.Name, pf.OtherNames); r != nil {
 			if r.err != nil {
 				fs = append(fs, Finding{Kind: KindPolicyError, Action: Quarantine, Rule: listName + " " + r.Pattern,
 					Reason: "The mail policy could not be applied", Log: r.err.Error()})
@@ -370,6 +388,33 @@ func partFindings(p Policy, c compiled, pf PartFacts) []Finding {
 		}
 	}
 	return fs
+}
+
+// cutOut lists the kinds of findings that say a part cannot be judged:
+// their "quarantine" cuts the part out when it is Separable (the man
+// page's "the part is cut out where it can be, else the message is
+// withheld").
+var cutOut = map[Kind]bool{KindTooLarge: true, KindPartial: true, KindExternalBody: true, KindEncrypted: true, KindUnscannable: true}
+
+// placeFindings adjusts the actions of a part's findings to where the part
+// is. In ambiguous structure any action on the part withholds the message
+// (issue 11, section 2: replacing the part as we read it cannot remove
+// what another reader sees). In a part every reading agrees on, a
+// "quarantine" for a part that cannot be judged cuts the part out (deny)
+// and the rest of the message is delivered.
+func placeFindings(fs []Finding, pf PartFacts) {
+	for i := range fs {
+		f := &fs[i]
+		switch {
+		case pf.Ambiguous != "":
+			if f.Action.Severity() > Allow.Severity() && f.Action.Severity() < Quarantine.Severity() {
+				f.Action = Quarantine
+				f.Log += " (in ambiguous structure: " + pf.Ambiguous + ")"
+			}
+		case pf.Separable && f.Action == Quarantine && cutOut[f.Kind]:
+			f.Action = Deny
+		}
+	}
 }
 
 // decision folds findings into the decision on one part.

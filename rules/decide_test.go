@@ -69,6 +69,26 @@ func TestDecideParts(t *testing.T) {
 		{"bad pattern fails closed", Policy{FilenameRules: []FilenameRule{{Action: Allow, Pattern: `(`}}},
 			MessageFacts{Parts: []PartFacts{part("2", "a.pdf", "")}}, Quarantine, KindPolicyError, Quarantine, StatusUnscannable},
 		{"worst wins", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a.exe", Partial: true}}}, Quarantine, KindPartial, Quarantine, StatusBlocked},
+		// Issue 11 section 2: every reading's name; a part every reading
+		// agrees on is cut out; a finding in ambiguous structure withholds.
+		{"name of another reading", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a.pdf", OtherNames: []string{"a.exe"}}}}, Deny, KindFilename, Deliver, StatusBlocked},
+		{"name only in another reading", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2", OtherNames: []string{"a.exe"}}}}, Deny, KindFilename, Deliver, StatusBlocked},
+		{"allowed name does not hide another reading's", Policy{FilenameRules: []FilenameRule{{Action: Allow, Pattern: `\.pdf$`}, {Action: UseDefaults}}},
+			MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a.pdf", OtherNames: []string{"a.pdf.exe"}}}}, Deny, KindFilename, Deliver, StatusBlocked},
+		{"archive member of another reading", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2/1", Name: "x.txt", OtherNames: []string{"x.scr"}, InArchive: true}}}, Deny, KindFilename, Deliver, StatusBlocked},
+		{"encrypted separable cut out", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a.zip", Encrypted: true, Separable: true}}}, Deny, KindEncrypted, Deliver, StatusUnscannable},
+		{"unscannable separable cut out", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2/1", Unscannable: "encrypted zip member", Separable: true}}}, Deny, KindUnscannable, Deliver, StatusUnscannable},
+		{"partial separable cut out", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "1.2", Partial: true, Separable: true}}}, Deny, KindPartial, Deliver, StatusBlocked},
+		{"external body separable cut out", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "1.2", ExternalBody: true, Separable: true}}}, Deny, KindExternalBody, Deliver, StatusBlocked},
+		{"too large separable cut out", Policy{MaxAttachmentSize: 99}, MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a.pdf", Size: 100, Separable: true}}}, Deny, KindTooLarge, Deliver, StatusBlocked},
+		{"quarantine name rule still withholds", Policy{FilenameRules: []FilenameRule{{Action: Quarantine, Pattern: `\.exe$`}}},
+			MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a.exe", Separable: true}}}, Quarantine, KindFilename, Quarantine, StatusBlocked},
+		{"encrypted in ambiguous structure", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a.zip", Encrypted: true, Separable: true, Ambiguous: "boundary read two ways"}}}, Quarantine, KindEncrypted, Quarantine, StatusUnscannable},
+		{"infected in ambiguous structure", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2", Infected: []string{"Eicar-Signature"}, Ambiguous: "boundary read two ways"}}}, Quarantine, KindInfected, Quarantine, StatusInfected},
+		{"banned name in ambiguous structure", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a.exe", Ambiguous: "boundary read two ways"}}}, Quarantine, KindFilename, Quarantine, StatusBlocked},
+		{"rename in ambiguous structure", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2", Name: `C:\tmp\x.pdf`, Ambiguous: "boundary read two ways"}}}, Quarantine, KindFilename, Quarantine, StatusBlocked},
+		{"clean in ambiguous structure", Policy{}, MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a.pdf", Ambiguous: "boundary read two ways"}}}, "", "", Deliver, StatusClean},
+		{"allowed encrypted in ambiguous structure", Policy{Encrypted: Allow}, MessageFacts{Parts: []PartFacts{{Path: "2", Encrypted: true, Ambiguous: "boundary read two ways"}}}, "", "", Deliver, StatusClean},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			v := Decide(c.p, c.m)

@@ -47,6 +47,21 @@
 // stored first. When several findings touch one part or message, the most
 // severe action wins: allow < rename < deny < quarantine < drop < reject.
 //
+// # Readings
+//
+// Where readers can read a message two ways, unpack gives every reading,
+// and the facts say so (issue 11, section 2). A filename rule matches
+// when any name a reading gives the part matches (PartFacts.OtherNames),
+// the most severe match deciding. A part whose bounds or content the
+// readings disagree on (PartFacts.Ambiguous) cannot be cut out: any
+// finding on it withholds the whole message (quarantine). A part every
+// reading agrees on and that is not the message itself
+// (PartFacts.Separable) is cut out when it cannot be judged: "quarantine"
+// for too_large, partial, external_body, encrypted and unscannable
+// replaces that part (deny) and delivers the rest; elsewhere it withholds
+// the message. A "quarantine" that a filename or type rule, or infected,
+// asks for always withholds the message.
+//
 // # Type rules
 //
 // A type rule matches the declared or detected MIME type of a part against

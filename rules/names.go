@@ -77,6 +77,29 @@ func matchName(rules []compiledRule, name string) *compiledRule {
 	return nil
 }
 
+// matchNames matches every name a part is given (its name, then the
+// names other readings give it) and returns the most severe rule that
+// matches any of them (a rule that does not compile counts as the most
+// severe: it fails closed): an allow rule for one reading's name must not
+// hide a deny for another's.
+func matchNames(rules []compiledRule, name string, others []string) *compiledRule {
+	var best *compiledRule
+	for i, n := range append([]string{name}, others...) {
+		if n == "" || (i > 0 && n == name) {
+			continue
+		}
+		r := matchName(rules, n)
+		switch {
+		case r == nil:
+		case best == nil, r.err != nil && best.err == nil:
+			best = r
+		case best.err == nil && r.Action.Severity() > best.Action.Severity():
+			best = r
+		}
+	}
+	return best
+}
+
 // MatchFilename reports the first of rules (with "defaults" entries
 // expanded to the shipped FilenameRules) that matches name, and its index
 // in the expanded list; -1 when none matches. It is what Decide does for
