@@ -2,15 +2,19 @@
 # install.sh: build scandeliver as a static binary and install it, its man
 # pages, the example configuration and the spool directories.
 #
-#   ./install.sh [--prefix P] [--destdir D] [--group G]   install (P: /usr/local)
+#   ./install.sh [--prefix P] [--destdir D] [--group G]   install
 #   ./install.sh [--prefix P] [--destdir D] --uninstall
 #
-# An existing /etc/scandeliver/scandeliver.toml is never overwritten.
+# P: --prefix, else $PREFIX, else /usr/local. D: --destdir, else $DESTDIR,
+# else nothing (a staging root for packages: files go to D/P/..., the
+# paths they name stay P/...).
+# An existing /etc/scandeliver/scandeliver.toml is never overwritten; a new
+# one gets [quarantine] group = "G".
 # G (default scandeliver) is the group that may read the quarantine; it
 # is created (groupadd --system) when installing into / as root.
 set -eu
 
-prefix=/usr/local
+prefix=
 destdir=
 uninstall=
 group=scandeliver
@@ -23,14 +27,16 @@ while [ $# -gt 0 ]; do
 	--group) group=$2; shift 2 ;;
 	--group=*) group=${1#*=}; shift ;;
 	--uninstall) uninstall=1; shift ;;
-	-h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+	-h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
 	*) echo "install.sh: unknown argument $1" >&2; exit 64 ;;
 	esac
 done
-: "${PREFIX:=$prefix}"
-: "${DESTDIR:=$destdir}"
-[ -n "$prefix" ] && PREFIX=$prefix
-[ -n "$destdir" ] && DESTDIR=$destdir
+case $group in
+'' | -* | *[!A-Za-z0-9_.-]*) echo "install.sh: --group: invalid group name '$group'" >&2; exit 64 ;;
+esac
+# The command line wins over the environment, which wins over the default.
+PREFIX=${prefix:-${PREFIX:-/usr/local}}
+DESTDIR=${destdir:-${DESTDIR:-}}
 
 top=$(cd "$(dirname "$0")" && pwd)
 bindir=$DESTDIR$PREFIX/bin
@@ -83,8 +89,16 @@ done
 if [ -e "$confdir/scandeliver.toml" ]; then
 	echo "kept the existing $confdir/scandeliver.toml (the new example is $docdir/scandeliver.toml.example)"
 else
-	install -m 0644 "$top/etc/scandeliver.toml" "$confdir/scandeliver.toml"
-	echo "installed $confdir/scandeliver.toml"
+	# The shipped example leaves [quarantine] group empty (root only);
+	# the installed configuration names the group made for it below.
+	sed '/^\[quarantine\]/,/^\[/s/^group = ""/group = "'"$group"'"/' "$top/etc/scandeliver.toml" > "$confdir/scandeliver.toml.new"
+	grep -q '^group = "'"$group"'"' "$confdir/scandeliver.toml.new" || {
+		echo "install.sh: could not set [quarantine] group in $confdir/scandeliver.toml" >&2
+		exit 1
+	}
+	chmod 0644 "$confdir/scandeliver.toml.new"
+	mv "$confdir/scandeliver.toml.new" "$confdir/scandeliver.toml"
+	echo "installed $confdir/scandeliver.toml ([quarantine] group = \"$group\")"
 fi
 # The spool directory is shared by every user scandeliver runs as (files
 # in it are mode 0600 and unlinked at once), like /tmp.
@@ -109,13 +123,32 @@ fi
 chmod 3773 "$spool/quarantine" "$spool/quarantine/tmp"
 mv "$manifest.new" "$manifest"
 
+# Say what was done, not what was meant: under --destdir, or without the
+# group, the owner is not root:GROUP and whoever installs the staged tree
+# must set it.
+qowner=$(stat -c '%U:%G' "$spool/quarantine")
+qmode=$(stat -c '%a' "$spool/quarantine")
+if [ "$qowner" = "root:$group" ]; then
+	qnote="Quarantine: $spool/quarantine (root:$group, mode $qmode)."
+else
+	qnote="Quarantine: $spool/quarantine is $qowner, mode $qmode, NOT root:$group:
+when this tree is installed, run (as root)
+    groupadd --system $group; chown root:$group ${spool#"$DESTDIR"}/quarantine ${spool#"$DESTDIR"}/quarantine/tmp
+    chmod 3773 ${spool#"$DESTDIR"}/quarantine ${spool#"$DESTDIR"}/quarantine/tmp"
+fi
+if grep -q '^group = "'"$group"'"' "$confdir/scandeliver.toml"; then
+	gnote="$confdir/scandeliver.toml has [quarantine] group = \"$group\"."
+else
+	gnote="In $confdir/scandeliver.toml set
+    [quarantine]
+    group = \"$group\""
+fi
+
 cat <<MSG
 scandeliver installed in $bindir.
 
-Quarantine: $spool/quarantine (root:$group, mode 3773). In
-$confdir/scandeliver.toml set
-    [quarantine]
-    group = "$group"
+$qnote
+$gnote
 
 Postfix (main.cf), then 'postfix reload':
     mailbox_command = $PREFIX/bin/scandeliver -a "\$RECIPIENT"

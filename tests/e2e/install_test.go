@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,5 +110,96 @@ func TestInstallDestdir(t *testing.T) {
 	}
 	if !strings.Contains(out, "Kept:") {
 		t.Errorf("uninstall output: %s", out)
+	}
+}
+
+// TestInstallPrefixFromEnv: PREFIX in the environment is honoured under
+// --destdir (the README says PREFIX=/usr/local), and --prefix wins over
+// it.
+func TestInstallPrefixFromEnv(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "go not in PATH")
+	}
+	for _, c := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{nil, "PREFIX=/opt/sd", "opt/sd/bin/scandeliver"},
+		{[]string{"--prefix", "/usr"}, "PREFIX=/opt/sd", "usr/bin/scandeliver"},
+		{nil, "", "usr/local/bin/scandeliver"},
+	} {
+		dest := t.TempDir()
+		cmd := exec.Command("sh", append([]string{filepath.Join(testenv.Root(), "install.sh"), "--destdir", dest}, c.args...)...)
+		cmd.Env = append(os.Environ(), "PREFIX=", "DESTDIR=")
+		if c.env != "" {
+			cmd.Env = append(cmd.Env, c.env)
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("install.sh %v (%s): %v\n%s", c.args, c.env, err, out)
+		}
+		if _, err := os.Stat(filepath.Join(dest, c.want)); err != nil {
+			t.Errorf("install.sh %v (%s): %v", c.args, c.env, err)
+		}
+		if want := "mailbox_command = /" + strings.TrimSuffix(c.want, "/scandeliver") + "/scandeliver"; !strings.Contains(string(out), want) {
+			t.Errorf("install.sh %v (%s) does not print %q:\n%s", c.args, c.env, want, out)
+		}
+	}
+}
+
+// TestInstallHelp: --help prints the usage comment and nothing of the
+// script.
+func TestInstallHelp(t *testing.T) {
+	out, err := exec.Command("sh", filepath.Join(testenv.Root(), "install.sh"), "--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("install.sh --help: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "--destdir") {
+		t.Errorf("install.sh --help does not show the options:\n%s", out)
+	}
+	for _, bad := range []string{"set -eu", "#", "prefix="} {
+		if strings.Contains(string(out), bad) {
+			t.Errorf("install.sh --help prints %q:\n%s", bad, out)
+		}
+	}
+}
+
+// TestInstallTellsTheTruth: what install.sh says about the quarantine's
+// owner and mode is what the directory has, and the configuration it
+// installs names the quarantine group (the example's group = "" would
+// leave the group unable to read it).
+func TestInstallTellsTheTruth(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		testenv.Missing(t, "go not in PATH")
+	}
+	dest := t.TempDir()
+	// A group that does not exist: under --destdir nothing can be given
+	// to it, and install.sh must say so.
+	out, err := exec.Command("sh", filepath.Join(testenv.Root(), "install.sh"), "--destdir", dest, "--group", "sdnosuchgroup").CombinedOutput()
+	if err != nil {
+		t.Fatalf("install.sh: %v\n%s", err, out)
+	}
+	q := filepath.Join(dest, "var/spool/scandeliver/quarantine")
+	st, err := exec.Command("stat", "-c", "%U:%G, mode %a", q).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	actual := strings.TrimSpace(string(st))
+	if strings.Contains(string(out), "(root:sdnosuchgroup") {
+		t.Errorf("install.sh announces root:sdnosuchgroup, the directory is %s:\n%s", actual, out)
+	}
+	if !strings.Contains(string(out), "is "+actual) || !strings.Contains(string(out), "NOT root:sdnosuchgroup") {
+		t.Errorf("install.sh does not say the quarantine is %s:\n%s", actual, out)
+	}
+	conf, err := os.ReadFile(filepath.Join(dest, "etc/scandeliver/scandeliver.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(conf), "\ngroup = \"sdnosuchgroup\"\n") {
+		t.Errorf("installed configuration does not set [quarantine] group:\n%s", conf)
+	}
+	if bytes.Contains(conf, []byte("group = \"\"")) {
+		t.Errorf("installed configuration still has group = \"\"")
 	}
 }
