@@ -7,7 +7,10 @@
 # SCANDELIVER_CI=1 (so that a missing engine, corpus or tool FAILS instead
 # of skipping), short fuzz runs, and the linters, and stops what it started.
 #
-#   sudo ./tests/run.sh            everything
+# It needs the shared corpus: ../shared next to the clone, or
+# $SCANDELIVER_SHARED. About 19 minutes on 2 cores.
+#
+#   ./tests/run.sh                 everything (as root)
 #   FUZZTIME=30s ./tests/run.sh    longer fuzz runs (default 10s each)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +19,19 @@ export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 export SCANDELIVER_CI=1
 export SCANDELIVER_SHARED=${SCANDELIVER_SHARED:-$(cd "$top/.." && pwd)/shared}
 FUZZTIME=${FUZZTIME:-10s}
+
+# Say at once what is missing, before installing anything.
+if [ "$(id -u)" != 0 ]; then
+	echo "tests/run.sh: run it as root (it installs Debian packages and creates test users);" >&2
+	echo "without root, 'go test ./...' runs the tests that need neither." >&2
+	exit 1
+fi
+if [ ! -f "$SCANDELIVER_SHARED/corpus/MANIFEST.tsv" ]; then
+	echo "tests/run.sh: the shared corpus is not at $SCANDELIVER_SHARED (no corpus/MANIFEST.tsv):" >&2
+	echo "put the shared directory next to the clone (../shared) or set SCANDELIVER_SHARED;" >&2
+	echo "without it, 'go test ./...' runs the tests that do not need it." >&2
+	exit 1
+fi
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -41,6 +57,7 @@ if [ -n "$bad" ]; then echo "not gofmt'ed: $bad"; exit 1; fi
 go vet ./...
 go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 mandoc -Tlint -Wwarning man/*
+# (tests/docs renders the pages and looks for what -Tlint misses.)
 
 step "engines"
 work=$(mktemp -d /tmp/scandeliver-tests.XXXXXX)
