@@ -25,19 +25,49 @@
 // 9660, UDF, VHD, VHDX, VMDK, qcow2, DMG), which mimetype cannot tell
 // from their first bytes, get their type from their structure.
 //
-// Malformed input never makes Unpack fail: it yields parts with Problems,
-// read the way the main mail clients read them (each such choice is a
-// QUIRK: comment in the source). Where a client and a scanner could split
-// the same bytes differently, the part gets a problem of kind "ambiguous"
-// (several boundary= parameters, repeated Content-Type,
-// Content-Transfer-Encoding or Content-Disposition fields, RFC 2231 and
-// plain parameters that disagree, a filename that differs from the name,
-// an enclosing boundary inside a base64 body, a line that starts with a
-// boundary but has more text, nested boundaries that are prefixes of each
-// other, a name with a path or control or bidi characters) so that policy
-// can treat the part as unscannable. Unpack fails only for temporary
-// trouble: reading the message, the temporary directory, or the caller's
-// context.
+// Malformed input never makes Unpack fail: it yields parts with Problems.
+// Unpack fails only for temporary trouble: reading the message, the
+// temporary directory, or the caller's context.
+//
+// # Readings
+//
+// Mail readers read broken MIME in different ways, and an attacker picks
+// bytes that a scanner reads one way and the victim's reader another.
+// Unpack models the widely used readers (Readers): the strict RFC
+// reading, Thunderbird, Outlook/Exchange, Go's net/mail and
+// mime/multipart, Python's email (policy.default and compat32), ripmime
+// and munpack. Where the bytes allow more than one interpretation, it
+// builds every reading, not one tree: the walk follows the first reader
+// of the set, and at each point where readers decide differently (a
+// repeated Content-Type, Content-Transfer-Encoding or
+// Content-Disposition field, a repeated or RFC 2231 parameter, a
+// boundary that some readers match as a prefix, base64 that goes on
+// after its padding...) the others get an alternative reading of the
+// entity concerned (Part.Alternatives): the same bytes walked again the
+// way those readers walk them, with its own subtree. A well-formed
+// message has one reading and costs what it cost before readings: the
+// other readings are built only at the points where the bytes diverge.
+//
+// Every part records which readers see it as it is (Part.Readers) and
+// whether some reader does not (Part.Ambiguous): a finding there cannot
+// be cut out of the message, because another reader would still see
+// the bytes elsewhere. A part every reader agrees on (Readers is
+// AllReaders) can be cut out. A part of an alternative that is the same
+// bytes read the same way as a part of the first reading is not built
+// twice: it names that part (Part.Same), which adds the readers. File
+// names that readers take differently (name against filename, first or
+// last of repeated parameters, RFC 2231 against plain, encoded words or
+// not) are all kept (Part.Names): a name rule must match any of them.
+// Message.Parts lists every reading's parts, so every distinct content
+// and name reaches the engines and the rules. Each point of disagreement
+// is also a problem of kind "ambiguous" on the part, for people; the
+// readings are what policy acts on.
+//
+// The choices each reader makes are QUIRK: comments in the source, and
+// the tests compare them with what Python's email, ripmime and munpack
+// extract (../shared/readers/readers.py). What cannot be enumerated
+// within the limits (readings nested too deep, too many bytes walked
+// again) is a problem of kind "limit" and makes the part Unscannable.
 //
 // Memory stays bounded whatever the message size: the MIME structure is
 // found in one pass over the io.ReaderAt with a 64 KB line buffer, leaves
@@ -90,8 +120,8 @@
 // without a version change):
 //
 //	{"version": 1, "message_id": "...", "subject": "...", "from": "...",
-//	 "size": 1234, "part_count": 5, "problems": [{"kind": "...", "detail": "..."}],
-//	 "root": PART}
+//	 "size": 1234, "part_count": 5, "readers": ["rfc", ...], "ambiguous": false,
+//	 "problems": [{"kind": "...", "detail": "..."}], "root": PART}
 //
 // where PART is
 //
@@ -101,9 +131,13 @@
 //	 "encoding": "base64", "disposition": "attachment", "format": "zip",
 //	 "size": 1234, "sha256": "hex", "encrypted": false, "macros": false, "container": false,
 //	 "unscannable": "", "problems": [...], "header_start": 10, "body_start": 80,
-//	 "end": 900, "children": [PART...]}
+//	 "end": 900, "readers": ["rfc", ...], "ambiguous": false, "names": ["..."],
+//	 "same": "", "children": [PART...], "alternatives": [PART...]}
 //
-// Every field is always present. "size" is the decoded size (for a
+// Every field is always present. "readers" lists the readers that read
+// the part as shown, "names" every name a reader gives it, "alternatives"
+// the other readings of its bytes (section Readings), and "same" the path
+// of the part an alternative's part is the same as. "size" is the decoded size (for a
 // container, the bytes of its body, or of the whole message for the root
 // and embedded messages), "sha256" is "" for containers (and for every
 // part with Options.NoHashes), "format" is

@@ -485,9 +485,11 @@ func (u *unpacker) interpret(p *Part, fields []field, defType string) (typ, boun
 func (p *Part) setName(name string) {
 	p.Name = name
 	p.SafeName = SafeName(name)
+	p.Names = nil
 	if name == "" {
 		return
 	}
+	p.Names = []string{name}
 	if strings.ContainsAny(name, "/\\") {
 		p.addProblem(KindAmbiguous, "file name %q contains a path", clip(name))
 	}

@@ -21,6 +21,8 @@ type jsonMessage struct {
 	From      string    `json:"from"`
 	Size      int64     `json:"size"`
 	PartCount int       `json:"part_count"`
+	Readers   []string  `json:"readers"`
+	Ambiguous bool      `json:"ambiguous"`
 	Problems  []Problem `json:"problems"`
 	Root      *jsonPart `json:"root"`
 }
@@ -47,7 +49,12 @@ type jsonPart struct {
 	HeaderStart  int64       `json:"header_start"`
 	BodyStart    int64       `json:"body_start"`
 	End          int64       `json:"end"`
+	Readers      []string    `json:"readers"`
+	Ambiguous    bool        `json:"ambiguous"`
+	Names        []string    `json:"names"`
+	Same         string      `json:"same"`
 	Children     []*jsonPart `json:"children"`
+	Alternatives []*jsonPart `json:"alternatives"`
 }
 
 func toJSONPart(p *Part) *jsonPart {
@@ -59,10 +66,14 @@ func toJSONPart(p *Part) *jsonPart {
 		Encrypted: p.Encrypted, Macros: p.Macros, Container: p.Container, Unscannable: p.Unscannable,
 		Problems:    append([]Problem{}, p.Problems...),
 		HeaderStart: p.HeaderStart, BodyStart: p.BodyStart, End: p.End,
-		Children: []*jsonPart{},
+		Readers: p.Readers.Names(), Ambiguous: p.Ambiguous, Names: append([]string{}, p.Names...), Same: p.Same,
+		Children: []*jsonPart{}, Alternatives: []*jsonPart{},
 	}
 	for _, c := range p.Children {
 		j.Children = append(j.Children, toJSONPart(c))
+	}
+	for _, a := range p.Alternatives {
+		j.Alternatives = append(j.Alternatives, toJSONPart(a))
 	}
 	return j
 }
@@ -74,6 +85,7 @@ func WriteJSON(w io.Writer, m *Message) error {
 	doc := jsonMessage{
 		Version: JSONVersion, MessageID: m.MessageID, Subject: m.Subject, From: m.From,
 		Size: m.Size, PartCount: len(m.Parts), Problems: append([]Problem{}, m.Problems...),
+		Readers: ReaderNames(), Ambiguous: m.Ambiguous,
 	}
 	if m.Root != nil {
 		doc.Root = toJSONPart(m.Root)
@@ -90,6 +102,9 @@ func WriteJSON(w io.Writer, m *Message) error {
 func WriteTree(w io.Writer, m *Message) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "message %s size %d parts %d\n", quote(m.MessageID), m.Size, len(m.Parts))
+	if m.Ambiguous {
+		fmt.Fprintf(bw, "  readers disagree: parts marked AMBIGUOUS are read as shown only by the readers named\n")
+	}
 	if m.From != "" || m.Subject != "" {
 		fmt.Fprintf(bw, "  from %s subject %s\n", quote(m.From), quote(m.Subject))
 	}
@@ -115,6 +130,9 @@ func WriteTree(w io.Writer, m *Message) error {
 		if p.Name != "" {
 			fmt.Fprintf(&b, " name=%s", quote(p.Name))
 		}
+		for _, n := range p.Names[min(len(p.Names), 1):] {
+			fmt.Fprintf(&b, " or name=%s", quote(n))
+		}
 		if p.Encoding != "" {
 			fmt.Fprintf(&b, " cte=%s", quoteToken(p.Encoding))
 		}
@@ -129,6 +147,9 @@ func WriteTree(w io.Writer, m *Message) error {
 		}
 		if p.Unscannable != "" {
 			fmt.Fprintf(&b, " UNSCANNABLE=%s", quote(p.Unscannable))
+		}
+		if p.Ambiguous {
+			fmt.Fprintf(&b, " AMBIGUOUS readers=%s", p.Readers)
 		}
 		b.WriteByte('\n')
 		bw.WriteString(b.String())

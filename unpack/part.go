@@ -50,6 +50,9 @@ type Message struct {
 	Subject   string `json:"subject"` // RFC 2047 decoded
 	From      string `json:"from"`    // RFC 2047 decoded
 	Size      int64  `json:"size"`    // bytes of the raw message
+	// Ambiguous: the readers disagree somewhere in the message (some
+	// part is Ambiguous).
+	Ambiguous bool `json:"ambiguous"`
 
 	st *store
 }
@@ -113,6 +116,33 @@ type Part struct {
 
 	Children []*Part `json:"children,omitempty"`
 
+	// Readings (package documentation, section Readings).
+	//
+	// Readers are the readers whose reading holds this part as it is:
+	// the same bytes, read the same way, giving the same content.
+	// AllReaders when every modelled reader agrees on it.
+	Readers Readers `json:"-"`
+	// Ambiguous: some reader does not read this part as it is (Readers
+	// is not AllReaders). It lies in structure the readers split
+	// differently, or its content differs between them, so a finding in
+	// it cannot be cut out: another reader would still see the bytes.
+	Ambiguous bool `json:"ambiguous"`
+	// Names is every distinct file name that some reading gives the part,
+	// Name first; more than one when readers disagree on the name.
+	Names []string `json:"names,omitempty"`
+	// Alternatives are the other readings of the part's bytes: each
+	// covers the same bytes (the same offsets), is read by the readers in
+	// its Readers, and has its own subtree. The path of the k-th (k from
+	// 1) is the part's path and "~k" ("1.2~1", whose children are
+	// "1.2~1.1"...). Message.Parts lists each alternative with its
+	// subtree right after the part's own subtree.
+	Alternatives []*Part `json:"alternatives,omitempty"`
+	// Same, on a part of an alternative reading, is the path of the part
+	// with the same bytes read the same way: that part's Readers and
+	// Names include this one's, and its content is this one's. A part
+	// with Same is not listed in Message.Parts (nothing to scan twice).
+	Same string `json:"same,omitempty"`
+
 	content contentRef
 
 	// first pass: where the entity is in src (the raw message, or the
@@ -148,6 +178,23 @@ func (p *Part) Open() (io.ReadCloser, error) {
 		return nil, errors.New("unpack: message closed")
 	}
 	return io.NopCloser(io.NewSectionReader(c.src, c.off, c.n)), nil
+}
+
+// addName adds a candidate file name to Names (the first one is also
+// Name and SafeName).
+func (p *Part) addName(name string) {
+	if name == "" {
+		return
+	}
+	for _, n := range p.Names {
+		if n == name {
+			return
+		}
+	}
+	p.Names = append(p.Names, name)
+	if p.Name == "" {
+		p.Name, p.SafeName = name, SafeName(name)
+	}
 }
 
 // addProblem records a problem on the part.

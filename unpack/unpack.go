@@ -75,7 +75,7 @@ func Unpack(ctx context.Context, src io.ReaderAt, size int64, opt Options) (*Mes
 	st := &store{dir: opt.TempDir, memMax: memTotalMax}
 	msg := &Message{Size: size, st: st}
 	u := &unpacker{ctx: tctx, parent: ctx, lim: lim, msg: msg, st: st, ref: opt.reference, noHash: opt.NoHashes}
-	root := &Part{Path: "1", Origin: OriginMIME, src: src}
+	root := &Part{Path: "1", Origin: OriginMIME, src: src, Readers: AllReaders}
 	u.nparts = 1
 	msg.Root = root
 	n := size
@@ -99,12 +99,19 @@ func Unpack(ctx context.Context, src io.ReaderAt, size int64, opt Options) (*Mes
 	}
 	publish(root, true)
 	msg.Parts = preorder(root, msg.Parts[:0])
+	for _, p := range msg.Parts {
+		if p.Ambiguous {
+			msg.Ambiguous = true
+			break
+		}
+	}
 	return msg, nil
 }
 
 // publish sets the public offsets of p and its subtree: the first-pass
 // offsets when the part lies in the raw message, else -1.
 func publish(p *Part, raw bool) {
+	p.Ambiguous = p.Readers != AllReaders
 	inRaw := raw && (p.Origin == OriginMIME || p.Origin == OriginRFC822)
 	if inRaw {
 		p.HeaderStart, p.BodyStart, p.End = p.hs, p.bs, p.end
@@ -118,12 +125,23 @@ func publish(p *Part, raw bool) {
 	for _, c := range p.Children {
 		publish(c, childRaw)
 	}
+	for _, a := range p.Alternatives {
+		publish(a, raw)
+	}
 }
 
+// preorder lists p and its subtree, each part's alternatives after its
+// own subtree; parts that are the Same as another are left out.
 func preorder(p *Part, out []*Part) []*Part {
+	if p.Same != "" {
+		return out
+	}
 	out = append(out, p)
 	for _, c := range p.Children {
 		out = preorder(c, out)
+	}
+	for _, a := range p.Alternatives {
+		out = preorder(a, out)
 	}
 	return out
 }
@@ -139,9 +157,10 @@ func (u *unpacker) newPart(parent *Part, origin Origin, mime bool) *Part {
 	}
 	u.nparts++
 	c := &Part{
-		Path:   childPath(parent, mime, len(parent.Children)+1),
-		Origin: origin,
-		Depth:  parent.Depth + 1,
+		Path:    childPath(parent, mime, len(parent.Children)+1),
+		Origin:  origin,
+		Depth:   parent.Depth + 1,
+		Readers: parent.Readers,
 	}
 	parent.Children = append(parent.Children, c)
 	return c
