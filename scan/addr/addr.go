@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -21,7 +22,9 @@ type Addr struct {
 func (a Addr) String() string { return a.Network + ":" + a.Address }
 
 // Parse reads "unix:/path", "tcp:host:port", a bare absolute path (UNIX)
-// or a bare host:port (TCP).
+// or a bare host:port (TCP). The port is a number from 1 to 65535: a
+// mistyped scheme ("unx:/x", "tpc:h:1") is an error, never dialled as a
+// host name.
 func Parse(s string) (Addr, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -35,17 +38,33 @@ func Parse(s string) (Addr, error) {
 		return Addr{"unix", p}, nil
 	case strings.HasPrefix(s, "tcp:"):
 		hp := strings.TrimPrefix(s, "tcp:")
-		if _, _, err := net.SplitHostPort(hp); err != nil {
+		if err := hostPort(hp); err != nil {
 			return Addr{}, fmt.Errorf("address %q: %w", s, err)
 		}
 		return Addr{"tcp", hp}, nil
 	case strings.HasPrefix(s, "/"):
 		return Addr{"unix", s}, nil
 	}
-	if _, _, err := net.SplitHostPort(s); err != nil {
+	if err := hostPort(s); err != nil {
 		return Addr{}, fmt.Errorf("address %q: want unix:/path or tcp:host:port", s)
 	}
 	return Addr{"tcp", s}, nil
+}
+
+// hostPort checks a TCP host:port: a non-empty host without a path, and a
+// numeric port.
+func hostPort(hp string) error {
+	host, port, err := net.SplitHostPort(hp)
+	if err != nil {
+		return err
+	}
+	if host == "" || strings.ContainsAny(host, "/ \t") {
+		return fmt.Errorf("invalid host %q", host)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		return fmt.Errorf("invalid port %q (want 1-65535)", port)
+	}
+	return nil
 }
 
 // ParseList parses every address of a list.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -20,7 +22,11 @@ func TestParse(t *testing.T) {
 			t.Errorf("Parse(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "unix:", "tcp:host", "host", "udp:1.2.3.4:5"} {
+	for _, bad := range []string{"", "unix:", "tcp:host", "host", "udp:1.2.3.4:5",
+		// Mistyped schemes parse as host:port with a non-numeric port;
+		// they were dialled as TCP to host "unx".
+		"unx:/x", "unx:/run/clamav/clamd.ctl", "tpc:127.0.0.1:783", "unix/run/x:1", "tcp::783",
+		"tcp:h:0", "tcp:h:65536", "h:http", "tcp:a/b:1"} {
 		if a, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) = %v, want error", bad, a)
 		}
@@ -58,6 +64,15 @@ func FuzzParse(f *testing.F) {
 		}
 		if (a.Network != "unix" && a.Network != "tcp") || a.Address == "" {
 			t.Fatalf("Parse(%q) = %v", s, a)
+		}
+		if a.Network == "tcp" {
+			host, port, err := net.SplitHostPort(a.Address)
+			if err != nil || host == "" || strings.Contains(host, "/") {
+				t.Fatalf("Parse(%q) = %v: not a TCP host:port", s, a)
+			}
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				t.Fatalf("Parse(%q) = %v: port %q", s, a, port)
+			}
 		}
 	})
 }
