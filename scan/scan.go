@@ -53,16 +53,16 @@ type Envelope struct {
 
 // Verdict is one engine's answer about one object.
 type Verdict struct {
-	Engine    string
-	Object    string // Object.ID
-	Kind      Kind
-	Status    Status
-	Signature string   // infected: the engine's signature name
-	Score     float64  // spam engines
-	Threshold float64  // spam engines: the score at which it is spam
-	Symbols   []string // spam engines: rules that hit
-	Action    string   // rspamd's action ("reject", "add header", ...)
-	Reason    string   // unscannable, error: why
+	Engine    string   `json:"engine"`
+	Object    string   `json:"object"` // Object.ID
+	Kind      Kind     `json:"kind"`
+	Status    Status   `json:"status"`
+	Signature string   `json:"signature,omitempty"` // infected: the engine's signature name
+	Score     float64  `json:"score"`               // spam engines
+	Threshold float64  `json:"threshold"`           // spam engines: the score at which it is spam
+	Symbols   []string `json:"symbols,omitempty"`   // spam engines: rules that hit
+	Action    string   `json:"action,omitempty"`    // rspamd's action ("reject", "add header", ...)
+	Reason    string   `json:"reason,omitempty"`    // unscannable, error: why
 }
 
 func (v Verdict) String() string {

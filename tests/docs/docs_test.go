@@ -5,6 +5,7 @@ package docs
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -169,5 +170,48 @@ func TestReadmeTestCommand(t *testing.T) {
 	}
 	if strings.Contains(readme, "seed") {
 		t.Errorf("README mentions the seed: it describes this project only")
+	}
+}
+
+// snake is a JSON key as the rest of the project writes them.
+var snake = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// jsonKeys calls fn with every object key in v, recursively.
+func jsonKeys(v any, path string, fn func(key, path string)) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, c := range v {
+			fn(k, path)
+			jsonKeys(c, path+"."+k, fn)
+		}
+	case []any:
+		for _, c := range v {
+			jsonKeys(c, path+"[]", fn)
+		}
+	}
+}
+
+// TestScanJSONKeys: every key of `scandeliver scan --json` is snake_case
+// (the verdicts' were Go's field names, "Engine", "Status").
+func TestScanJSONKeys(t *testing.T) {
+	out, err := exec.Command(bin, "scan", "--json", "-c", "/dev/null", filepath.Join(testenv.Root(), "testdata", "sample.eml")).Output()
+	if err != nil {
+		t.Fatalf("scandeliver scan --json: %v\n%s", err, out)
+	}
+	var doc any
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatalf("scan --json output: %v\n%s", err, out)
+	}
+	seen := map[string]bool{}
+	jsonKeys(doc, "", func(k, path string) {
+		seen[k] = true
+		if !snake.MatchString(k) {
+			t.Errorf("scan --json: key %q at %s is not snake_case", k, path)
+		}
+	})
+	for _, want := range []string{"verdicts", "engine", "status", "kind"} {
+		if !seen[want] {
+			t.Errorf("scan --json: no key %q in %s", want, out)
+		}
 	}
 }
