@@ -47,10 +47,25 @@ func isHeaderLine(b []byte) bool {
 }
 
 // parseFields splits a raw header into fields. Continuation lines before
-// any field and lines without a colon are skipped.
-func parseFields(raw []byte) []field {
+// any field and lines without a colon are skipped. It is linear in the
+// size of the header (a field folded over 330,000 lines must not cost
+// quadratic time) and calls stop every 1024 lines: when stop reports
+// true (the time budget is spent) it returns the fields read so far and
+// false.
+func parseFields(raw []byte, stop func() bool) ([]field, bool) {
 	var fields []field
-	for len(raw) > 0 {
+	var val []byte // the value of the last field, being unfolded
+	flush := func() {
+		if n := len(fields); n > 0 {
+			fields[n-1].value = string(bytes.TrimSpace(val))
+		}
+	}
+	complete := true
+	for nline := 1; len(raw) > 0; nline++ {
+		if nline&1023 == 0 && stop != nil && stop() {
+			complete = false
+			break
+		}
 		line := raw
 		if i := indexNL(raw); i >= 0 {
 			line, raw = raw[:i+1], raw[i+1:]
@@ -59,8 +74,8 @@ func parseFields(raw []byte) []field {
 		}
 		line = bytes.TrimRight(line, "\r\n")
 		if len(line) > 0 && (line[0] == ' ' || line[0] == '\t') {
-			if n := len(fields); n > 0 {
-				fields[n-1].value += string(line)
+			if len(fields) > 0 {
+				val = append(val, line...)
 			}
 			continue
 		}
@@ -68,13 +83,13 @@ func parseFields(raw []byte) []field {
 		if i < 0 {
 			continue
 		}
+		flush()
 		name := strings.ToLower(strings.TrimRight(string(line[:i]), " \t"))
-		fields = append(fields, field{name: name, value: string(line[i+1:])})
+		fields = append(fields, field{name: name})
+		val = append(val[:0], line[i+1:]...)
 	}
-	for i := range fields {
-		fields[i].value = strings.TrimSpace(fields[i].value)
-	}
-	return fields
+	flush()
+	return fields, complete
 }
 
 // param is one parameter of a structured field, in order of appearance.

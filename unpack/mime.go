@@ -100,7 +100,10 @@ func (w *walker) prefixOnly(line []byte) bool {
 func (w *walker) parseEntity(p *Part, defType string) {
 	p.hs = w.lr.offset()
 	hdr := w.readHeader(p)
-	fields := parseFields(hdr)
+	fields, complete := parseFields(hdr, w.u.expired)
+	if !complete {
+		p.unscannable(KindLimit, "time budget of %s exceeded", w.u.lim.Timeout)
+	}
 	typ, boundary := w.u.interpret(p, fields, defType)
 	if p.Depth == 0 && p.Origin == OriginMIME {
 		w.u.msgFields(fields)

@@ -1,0 +1,78 @@
+package policy
+
+import (
+	"bytes"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cost is what one run of the binary cost, read from the kernel's
+// rusage of the child (not wall time, which depends on the machine's
+// load): CPU seconds (user + system) and peak resident memory.
+type cost struct {
+	result
+	cpu    time.Duration
+	maxRSS int64 // bytes
+	wall   time.Duration
+}
+
+// deliverMeasured is box.deliver with the child's rusage.
+func (b *box) deliverMeasured(t testing.TB, msg []byte, sender string, args ...string) cost {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-c", b.cfg}, args...)...)
+	cmd.Dir = b.cwd
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + b.home, "USER=bob", "SENDER=" + sender,
+		"RECIPIENT=bob@example.net", "TMPDIR=" + b.tmp, "LANG=C"}
+	cmd.Stdin = bytes.NewReader(msg)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running scandeliver: %v", err)
+	}
+	ps := cmd.ProcessState
+	c := cost{result: result{code, errb.String()}, cpu: ps.UserTime() + ps.SystemTime(), wall: wall}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		c.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
+	}
+	t.Logf("cpu %s, max RSS %d MB, wall %s, exit %d", c.cpu.Round(time.Millisecond), c.maxRSS>>20, wall.Round(time.Millisecond), code)
+	return c
+}
+
+// foldedHeader is a message whose header holds one field folded over n
+// continuation lines.
+func foldedHeader(n int) []byte {
+	var b strings.Builder
+	b.WriteString("From: Alice <alice@example.org>\nTo: Bob <bob@example.net>\nSubject: folded\nX-Folded: a\n")
+	for i := 0; i < n; i++ {
+		b.WriteString(" b\n")
+	}
+	b.WriteString("Content-Type: text/plain\n\nhello\n")
+	return []byte(b.String())
+}
+
+// TestFoldedHeaderCost delivers a 1 MB header of 330,000 folded lines
+// (issue 12.4: unfolding was quadratic, 97 s of CPU): it must take under
+// 2 s of CPU and be delivered.
+func TestFoldedHeaderCost(t *testing.T) {
+	b := newBox(t, "")
+	msg := foldedHeader(330000)
+	c := b.deliverMeasured(t, msg, "alice@example.org")
+	if c.code != 0 {
+		t.Fatalf("exit %d: %s", c.code, c.stderr)
+	}
+	if c.cpu > 2*time.Second {
+		t.Errorf("a %d-byte header of 330,000 folded lines took %s of CPU, want under 2s", len(msg), c.cpu)
+	}
+	if d := b.delivered(t); len(d) != 1 {
+		t.Errorf("%d messages delivered, want 1", len(d))
+	}
+}
