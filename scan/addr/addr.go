@@ -99,8 +99,47 @@ func Dial(ctx context.Context, list []Addr) (net.Conn, Addr, error) {
 			break
 		}
 	}
-	return nil, Addr{}, errors.Join(errs...)
+	return nil, Addr{}, Join(errs...)
 }
+
+// Join is errors.Join for log lines: the distinct messages of the non-nil
+// errors on one line, separated by "; " (errors.Join puts a newline
+// between them, which a log line shows as a literal \n, and the same
+// failure seen by several connections was printed once per connection).
+// errors.Is and errors.As see every error. It returns nil when all are nil.
+func Join(errs ...error) error {
+	var m joined
+	for _, err := range errs {
+		if err != nil {
+			m = append(m, err)
+		}
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+type joined []error
+
+func (m joined) Error() string {
+	var b strings.Builder
+	seen := make(map[string]bool, len(m))
+	for _, err := range m {
+		msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+		if seen[msg] {
+			continue
+		}
+		seen[msg] = true
+		if b.Len() > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(msg)
+	}
+	return b.String()
+}
+
+func (m joined) Unwrap() []error { return m }
 
 // Watch makes conn fail promptly once ctx is done (deadline or cancel),
 // and gives it ctx's deadline. Call the returned stop when done with conn.

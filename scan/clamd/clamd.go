@@ -130,7 +130,8 @@ func (c *Client) Scan(ctx context.Context, items []Item) ([]Reply, error) {
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	// Several connections failing alike (clamd down) give one message.
+	if err := addr.Join(errs...); err != nil {
 		return nil, err
 	}
 	return replies, nil

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -235,6 +236,31 @@ func TestStopped(t *testing.T) {
 	rs, err := c.Scan(ctxT(t, 10*time.Second), []Item{memItem([]byte("x"))})
 	if err == nil {
 		t.Fatalf("no clamd: got %+v, want an error", rs)
+	}
+}
+
+// TestStoppedMessage: clamd down, two connections and two addresses:
+// the error is one line, each address's failure named once (it was the
+// whole failure twice, joined by a newline that logs show as "\n").
+func TestStoppedMessage(t *testing.T) {
+	dead := "unix:" + filepath.Join(t.TempDir(), "no-clamd.sock")
+	port := closedPort(t)
+	c := Client{Addrs: mustAddrs(t, dead, "tcp:"+port), Conns: 2}
+	_, err := c.Scan(ctxT(t, 10*time.Second), []Item{memItem([]byte("x")), memItem([]byte("y"))})
+	if err == nil {
+		t.Fatal("no clamd: no error")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") {
+		t.Errorf("error on several lines: %q", msg)
+	}
+	for _, a := range []string{"no-clamd.sock: connect", port + ": connect"} {
+		if n := strings.Count(msg, a); n != 1 {
+			t.Errorf("%q named %d times in %q", a, n, msg)
+		}
+	}
+	if !errors.Is(err, syscall.ENOENT) || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("errors.Is does not see the causes of %q", msg)
 	}
 }
 
