@@ -13,115 +13,41 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
-	"github.com/scandeliver/scandeliver/rules"
-	"github.com/scandeliver/scandeliver/scan"
-	"github.com/scandeliver/scandeliver/unpack"
+	"github.com/scandeliver/scandeliver/pipeline"
 )
 
 // DefaultConfigPath is read when -c is not given; its absence means the
 // built-in defaults.
 const DefaultConfigPath = "/etc/scandeliver/scandeliver.toml"
 
-// Config is the whole configuration file, decoded once by cmd and handed
-// to each stage as its own section (ARCHITECTURE.md: only cmd reads the
-// config file and the environment).
-type Config struct {
-	Deliver    DeliverConfig    `toml:"deliver"`
-	Spool      SpoolConfig      `toml:"spool"`
-	Quarantine QuarantineConfig `toml:"quarantine"`
-	Log        LogConfig        `toml:"log"`
-	Limits     unpack.Limits    `toml:"limits"`
-	Scan       ScanConfig       `toml:"scan"`
-	Engines    []scan.Config    `toml:"engine"`
-	Policy     rules.Policy     `toml:"policy"`
-	Rulesets   []rules.Ruleset  `toml:"ruleset"`
-	Notify     NotifyConfig     `toml:"notify"`
-	HTML       HTMLConfig       `toml:"html"`
-	Headers    HeadersConfig    `toml:"headers"`
-	Sanitize   SanitizeConfig   `toml:"sanitize"`
-	Canary     CanaryConfig     `toml:"canary"`
-	Release    ReleaseConfig    `toml:"release"`
-}
+// Config is the configuration file: its sections are the pipeline's own
+// types, which every stage takes as values; cmd only decodes into them.
+type Config = pipeline.Config
 
-// DeliverConfig is the [deliver] table.
-type DeliverConfig struct {
-	// Default destination: a trailing "/" means a Maildir, anything else
-	// an mbox file; "~/" is the recipient's home.
-	Default string `toml:"default"`
-	// LockTimeout bounds the wait for an mbox lock.
-	LockTimeout Duration `toml:"lock_timeout"`
-	// StaleLock is the age past which a dotlock is considered stale.
-	StaleLock Duration `toml:"stale_lock"`
-	// Junk is where spam goes when the policy says junk: "" means the
-	// Maildir++ folder .Junk of a Maildir destination (an mbox
-	// destination gets it in place, tagged).
-	Junk string `toml:"junk"`
-}
-
-// SpoolConfig is the [spool] table.
-type SpoolConfig struct {
-	Dir     string `toml:"dir"`      // "" = $TMPDIR or /tmp
-	Memory  Size   `toml:"memory"`   // above this the message goes to a file
-	MaxSize Size   `toml:"max_size"` // 0 = no limit; above it the message is deferred
-}
-
-// QuarantineConfig is the [quarantine] table.
-type QuarantineConfig struct {
-	Dir   string `toml:"dir"`
-	Group string `toml:"group"`
-}
-
-// LogConfig is the [log] table.
-type LogConfig struct {
-	Syslog bool   `toml:"syslog"` // also log to syslog's mail facility
-	Level  string `toml:"level"`  // debug, info, warn, error
-}
+// ConfigError is a configuration that cannot be used (file, line, key).
+type ConfigError = pipeline.ConfigError
 
 // defaultConfig returns the built-in defaults, which the config file
 // overrides key by key.
 func defaultConfig() Config {
 	return Config{
-		Deliver: DeliverConfig{
+		Deliver: pipeline.DeliverConfig{
 			Default:     "~/Maildir/",
-			LockTimeout: Duration(60 * time.Second),
-			StaleLock:   Duration(5 * time.Minute),
+			LockTimeout: pipeline.Duration(60 * time.Second),
+			StaleLock:   pipeline.Duration(5 * time.Minute),
 		},
-		Spool: SpoolConfig{
+		Spool: pipeline.SpoolConfig{
 			Memory: 1 << 20,
 		},
-		Quarantine: QuarantineConfig{
+		Quarantine: pipeline.QuarantineConfig{
 			Dir: "/var/spool/scandeliver/quarantine",
 		},
-		Log:     LogConfig{Syslog: true, Level: "info"},
-		HTML:    HTMLConfig{Disarm: true},
-		Canary:  CanaryConfig{Interval: Duration(DefaultCanaryInterval)},
-		Release: ReleaseConfig{Key: DefaultReleaseKey, MaxAge: Duration(DefaultReleaseMaxAge)},
+		Log:     pipeline.LogConfig{Syslog: true, Level: "info"},
+		HTML:    pipeline.HTMLConfig{Disarm: true},
+		Canary:  pipeline.CanaryConfig{Interval: pipeline.Duration(pipeline.DefaultCanaryInterval)},
+		Release: pipeline.ReleaseConfig{Key: pipeline.DefaultReleaseKey, MaxAge: pipeline.Duration(pipeline.DefaultReleaseMaxAge)},
 	}
 }
-
-// ConfigError is a configuration file that cannot be used. It carries
-// the file, line and key so that a postmaster finds the typo at once.
-type ConfigError struct {
-	File string
-	Line int
-	Key  string
-	Err  error
-}
-
-func (e *ConfigError) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	if e.Key != "" {
-		fmt.Fprintf(&b, ": key %q", e.Key)
-	}
-	fmt.Fprintf(&b, ": %v", e.Err)
-	return b.String()
-}
-
-func (e *ConfigError) Unwrap() error { return e.Err }
 
 // loadConfig reads the configuration. explicit says whether the path was
 // named with -c: a missing default file means the built-in defaults, a
@@ -166,7 +92,7 @@ func decodeConfig(path string, data []byte, cfg *Config) error {
 		k := und[0]
 		return &ConfigError{File: path, Line: keyLine(data, k), Key: k.String(), Err: errors.New("unknown key")}
 	}
-	return cfg.validate(path)
+	return validateConfig(path, cfg)
 }
 
 // tomlTypeErr is compiled on first use (only a broken config needs it).
@@ -175,7 +101,7 @@ var tomlTypeErr = sync.OnceValue(func() *regexp.Regexp {
 })
 
 // validate checks what the types alone cannot.
-func (c *Config) validate(path string) error {
+func validateConfig(path string, c *Config) error {
 	if c.Deliver.Default == "" {
 		return &ConfigError{File: path, Key: "deliver.default", Err: errors.New("must not be empty")}
 	}
@@ -235,23 +161,3 @@ func keyLine(data []byte, k toml.Key) int {
 	}
 	return 0
 }
-
-// Size is a byte count written as an integer or with a unit: "512KB",
-// "1MB", "20MB", "1GB" (powers of 1024), the same type as [limits] uses.
-type Size = unpack.Size
-
-// Duration is a time.Duration written as "60s", "10m".
-type Duration time.Duration
-
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil || v < 0 {
-		return fmt.Errorf("invalid duration %q (want e.g. 30s, 10m)", b)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scandeliver/scandeliver/pipeline"
 	"github.com/scandeliver/scandeliver/unpack"
 )
 
@@ -23,7 +24,7 @@ func TestExampleConfigDecodesStrictly(t *testing.T) {
 	// out, it must say exactly what the code does.
 	want := defaultConfig()
 	want.Spool.Dir = "/var/spool/scandeliver/tmp"
-	want.Engines = defaultEngines()
+	want.Engines = pipeline.DefaultEngines()
 	want.Notify.Sendmail = []string{"/usr/sbin/sendmail"}
 	want.Notify.Lang = "en"
 	lim := unpack.Limits{}.WithDefaults()
@@ -100,7 +101,7 @@ func TestConfigOverridesKeyByKey(t *testing.T) {
 
 // parseSize reads a size as the configuration does.
 func parseSize(s string) (int64, error) {
-	var z Size
+	var z pipeline.Size
 	err := z.UnmarshalText([]byte(s))
 	return int64(z), err
 }
@@ -111,8 +112,8 @@ func TestParseSize(t *testing.T) {
 		if got, err := parseSize(in); err != nil || got != want {
 			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
-		if got, _ := parseSize(Size(want).String()); got != want {
-			t.Errorf("Size(%d).String() = %q does not round-trip", want, Size(want).String())
+		if got, _ := parseSize(pipeline.Size(want).String()); got != want {
+			t.Errorf("Size(%d).String() = %q does not round-trip", want, pipeline.Size(want).String())
 		}
 	}
 	for _, in := range []string{"", "MB", "-1KB", "1.5MB", "12XB", "99999999999999GB"} {

@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/scandeliver/scandeliver/deliver"
+	"github.com/scandeliver/scandeliver/pipeline"
 )
 
 // Exit codes, from sysexits.h, as Postfix and sendmail read them
@@ -28,7 +29,7 @@ func (e usageError) Error() string { return e.msg }
 // does so.
 func exitCode(err error) int {
 	var ue usageError
-	var re rejectError
+	var re pipeline.RejectError
 	switch {
 	case err == nil:
 		return exOK

@@ -8,6 +8,8 @@ import (
 	"log/syslog"
 	"strings"
 	"sync"
+
+	"github.com/scandeliver/scandeliver/pipeline"
 )
 
 var (
@@ -28,19 +30,11 @@ func syslogLine(line string) error {
 	return syslogW.Info(line)
 }
 
-// summary is the one line logged per message.
-type summary struct {
-	attrs []slog.Attr
-	level slog.Level
-}
-
-func (s *summary) add(k string, v any) { s.attrs = append(s.attrs, slog.Any(k, v)) }
-
 // logSummary writes the summary line to stderr and, when configured, to
 // syslog. Values are quoted by slog's text handler, so nothing from the
 // message can forge a second line or reach a terminal unescaped.
-func (e *sysEnv) logSummary(cfg LogConfig, s *summary, msg string) {
-	if s.level < parseLevel(cfg.Level) {
+func (e *sysEnv) logSummary(cfg pipeline.LogConfig, s *pipeline.Summary, msg string) {
+	if s.Level < parseLevel(cfg.Level) {
 		return
 	}
 	var buf bytes.Buffer
@@ -53,8 +47,8 @@ func (e *sysEnv) logSummary(cfg LogConfig, s *summary, msg string) {
 			return a
 		},
 	})
-	r := slog.NewRecord(e.now(), s.level, msg, 0)
-	r.AddAttrs(s.attrs...)
+	r := slog.NewRecord(e.now(), s.Level, msg, 0)
+	r.AddAttrs(s.Attrs...)
 	_ = h.Handle(context.Background(), r)
 	line := strings.TrimRight(buf.String(), "\n")
 	fmt.Fprintln(e.stderr, line)

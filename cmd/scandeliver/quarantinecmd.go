@@ -420,7 +420,7 @@ func quarantineRelease(args []string, e *sysEnv) int {
 		rels = append(rels, quarantine.Release{Time: e.now().UTC(), To: dest, By: releasedBy(e)})
 		fmt.Fprintf(e.stdout, "released %s to %s\n", id, termSafe(dest))
 	} else {
-		key := cfg.Release.key()
+		key := cfg.Release.KeyFile()
 		if keyFlag != "" {
 			key = keyFlag
 		}
@@ -628,31 +628,6 @@ func releaseResend(ctx context.Context, e *sysEnv, st quarantine.Store, r quaran
 		sent = append(sent, addr)
 	}
 	return sent, errors.Join(errs...)
-}
-
-// releasedOK reports whether the message in raw carries a release mark
-// (quarantine release --resend) that verifies for recipient rcpt with the
-// installation's public key: the postmaster released exactly these bytes
-// for this recipient, so the delivery path must not quarantine it again
-// for what the scan finds. A missing public key, no mark, or a mark that
-// does not verify all give false (and the message is handled as any
-// other); why is for the log.
-func releasedOK(raw io.ReaderAt, size int64, rc ReleaseConfig, rcpt string, now time.Time) (id string, ok bool, why string) {
-	pub, err := quarantine.LoadReleasePublicKey(rc.pub())
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", false, ""
-		}
-		return "", false, err.Error()
-	}
-	m, err := quarantine.VerifyRelease(raw, size, pub, rcpt, now, rc.maxAge())
-	if err != nil {
-		if errors.Is(err, quarantine.ErrNoMark) {
-			return "", false, ""
-		}
-		return "", false, err.Error()
-	}
-	return m.ID, true, ""
 }
 
 // deliveryTraceEnd returns the offset past the Return-Path, Delivered-To

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scandeliver/scandeliver/pipeline"
 	"github.com/scandeliver/scandeliver/quarantine"
 	"github.com/scandeliver/scandeliver/scan/builtin"
 )
@@ -135,14 +136,14 @@ func TestQuarantineRoundTrip(t *testing.T) {
 		}
 		sent, _ := os.ReadFile(filepath.Join(rec, "msg"))
 		back := append([]byte("Return-Path: <m@evil.example>\nDelivered-To: bob@example.org\n"), sent...)
-		rc := ReleaseConfig{Key: key}
-		if got, ok, why := releasedOK(bytes.NewReader(back), int64(len(back)), rc, "bob@example.org", now.Add(time.Minute)); !ok || got != id {
+		rc := pipeline.ReleaseConfig{Key: key}
+		if got, ok, why := pipeline.ReleasedOK(bytes.NewReader(back), int64(len(back)), rc, "bob@example.org", now.Add(time.Minute)); !ok || got != id {
 			t.Errorf("releasedOK: %v %q %s", ok, got, why)
 		}
-		if _, ok, _ := releasedOK(bytes.NewReader(back), int64(len(back)), rc, "eve@example.org", now); ok {
+		if _, ok, _ := pipeline.ReleasedOK(bytes.NewReader(back), int64(len(back)), rc, "eve@example.org", now); ok {
 			t.Error("releasedOK for another recipient")
 		}
-		if _, ok, _ := releasedOK(strings.NewReader(msg), int64(len(msg)), rc, "bob@example.org", now); ok {
+		if _, ok, _ := pipeline.ReleasedOK(strings.NewReader(msg), int64(len(msg)), rc, "bob@example.org", now); ok {
 			t.Error("releasedOK without a mark")
 		}
 		if r, _ := (quarantine.Store{Dir: qdir}).Get(id); len(r.Released) != 2 || r.Released[1].To != "resend:bob@example.org" {

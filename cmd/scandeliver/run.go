@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,14 +11,12 @@ import (
 	"os/signal"
 	"os/user"
 	"runtime/debug"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/scandeliver/scandeliver/deliver"
-	"github.com/scandeliver/scandeliver/scan"
-	"github.com/scandeliver/scandeliver/unpack"
+	"github.com/scandeliver/scandeliver/pipeline"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -212,18 +211,18 @@ func deliverMessage(args []string, e *sysEnv) int {
 		defer stop()
 	}
 
-	s := &summary{}
+	s := &pipeline.Summary{}
 	err = deliverSpooled(ctx, e, cfg, path, s, *fSender, *fRcpt, *fUser, *fTo)
 	code := exitCode(err)
-	s.add("duration", e.now().Sub(start).Round(time.Microsecond).String())
+	s.Add("duration", e.now().Sub(start).Round(time.Microsecond).String())
 	if err != nil {
-		s.level = slog.LevelError // errors are always logged
-		s.add("result", resultWord(code))
-		s.add("error", err.Error())
+		s.Level = slog.LevelError // errors are always logged
+		s.Add("result", resultWord(code))
+		s.Add("error", err.Error())
 		e.logSummary(cfg.Log, s, "not delivered")
 		return code
 	}
-	s.add("result", "delivered")
+	s.Add("result", "delivered")
 	e.logSummary(cfg.Log, s, "delivered")
 	return exOK
 }
@@ -242,7 +241,9 @@ func resultWord(code int) string {
 	return fmt.Sprintf("exit-%d", code)
 }
 
-func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, s *summary, sender, rcpt, userName, to string) error {
+// deliverSpooled takes the envelope from the flags and the environment,
+// spools the message and hands it to the pipeline for its one recipient.
+func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, s *pipeline.Summary, sender, rcpt, userName, to string) error {
 	var u *deliver.User
 	if userName != "" {
 		var err error
@@ -252,85 +253,37 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 		}
 	}
 
-	engines, err := buildEngines(cfg.Engines)
-	if err != nil {
-		return &ConfigError{File: cfgPath, Err: err}
-	}
-
-	sp, err := unpack.NewSpool(e.stdin, unpack.SpoolOptions{
-		Dir:     cfg.Spool.Dir,
-		Memory:  int64(cfg.Spool.Memory),
-		MaxSize: int64(cfg.Spool.MaxSize),
-	})
-	if err != nil {
-		return fmt.Errorf("spooling the message: %w", err)
-	}
-	defer sp.Close()
-	s.add("size", sp.Size())
-
-	hi := scanHeader(sp, sp.Size())
-	if hi.messageID != "" {
-		s.add("message_id", hi.messageID)
-	}
-
-	// The envelope, in the order other LDAs take it.
-	sender = firstNonEmpty(sender, e.getenv("SENDER"), hi.fromLine, "MAILER-DAEMON")
-	home := ""
-	if u != nil {
-		home = u.Home
-		rcpt = firstNonEmpty(rcpt, e.getenv("ORIGINAL_RECIPIENT"), e.getenv("RECIPIENT"), u.Name)
-	} else {
-		home = e.getenv("HOME")
-		name := firstNonEmpty(e.getenv("USER"), e.getenv("LOGNAME"))
-		if home == "" || name == "" {
-			if cu, err := user.Current(); err == nil {
-				home = firstNonEmpty(home, cu.HomeDir)
-				name = firstNonEmpty(name, cu.Username)
-			}
-		}
-		rcpt = firstNonEmpty(rcpt, e.getenv("ORIGINAL_RECIPIENT"), e.getenv("RECIPIENT"), name)
-	}
-	s.add("sender", sender)
-	s.add("recipient", rcpt)
-
-	destSpec := firstNonEmpty(to, cfg.Deliver.Default)
-	if strings.HasPrefix(destSpec, "~/") && home == "" {
-		return fmt.Errorf("destination %q: no home directory known for the recipient", destSpec)
-	}
-	dest, err := deliver.ParseDest(destSpec, home)
-	if err != nil {
-		return err // it names the destination
-	}
-	s.add("destination", dest.Path)
-
-	raw := &spoolSection{sp: sp, off: hi.bodyStart, size: sp.Size() - hi.bodyStart}
-	o, err := scanMessage(ctx, cfg, engines, raw, scan.Envelope{Sender: sender, Recipients: []string{rcpt}, User: rcpt}, e.stderr)
+	snap, err := pipeline.NewSnapshot(cfg, cfgPath)
 	if err != nil {
 		return err
 	}
-	defer o.msg.Close()
-	s.add("parts", len(o.msg.Parts))
-	s.add("verdicts", verdictSummary(o.res))
-	s.add("scan_time", o.res.Duration.Round(time.Microsecond).String())
-	d := &delivery{e: e, cfg: cfg, s: s, o: o, raw: raw, hi: hi, sender: sender, rcpt: rcpt, dest: dest, user: u, home: home}
-	// A message released from the quarantine and re-sent through the MTA
-	// carries a signed mark: it is delivered as released, not quarantined
-	// again for the same reason.
-	if id, ok, why := releasedOK(raw, raw.Size(), cfg.Release, rcpt, e.now()); ok {
-		s.add("released", id)
-		s.add("action", "delivered")
-		return d.put(ctx, dest, prefixFields(hi, sender, rcpt, []string{d.statusName() + ": released (" + id + ")"}), raw.Reader(), raw.Size())
-	} else if why != "" {
-		s.add("release_mark", why)
-	}
-	return d.applyPolicy(ctx)
-}
 
-func firstNonEmpty(v ...string) string {
-	for _, s := range v {
-		if s != "" {
-			return s
-		}
+	m, err := pipeline.NewMessage(e.stdin, cfg.Spool)
+	if err != nil {
+		return fmt.Errorf("spooling the message: %w", err)
 	}
-	return ""
+	defer m.Close()
+
+	// The envelope, in the order other LDAs take it.
+	sender = cmp.Or(sender, e.getenv("SENDER"), m.FromLine(), "MAILER-DAEMON")
+	home := ""
+	if u != nil {
+		home = u.Home
+		rcpt = cmp.Or(rcpt, e.getenv("ORIGINAL_RECIPIENT"), e.getenv("RECIPIENT"), u.Name)
+	} else {
+		home = e.getenv("HOME")
+		name := cmp.Or(e.getenv("USER"), e.getenv("LOGNAME"))
+		if home == "" || name == "" {
+			if cu, err := user.Current(); err == nil {
+				home = cmp.Or(home, cu.HomeDir)
+				name = cmp.Or(name, cu.Username)
+			}
+		}
+		rcpt = cmp.Or(rcpt, e.getenv("ORIGINAL_RECIPIENT"), e.getenv("RECIPIENT"), name)
+	}
+	env := pipeline.Envelope{Sender: sender, Recipients: []pipeline.Recipient{{Address: rcpt, User: u, Home: home, Dest: to}}}
+	out := pipeline.Deliver(ctx, snap, m, env, pipeline.Options{Now: e.now, Warn: e.stderr})
+	o := out[0]
+	s.Attrs = append(o.Log.Attrs, s.Attrs...)
+	return o.Err
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/scandeliver/scandeliver/pipeline"
 	"github.com/scandeliver/scandeliver/scan"
 	"github.com/scandeliver/scandeliver/unpack"
 )
@@ -45,7 +46,7 @@ func scanCommand(args []string, e *sysEnv) int {
 	}
 	var engines []scan.Engine
 	if !*noEngines {
-		if engines, err = buildEngines(cfg.Engines); err != nil {
+		if engines, err = pipeline.BuildEngines(cfg.Engines); err != nil {
 			fmt.Fprintf(e.stderr, "scandeliver: %s: %v\n", path, err)
 			return scanTrouble
 		}
@@ -77,14 +78,12 @@ func scanOne(e *sysEnv, cfg Config, engines []scan.Engine, name string, asJSON b
 		defer f.Close()
 		in = f
 	}
-	sp, err := unpack.NewSpool(in, unpack.SpoolOptions{Dir: cfg.Spool.Dir, Memory: int64(cfg.Spool.Memory)})
+	raw, err := pipeline.NewMessage(in, pipeline.SpoolConfig{Dir: cfg.Spool.Dir, Memory: cfg.Spool.Memory})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: %s: %v\n", strconv.QuoteToGraphic(name), err)
 		return scanTrouble
 	}
-	defer sp.Close()
-	hi := scanHeader(sp, sp.Size())
-	raw := &spoolSection{sp: sp, off: hi.bodyStart, size: sp.Size() - hi.bodyStart}
+	defer raw.Close()
 	ctx := context.Background()
 	m, err := unpack.Unpack(ctx, raw, raw.Size(), unpack.Options{Limits: cfg.Limits, TempDir: cfg.Spool.Dir})
 	if err != nil {
@@ -94,7 +93,7 @@ func scanOne(e *sysEnv, cfg Config, engines []scan.Engine, name string, asJSON b
 	defer m.Close()
 	var res scan.Result
 	if len(engines) > 0 {
-		res = scan.Run(ctx, engines, scanObjects(m, raw), scan.Envelope{Sender: hi.fromLine}, cfg.Scan.Concurrency)
+		res = scan.Run(ctx, engines, pipeline.ScanObjects(m, raw), scan.Envelope{Sender: raw.FromLine()}, cfg.Scan.Concurrency)
 	}
 	code := scanClean
 	if res.Infected || res.Spam {

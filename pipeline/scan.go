@@ -1,36 +1,28 @@
-package main
+package pipeline
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/scandeliver/scandeliver/quarantine"
 	"github.com/scandeliver/scandeliver/scan"
 	"github.com/scandeliver/scandeliver/unpack"
 )
 
-// ScanConfig is the [scan] table.
-type ScanConfig struct {
-	// Concurrency bounds how many engines run at once (0: all).
-	Concurrency int `toml:"concurrency"`
-}
-
-// defaultEngines is used when the configuration has no [[engine]] table:
+// DefaultEngines is used when the configuration has no [[engine]] table:
 // the builtin engine, which needs no daemon, so that a fresh machine
 // scans something real (EICAR) from the first message.
-func defaultEngines() []scan.Config {
+func DefaultEngines() []scan.Config {
 	return []scan.Config{{Name: "builtin", Type: "builtin"}}
 }
 
-// buildEngines makes the configured engines; an error is a configuration
+// BuildEngines makes the configured engines; an error is a configuration
 // error (a bad table, an unreadable signature database).
-func buildEngines(cfgs []scan.Config) ([]scan.Engine, error) {
+func BuildEngines(cfgs []scan.Config) ([]scan.Engine, error) {
 	if len(cfgs) == 0 {
-		cfgs = defaultEngines()
+		cfgs = DefaultEngines()
 	}
 	var out []scan.Engine
 	for i, c := range cfgs {
@@ -43,11 +35,11 @@ func buildEngines(cfgs []scan.Config) ([]scan.Engine, error) {
 	return out, nil
 }
 
-// scanObjects lists what the engines see: every part with content of its
+// ScanObjects lists what the engines see: every part with content of its
 // own (MIME leaves, archives and their members, uuencoded, yEnc and TNEF
 // attachments), by its path, and the raw message once, so that a parser
 // differential between us and an engine cannot hide a payload.
-func scanObjects(m *unpack.Message, raw *spoolSection) []scan.Object {
+func ScanObjects(m *unpack.Message, raw *Message) []scan.Object {
 	objs := []scan.Object{{
 		ID:   scan.RawID,
 		Raw:  true,
@@ -65,30 +57,9 @@ func scanObjects(m *unpack.Message, raw *spoolSection) []scan.Object {
 	return objs
 }
 
-// spoolSection is the message proper within the spool (after an envelope
-// From_ line).
-type spoolSection struct {
-	sp   *unpack.Spool
-	off  int64
-	size int64
-}
-
-func (s *spoolSection) Size() int64                             { return s.size }
-func (s *spoolSection) Reader() *io.SectionReader               { return io.NewSectionReader(s.sp, s.off, s.size) }
-func (s *spoolSection) ReadAt(p []byte, off int64) (int, error) { return s.Reader().ReadAt(p, off) }
-
-// File is the spool file, for clamd's FILDES, when the message is all of
-// it (no From_ line to skip) and it is not held in memory; else nil.
-func (s *spoolSection) File() *os.File {
-	if s.off != 0 {
-		return nil
-	}
-	return s.sp.File()
-}
-
-// outcome is what unpacking and scanning found; the policy stage (rules)
+// scanned is what unpacking and scanning found; the policy stage (rules)
 // decides from it.
-type outcome struct {
+type scanned struct {
 	msg     *unpack.Message
 	res     scan.Result
 	action  string   // "deliver", or "quarantine" when an engine with on_error = quarantine failed
@@ -100,17 +71,18 @@ type outcome struct {
 // Engines that could not answer apply their on_error: tempfail returns a
 // temporary error (exit 75), quarantine withholds the message, pass lets
 // it through with a header saying so.
-func scanMessage(ctx context.Context, cfg Config, engines []scan.Engine, raw *spoolSection, env scan.Envelope, warn io.Writer) (*outcome, error) {
+func scanMessage(ctx context.Context, snap *Snapshot, raw *Message, env scan.Envelope, opt Options) (*scanned, error) {
+	cfg, engines := snap.Config, snap.Engines
 	// A delivery never shows the parts' hashes: they are not computed.
 	m, err := unpack.Unpack(ctx, raw, raw.Size(), unpack.Options{Limits: cfg.Limits, TempDir: cfg.Spool.Dir, NoHashes: true})
 	if err != nil {
 		return nil, fmt.Errorf("unpacking the message: %w", err)
 	}
-	o := &outcome{msg: m, action: "deliver"}
-	o.res = scan.Run(ctx, engines, scanObjects(m, raw), env, cfg.Scan.Concurrency)
+	o := &scanned{msg: m, action: "deliver"}
+	o.res = scan.Run(ctx, engines, ScanObjects(m, raw), env, cfg.Scan.Concurrency)
 	// The canary: an engine that answers but no longer detects EICAR
 	// counts as down (its on_error applies).
-	o.res.Failed = append(o.res.Failed, canaryCheck(ctx, cfg.Canary, cfg.Spool.Dir, cfg.Engines, engines, time.Now(), warn)...)
+	o.res.Failed = append(o.res.Failed, canaryCheck(ctx, cfg.Canary, cfg.Spool.Dir, cfg.Engines, engines, opt.Now(), opt.Warn)...)
 	if err := ctx.Err(); err != nil {
 		m.Close()
 		return nil, err
@@ -152,7 +124,7 @@ func verdictSummary(r scan.Result) string {
 }
 
 // quarantineReport describes a withheld message for the quarantine.
-func quarantineReport(o *outcome, hi headerInfo, sender, rcpt string) quarantine.Report {
+func quarantineReport(o *scanned, hi headerInfo, sender, rcpt string) quarantine.Report {
 	r := quarantine.Report{
 		Sender:     sender,
 		Recipients: []string{rcpt},

@@ -1,8 +1,9 @@
-package main
+package pipeline
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,96 +24,11 @@ import (
 	"github.com/scandeliver/scandeliver/unpack"
 )
 
-// NotifyConfig is the [notify] table: how notices reach the postmaster
-// and real senders.
-type NotifyConfig struct {
-	// Sendmail is the program and its leading arguments; the recipient is
-	// added by scandeliver ("-t" is refused).
-	Sendmail []string `toml:"sendmail"`
-	From     string   `toml:"from"`      // From address of notices; default "postmaster"
-	FromName string   `toml:"from_name"` // default "Mail scanner"
-	Contact  string   `toml:"contact"`   // who readers may contact; default the postmaster
-	Lang     string   `toml:"lang"`      // "en" or "fr"
-	// Templates is a directory of site templates (LANG/NAME.tmpl) that
-	// override the shipped ones.
-	Templates string   `toml:"templates"`
-	Timeout   Duration `toml:"timeout"`
-	// Postmaster receives the notices when [policy] (or the ruleset)
-	// names nobody.
-	Postmaster string `toml:"postmaster"`
-	// Senders: notices to real senders of blocked or infected mail
-	// (overrides [policy] notify_sender when set).
-	Senders *bool `toml:"senders"`
-	// AuthservID is the authserv-id of our own MTA's
-	// Authentication-Results fields; only those prove a sender real
-	// (dmarc=pass, or spf=pass for the envelope sender's domain). "" trusts none.
-	AuthservID string `toml:"authserv_id"`
-	// SenderInterval: at most one notice per sender per interval.
-	SenderInterval Duration `toml:"sender_interval"`
-	// RequireProof: a sender of blocked (not infected) mail is told only
-	// when provably real, as for viruses (default true; viruses always
-	// need the proof).
-	RequireProof *bool `toml:"require_proof"`
-}
+// RejectError is a message refused by a "reject" rule: exit 65 (the MTA
+// bounces it to the sender), or a 5xx reply in serve mode.
+type RejectError struct{ Reason string }
 
-// mailer is the notices' sendmail. "-t" and "-i" are accepted for
-// compatibility with other scanners' configurations and dropped: the
-// recipient is always passed as an argument, never read from the header.
-func (n NotifyConfig) mailer() notify.Mailer {
-	var argv []string
-	for _, a := range n.Sendmail {
-		if len(argv) > 0 && (a == "-t" || a == "-i") {
-			continue
-		}
-		argv = append(argv, a)
-	}
-	return notify.Mailer{Sendmail: argv, Timeout: time.Duration(n.Timeout)}
-}
-
-// HeadersConfig is the [headers] table.
-type HeadersConfig struct {
-	// Status is the name of the status field ("X-Scandeliver-Status").
-	Status string `toml:"status"`
-}
-
-// SanitizeConfig is the [sanitize] table.
-type SanitizeConfig struct {
-	// SignatureText and SignatureHTML are added once to the first text
-	// and HTML body parts of clean messages ("" = none).
-	SignatureText string `toml:"signature_text"`
-	SignatureHTML string `toml:"signature_html"`
-	// Disinfect delivers a zip or tar attachment rebuilt without its
-	// infected or denied members, with a note, instead of replacing it.
-	Disinfect bool `toml:"disinfect"`
-}
-
-// HTMLConfig is the [html] table (sanitize/html's options).
-type HTMLConfig struct {
-	Disarm             bool              `toml:"disarm"`
-	Elements           map[string]string `toml:"elements"` // element = "allow" | "disarm" | "remove"
-	BlockRemoteContent bool              `toml:"block_remote_content"`
-	TrustedHosts       []string          `toml:"trusted_hosts"`
-	MaxBytes           Size              `toml:"max_bytes"`
-	Timeout            Duration          `toml:"timeout"`
-}
-
-func (h HTMLConfig) options() html.Options {
-	o := html.Options{BlockRemoteContent: h.BlockRemoteContent, TrustedHosts: h.TrustedHosts,
-		MaxBytes: int64(h.MaxBytes), Timeout: time.Duration(h.Timeout)}
-	if len(h.Elements) > 0 {
-		o.Elements = map[string]html.Action{}
-		for k, v := range h.Elements {
-			o.Elements[k] = html.Action(v)
-		}
-	}
-	return o
-}
-
-// rejectError is a message refused by a "reject" rule: exit 65, and the
-// MTA bounces it to the sender.
-type rejectError struct{ reason string }
-
-func (e rejectError) Error() string { return "rejected by policy: " + e.reason }
+func (e RejectError) Error() string { return "rejected by policy: " + e.Reason }
 
 // facts turns the part tree and the verdicts into the plain facts rules
 // decides on.
@@ -155,7 +71,7 @@ func facts(m *unpack.Message, res scan.Result, size int64, sender, rcpt string, 
 			}
 		case v.Status == scan.Unscannable && v.Kind == scan.Virus:
 			if v.Object == scan.RawID {
-				f.Unscannable = firstNonEmpty(f.Unscannable, v.Engine+": "+v.Reason)
+				f.Unscannable = cmp.Or(f.Unscannable, v.Engine+": "+v.Reason)
 			} else if pf := byPath[v.Object]; pf != nil && pf.Unscannable == "" {
 				pf.Unscannable = v.Engine + ": " + v.Reason
 			}
@@ -181,7 +97,7 @@ func facts(m *unpack.Message, res scan.Result, size int64, sender, rcpt string, 
 // messageHeader reads the top-level header of the message for the notices
 // (who sent it, is it a list or an auto-reply). Lenient: a broken header
 // gives what could be read.
-func messageHeader(raw *spoolSection) textproto.MIMEHeader {
+func messageHeader(raw *Message) textproto.MIMEHeader {
 	r := textproto.NewReader(bufio.NewReader(io.LimitReader(raw.Reader(), maxHeaderScan)))
 	h, _ := r.ReadMIMEHeader()
 	if h == nil {
@@ -192,11 +108,11 @@ func messageHeader(raw *spoolSection) textproto.MIMEHeader {
 
 // delivery is everything the policy stage needs to finish a message.
 type delivery struct {
-	e       *sysEnv
+	now     func() time.Time
 	cfg     Config
-	s       *summary
-	o       *outcome
-	raw     *spoolSection
+	s       *Summary
+	o       *scanned
+	raw     *Message
 	hi      headerInfo
 	sender  string
 	rcpt    string
@@ -221,7 +137,7 @@ const maxKeptDisarmed = 16 << 20
 // sanitized, or a notice in its place), then tell the postmaster and the
 // real sender. Notices go last, so that a delivery that fails (and is
 // retried by the MTA) does not send them twice.
-func (d *delivery) applyPolicy(ctx context.Context) error {
+func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
 	pol, ruleset := rules.SelectNamed(d.cfg.Policy, d.cfg.Rulesets, d.sender, d.rcpt)
 	d.ruleset = ruleset
 	f := facts(d.o.msg, d.o.res, d.raw.Size(), d.sender, d.rcpt, pol.WithDefaults().IsLocal(d.sender))
@@ -239,15 +155,15 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 	}
 	// Not "status": Postfix logs the command's output after its own
 	// status=, and log readers must not find ours first.
-	d.s.add("scan", firstNonEmpty(string(v.Status), "clean"))
+	d.s.Add("scan", cmp.Or(string(v.Status), "clean"))
 	if ruleset != "" {
-		d.s.add("ruleset", ruleset)
+		d.s.Add("ruleset", ruleset)
 	}
 	if len(v.Reasons) > 0 {
-		d.s.add("reason", strings.Join(v.Reasons, "; "))
+		d.s.Add("reason", strings.Join(v.Reasons, "; "))
 	}
 	if v.Message == rules.Reject {
-		return rejectError{strings.Join(v.Reasons, "; ")}
+		return "", RejectError{strings.Join(v.Reasons, "; ")}
 	}
 
 	qid := ""
@@ -255,9 +171,9 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 		var err error
 		qid, err = d.quarantine(v)
 		if err != nil {
-			return fmt.Errorf("quarantining the message: %w", err)
+			return "", fmt.Errorf("quarantining the message: %w", err)
 		}
-		d.s.add("quarantine_id", qid)
+		d.s.Add("quarantine_id", qid)
 	}
 
 	status := d.statusHeaders(v)
@@ -268,7 +184,7 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 		DisarmHTML:    d.cfg.HTML.Disarm,
 		HTML:          d.cfg.HTML.options(),
 		SubjectTags:   v.SubjectTags,
-		Now:           d.e.now,
+		Now:           d.now,
 		SignatureText: d.cfg.Sanitize.SignatureText,
 		SignatureHTML: d.cfg.Sanitize.SignatureHTML,
 		Disinfect:     d.cfg.Sanitize.Disinfect,
@@ -281,7 +197,7 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 			// A junk mailbox of its own ("~/mail/junk" or "~/Junk/").
 			j, err := deliver.ParseDest(d.cfg.Deliver.Junk, d.home)
 			if err != nil {
-				return &ConfigError{Key: "deliver.junk", Err: err}
+				return "", &ConfigError{Key: "deliver.junk", Err: err}
 			}
 			dest = j
 		case dest.Kind == deliver.Maildir:
@@ -301,11 +217,11 @@ func (d *delivery) applyPolicy(ctx context.Context) error {
 		action, err = d.deliverMessage(ctx, dest, v, qid, status, opt)
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
-	d.s.add("action", action)
+	d.s.Add("action", action)
 	d.notify(ctx, pol, v, qid)
-	return nil
+	return Action(action), nil
 }
 
 // statusHeaders are the fields that tell the reader (and filters) what
@@ -340,7 +256,7 @@ func (d *delivery) statusHeaders(v rules.Verdict) []string {
 }
 
 func (d *delivery) statusName() string {
-	return firstNonEmpty(d.cfg.Headers.Status, "X-Scandeliver-Status")
+	return cmp.Or(d.cfg.Headers.Status, "X-Scandeliver-Status")
 }
 
 func hasSpamEngine(r scan.Result) bool {
@@ -354,7 +270,7 @@ func hasSpamEngine(r scan.Result) bool {
 
 func (d *delivery) quarantine(v rules.Verdict) (string, error) {
 	r := quarantineReport(d.o, d.hi, d.sender, d.rcpt)
-	r.Status = firstNonEmpty(string(v.Status), "clean")
+	r.Status = cmp.Or(string(v.Status), "clean")
 	if r.Status == string(rules.StatusClean) && v.Spam {
 		r.Status = "spam"
 	}
@@ -365,7 +281,7 @@ func (d *delivery) quarantine(v rules.Verdict) (string, error) {
 		r.Decisions = append(r.Decisions, quarantine.Decision{Part: pd.Part, Name: pd.Name, Action: string(pd.Action),
 			Kind: string(pd.Kind), Rule: pd.Rule, Reason: pd.Reason, NewName: pd.NewName})
 	}
-	return quarantine.Store{Dir: d.cfg.Quarantine.Dir, Group: d.cfg.Quarantine.Group, Now: d.e.now}.Put(d.raw.Reader(), r)
+	return quarantine.Store{Dir: d.cfg.Quarantine.Dir, Group: d.cfg.Quarantine.Group, Now: d.now}.Put(d.raw.Reader(), r)
 }
 
 // becomeUser drops root for the recipient before the mailbox is touched.
@@ -385,13 +301,13 @@ func (d *delivery) put(ctx context.Context, dest deliver.Dest, prefix []byte, bo
 	res, err := deliver.Deliver(ctx, dest, prefix, body, size, deliver.Envelope{Sender: d.sender, Recipient: d.rcpt}, deliver.Options{
 		LockTimeout: time.Duration(d.cfg.Deliver.LockTimeout),
 		StaleLock:   time.Duration(d.cfg.Deliver.StaleLock),
-		Now:         d.e.now,
+		Now:         d.now,
 	})
 	if err != nil {
 		return err
 	}
 	if res.Path != "" {
-		d.s.add("file", res.Path)
+		d.s.Add("file", res.Path)
 	}
 	return nil
 }
@@ -429,7 +345,7 @@ func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rule
 			return "", fmt.Errorf("removing status fields: %w", err)
 		}
 		defer sp.Close()
-		d.s.add("removed_fields", "status")
+		d.s.Add("removed_fields", "status")
 		return "delivered", d.put(ctx, dest, prefix, sp.Open(), sp.Size())
 	}
 	var res sanitize.Result
@@ -453,24 +369,24 @@ func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rule
 		action = "sanitized"
 	}
 	if len(res.Replaced) > 0 {
-		d.s.add("replaced", strings.Join(res.Replaced, " "))
+		d.s.Add("replaced", strings.Join(res.Replaced, " "))
 	}
 	if len(res.Renamed) > 0 {
-		d.s.add("renamed", strings.Join(res.Renamed, " "))
+		d.s.Add("renamed", strings.Join(res.Renamed, " "))
 	}
 	if len(res.Disinfected) > 0 {
-		d.s.add("disinfected", strings.Join(res.Disinfected, " "))
+		d.s.Add("disinfected", strings.Join(res.Disinfected, " "))
 	}
 	if len(res.Signed) > 0 {
-		d.s.add("signed", strings.Join(res.Signed, " "))
+		d.s.Add("signed", strings.Join(res.Signed, " "))
 	}
 	if res.HTML.Changed {
-		d.s.add("html", fmt.Sprintf("scripts=%d handlers=%d urls=%d disarmed=%d webbugs=%d phishing=%d",
+		d.s.Add("html", fmt.Sprintf("scripts=%d handlers=%d urls=%d disarmed=%d webbugs=%d phishing=%d",
 			res.HTML.Scripts, res.HTML.Handlers, res.HTML.BadURLs, res.HTML.Disarmed, res.HTML.WebBugs, res.HTML.Phishing))
 	}
 	hi := scanHeader(sp, sp.Size())
 	if hi.forged {
-		d.s.add("removed_fields", "status")
+		d.s.Add("removed_fields", "status")
 	}
 	if hi.forged || d.cfg.Headers.Status != "" {
 		sp2, err := d.respool(func(w io.Writer) error { return stripStatusFields(w, sp.Open(), d.cfg.Headers.Status) })
@@ -505,7 +421,7 @@ func (d *delivery) deliverNotice(ctx context.Context, dest deliver.Dest, v rules
 
 func (d *delivery) templates() notify.Templates { return notify.Templates{Dir: d.cfg.Notify.Templates} }
 
-func (d *delivery) lang() string { return firstNonEmpty(d.cfg.Notify.Lang, "en") }
+func (d *delivery) lang() string { return cmp.Or(d.cfg.Notify.Lang, "en") }
 
 // reason translates a part's reason into the templates' language (the
 // site's LANG/reasons.txt, then the built-in one), loaded on first use.
@@ -514,23 +430,23 @@ func (d *delivery) reason(text string) string {
 	if d.reasons == nil {
 		var err error
 		if d.reasons, err = d.templates().Reasons(d.lang()); err != nil {
-			d.s.add("template_error", err.Error())
+			d.s.Add("template_error", err.Error())
 		}
 	}
 	return d.reasons.Translate(text)
 }
 
 func (d *delivery) contact() string {
-	return firstNonEmpty(d.cfg.Notify.Contact, d.cfg.Policy.WithDefaults().Postmaster, "postmaster")
+	return cmp.Or(d.cfg.Notify.Contact, d.cfg.Policy.WithDefaults().Postmaster, "postmaster")
 }
 
 // replacement renders the text that replaces a part.
 func (d *delivery) replacement(qid string) sanitize.Replacement {
 	return func(p *unpack.Part, pd rules.Decision) (string, error) {
 		data := notify.Data{
-			Date: d.e.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
+			Date: d.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
 			Sender: d.sender, Recipient: d.rcpt, Subject: d.o.msg.Subject, MessageID: d.hi.messageID,
-			File: firstNonEmpty(pd.Name, p.Name), Reason: d.reason(pd.Reason), Rule: pd.Rule,
+			File: cmp.Or(pd.Name, p.Name), Reason: d.reason(pd.Reason), Rule: pd.Rule,
 		}
 		for _, fd := range pd.Findings {
 			if len(fd.Signatures) > 0 {
@@ -553,7 +469,7 @@ func hostname() string {
 func (d *delivery) noticeData(v rules.Verdict, qid string) notify.Data {
 	data := notify.Data{
 		Hostname: hostname(),
-		Date:     d.e.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
+		Date:     d.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
 		Sender: d.sender, Recipient: d.rcpt, Subject: d.o.msg.Subject, MessageID: d.hi.messageID,
 		Status: string(v.Status), Action: verdictAction(v), Reason: strings.Join(v.Reasons, "; "),
 		Signature: strings.Join(v.Signatures, ", "),
@@ -580,9 +496,9 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 		return
 	}
 	n := notify.Notifier{
-		From: firstNonEmpty(d.cfg.Notify.From, "postmaster@"+hostname()), FromName: d.cfg.Notify.FromName,
+		From: cmp.Or(d.cfg.Notify.From, "postmaster@"+hostname()), FromName: d.cfg.Notify.FromName,
 		Hostname: hostname(), Lang: d.lang(),
-		Templates: d.templates(), Now: d.e.now, Mailer: d.cfg.Notify.mailer(),
+		Templates: d.templates(), Now: d.now, Mailer: d.cfg.Notify.mailer(),
 	}
 	data := d.noticeData(v, qid)
 	h := messageHeader(d.raw)
@@ -592,10 +508,10 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 		}
 	}
 	var sent []string
-	postmaster := firstNonEmpty(v.Postmaster, d.cfg.Notify.Postmaster)
+	postmaster := cmp.Or(v.Postmaster, d.cfg.Notify.Postmaster)
 	if v.NotifyPostmaster && postmaster != "" {
 		if err := n.Postmaster(ctx, postmaster, data); err != nil {
-			d.s.add("notify_error", "postmaster: "+err.Error())
+			d.s.Add("notify_error", "postmaster: "+err.Error())
 		} else {
 			sent = append(sent, "postmaster")
 		}
@@ -608,24 +524,24 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 			RequireProof: len(v.Signatures) > 0 || d.cfg.Notify.RequireProof == nil || *d.cfg.Notify.RequireProof,
 			AuthServID:   d.cfg.Notify.AuthservID})
 		if ok && !v.SenderLocal {
-			rl := notify.RateLimit{Dir: filepath.Join(firstNonEmpty(d.cfg.Spool.Dir, os.TempDir()), fmt.Sprintf("scandeliver-notify-%d", os.Getuid())),
-				Interval: time.Duration(d.cfg.Notify.SenderInterval), Now: d.e.now}
+			rl := notify.RateLimit{Dir: filepath.Join(cmp.Or(d.cfg.Spool.Dir, os.TempDir()), fmt.Sprintf("scandeliver-notify-%d", os.Getuid())),
+				Interval: time.Duration(d.cfg.Notify.SenderInterval), Now: d.now}
 			if allowed, err := rl.Allow(d.sender); err == nil && !allowed {
 				ok, why = false, "a notice went to this sender less than an interval ago"
 			}
 		}
 		if ok {
 			if err := n.Sender(ctx, d.sender, data); err != nil {
-				d.s.add("notify_error", "sender: "+err.Error())
+				d.s.Add("notify_error", "sender: "+err.Error())
 			} else {
 				sent = append(sent, "sender")
 			}
 		} else {
-			d.s.add("sender_not_told", why)
+			d.s.Add("sender_not_told", why)
 		}
 	}
 	if len(sent) > 0 {
-		d.s.add("notified", strings.Join(sent, ","))
+		d.s.Add("notified", strings.Join(sent, ","))
 	}
 }
 

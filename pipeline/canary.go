@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"context"
@@ -97,7 +97,7 @@ func canaryRecord(path string, now time.Time) error {
 // tables the engines were built from (empty: the defaults).
 func canaryEngines(cfgs []scan.Config, engines []scan.Engine) []scan.Engine {
 	if len(cfgs) == 0 {
-		cfgs = defaultEngines()
+		cfgs = DefaultEngines()
 	}
 	var out []scan.Engine
 	for i, e := range engines {
@@ -133,7 +133,7 @@ func canaryCheck(ctx context.Context, cc CanaryConfig, spoolDir string, cfgs []s
 	}
 	var failed []scan.EngineError
 	for _, e := range check {
-		p := probeEngine(ctx, e)
+		p := ProbeEngine(ctx, e)
 		if p.OK {
 			continue
 		}

@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import "time"
 
@@ -38,14 +38,16 @@ func (c CanaryConfig) interval() time.Duration {
 	return time.Duration(c.Interval)
 }
 
-func (c ReleaseConfig) key() string {
+// KeyFile is the private key's path.
+func (c ReleaseConfig) KeyFile() string {
 	if c.Key == "" {
 		return DefaultReleaseKey
 	}
 	return c.Key
 }
 
-func (c ReleaseConfig) pub() string { return c.key() + ".pub" }
+// PubFile is the public key's path.
+func (c ReleaseConfig) PubFile() string { return c.KeyFile() + ".pub" }
 
 func (c ReleaseConfig) maxAge() time.Duration {
 	if c.MaxAge <= 0 {

@@ -1,0 +1,35 @@
+package pipeline
+
+import (
+	"errors"
+	"io"
+	"os"
+	"time"
+
+	"github.com/scandeliver/scandeliver/quarantine"
+)
+
+// ReleasedOK reports whether the message in raw carries a release mark
+// (quarantine release --resend) that verifies for recipient rcpt with the
+// installation's public key: the postmaster released exactly these bytes
+// for this recipient, so the delivery path must not quarantine it again
+// for what the scan finds. A missing public key, no mark, or a mark that
+// does not verify all give false (and the message is handled as any
+// other); why is for the log.
+func ReleasedOK(raw io.ReaderAt, size int64, rc ReleaseConfig, rcpt string, now time.Time) (id string, ok bool, why string) {
+	pub, err := quarantine.LoadReleasePublicKey(rc.PubFile())
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", false, ""
+		}
+		return "", false, err.Error()
+	}
+	m, err := quarantine.VerifyRelease(raw, size, pub, rcpt, now, rc.maxAge())
+	if err != nil {
+		if errors.Is(err, quarantine.ErrNoMark) {
+			return "", false, ""
+		}
+		return "", false, err.Error()
+	}
+	return m.ID, true, ""
+}
