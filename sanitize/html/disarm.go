@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/metrics"
 	"time"
 	"unicode/utf8"
@@ -55,7 +56,44 @@ type Options struct {
 	MaxBytes int64
 	// Timeout caps the wall time of the call (0: DefaultTimeout).
 	Timeout time.Duration
+	// Budget, when not nil, is the memory budget of the whole message
+	// that this part belongs to, shared by the Disarm calls on all its
+	// parts (see NewBudget). Nil: each call has its own cap (see the
+	// package documentation, section Limits).
+	Budget *Budget
 }
+
+// DefaultMessageMemory is the memory budget of one message's HTML parts
+// (NewBudget with 0).
+const DefaultMessageMemory = 128 << 20
+
+// Budget is the memory that the Disarm calls on one message's HTML parts
+// may use together: what the caller keeps of earlier parts (Keep) plus
+// the growth of the heap while one part is parsed, disarmed and
+// rendered. A part that would go over it is unscannable. Its zero value
+// is not usable; it is not safe for concurrent Disarm calls (a message's
+// parts are disarmed one after the other).
+type Budget struct {
+	max  int64
+	kept int64
+}
+
+// NewBudget returns the budget of one message: max bytes, or
+// DefaultMessageMemory when max <= 0.
+func NewBudget(max int64) *Budget {
+	if max <= 0 {
+		max = DefaultMessageMemory
+	}
+	return &Budget{max: max}
+}
+
+// Keep charges n bytes that the caller keeps after a Disarm call (the
+// disarmed output held for later) to the budget, for the rest of the
+// message.
+func (mb *Budget) Keep(n int) { mb.kept += int64(n) }
+
+// Left is what later parts may still use.
+func (mb *Budget) Left() int64 { return max(mb.max-mb.kept, 0) }
 
 // Link describes a link that got a phishing warning.
 type Link struct {
@@ -118,7 +156,10 @@ func Disarm(ctx context.Context, dst io.Writer, src io.Reader, opt Options) (Rep
 	if int64(len(in)) > maxBytes {
 		return rep, fmt.Errorf("%w: larger than %d bytes", ErrUnscannable, maxBytes)
 	}
-	b := newBudget(ctx, timeout, int64(len(in)))
+	if mb := opt.Budget; mb != nil && mb.Left() <= int64(len(in)) {
+		return rep, fmt.Errorf("%w: memory budget of the message (%d bytes) spent", ErrUnscannable, mb.max)
+	}
+	b := newBudget(ctx, timeout, int64(len(in)), opt.Budget)
 
 	// Decode to UTF-8: x/net/html assumes UTF-8 and the output is UTF-8.
 	text := in
@@ -138,6 +179,11 @@ func Disarm(ctx context.Context, dst io.Writer, src io.Reader, opt Options) (Rep
 			return Report{}, fmt.Errorf("%w: output does not settle after %d rounds", ErrUnscannable, maxRounds)
 		}
 		rep.Rounds = round
+		if round > 1 && len(cur) >= gcBefore {
+			// The last round's tree is dead: collect it before building
+			// the next, or the peak is two trees (see gcBefore).
+			runtime.GC()
+		}
 		doc, err := parse(cur, b)
 		if err != nil {
 			return Report{}, err
@@ -220,9 +266,23 @@ type budget struct {
 // swept): cheap to read, and it follows what the parser builds.
 const heapMetric = "/memory/classes/heap/objects:bytes"
 
-func newBudget(ctx context.Context, timeout time.Duration, inLen int64) *budget {
+// gcBefore is the input size from which a call with a message Budget
+// collects the garbage first: the trees of earlier parts are dead but
+// still counted by heapMetric (and still resident) until the collector
+// runs, and would otherwise be charged to this part. Small parts skip it
+// (a collection costs more than their whole parse).
+const gcBefore = 1 << 20
+
+func newBudget(ctx context.Context, timeout time.Duration, inLen int64, mb *Budget) *budget {
 	b := &budget{ctx: ctx, deadline: time.Now().Add(timeout), allocCap: uint64(32*inLen + 256<<20)}
 	b.sample = []metrics.Sample{{Name: heapMetric}}
+	if mb != nil {
+		// The input was read before the baseline: charge it too.
+		b.allocCap = uint64(max(mb.Left()-inLen, 0))
+		if inLen >= gcBefore {
+			runtime.GC()
+		}
+	}
 	b.alloc0 = b.allocated()
 	return b
 }
