@@ -36,7 +36,7 @@ type Data struct {
 	Action       string   // what happened to the message: deliver, quarantine, drop, reject
 	File         string   // the file name of the part concerned (replacement)
 	Reason       string   // why, for people (a rule's report text, "Infected: X")
-	Rule         string   // which rule or check ("filename \.exe$", "type executable", "infected")
+	Rule         string   // which rule or check ("filename_rules #2", "shipped filename rule", "type executable", "infected")
 	Signature    string   // virus names, comma-separated
 	Items        []Item   // every part acted on (notices, withheld, disinfected)
 	Headers      []string // header lines of the original (postmaster report only; never the body)

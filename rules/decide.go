@@ -75,7 +75,7 @@ const (
 type Finding struct {
 	Kind       Kind     `json:"kind"`
 	Action     Action   `json:"action"`
-	Rule       string   `json:"rule"`          // which rule: `filename \.exe$`, "type executable", "infected", ...
+	Rule       string   `json:"rule"`          // which rule: "filename_rules #2", "shipped filename rule", "type executable", "infected", ...
 	Reason     string   `json:"reason"`        // for the recipient (a rule's Report text)
 	Log        string   `json:"log,omitempty"` // for the log (a rule's Log text)
 	Signatures []string `json:"signatures,omitempty"`
@@ -360,11 +360,11 @@ func partFindings(p Policy, c compiled, pf PartFacts) []Finding {
 		}
 		if r := matchNames(list, pf.Name, pf.OtherNames); r != nil {
 			if r.err != nil {
-				fs = append(fs, Finding{Kind: KindPolicyError, Action: Quarantine, Rule: listName + " " + r.Pattern,
+				fs = append(fs, Finding{Kind: KindPolicyError, Action: Quarantine, Rule: r.label(listName),
 					Reason: "The mail policy could not be applied", Log: r.err.Error()})
 			} else {
-				fs = append(fs, Finding{Kind: KindFilename, Action: r.Action, Rule: listName + " " + r.Pattern,
-					Reason: r.Report, Log: r.Log})
+				fs = append(fs, Finding{Kind: KindFilename, Action: r.Action, Rule: r.label(listName),
+					Reason: r.Report, Log: r.logText()})
 			}
 		}
 	}

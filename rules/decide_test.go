@@ -109,6 +109,33 @@ func TestDecideParts(t *testing.T) {
 	}
 }
 
+// TestReasonNamesTheRule: a reason names the rule and the matched name,
+// never the pattern (the shipped double-extension pattern is 600
+// characters, logged whole with its backslashes escaped twice).
+func TestReasonNamesTheRule(t *testing.T) {
+	for _, c := range []struct {
+		p    Policy
+		name string
+		want string
+	}{
+		{Policy{}, "notes.txt.vbs", `part "2" "notes.txt.vbs": deny: Hidden double extension (shipped filename rule)`},
+		{Policy{FilenameRules: []FilenameRule{{Action: Allow, Pattern: `\.pdf$`}, {Action: Deny, Pattern: `\.zzz$`}}},
+			"a.zzz", `part "2" "a.zzz": deny: file name rule (filename_rules #2)`},
+		{Policy{FilenameRules: []FilenameRule{{Action: Deny, Pattern: strings.Repeat("x", 100)}}},
+			strings.Repeat("x", 100), `part "2" "` + strings.Repeat("x", 100) + `": deny: file name rule (filename_rules #1)`},
+	} {
+		v := Decide(c.p, MessageFacts{Parts: []PartFacts{{Path: "2", Name: c.name}}})
+		if len(v.Reasons) != 1 || v.Reasons[0] != c.want {
+			t.Errorf("%s: reasons %q, want %q", c.name, v.Reasons, c.want)
+		}
+		for _, d := range v.Parts {
+			if strings.Contains(d.Rule, "\\") || len(d.Rule) > 80 {
+				t.Errorf("%s: rule %q", c.name, d.Rule)
+			}
+		}
+	}
+}
+
 func TestDecideRenameAndReasons(t *testing.T) {
 	v := Decide(Policy{FilenameRules: []FilenameRule{{Action: Rename, Pattern: `\.pdf$`, Log: "renamed pdf", Report: "PDFs are renamed"}}},
 		MessageFacts{Parts: []PartFacts{{Path: "2", Name: "a\nb.pdf"}}})
@@ -119,7 +146,7 @@ func TestDecideRenameAndReasons(t *testing.T) {
 	if d.Action != Rename || d.NewName != "ab_pdf.disarmed" || d.Reason != "PDFs are renamed" {
 		t.Errorf("%+v", d)
 	}
-	want := `part "2" "a\nb.pdf": rename: renamed pdf (filename \\.pdf$)`
+	want := `part "2" "a\nb.pdf": rename: renamed pdf (filename_rules #1)`
 	if len(v.Reasons) != 1 || v.Reasons[0] != want {
 		t.Errorf("reasons %q, want %q", v.Reasons, want)
 	}

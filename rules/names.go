@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -35,6 +36,27 @@ type compiledRule struct {
 	err   error
 }
 
+// label names the rule in logs, reports and notices: its place in the
+// configured list ("filename_rules #3"), or "shipped filename rule" for
+// one of the defaults (whose Log says which). Never the pattern: the
+// shipped ones run to 600 characters, which logs and `quarantine show`
+// printed whole, every backslash escaped twice.
+func (r *compiledRule) label(list string) string {
+	if r.index == 0 {
+		return "shipped " + list + " rule"
+	}
+	return fmt.Sprintf("%s_rules #%d", list, r.index)
+}
+
+// logText is the rule's Log, else "file name rule" (the label says
+// which).
+func (r *compiledRule) logText() string {
+	if r.Log != "" {
+		return r.Log
+	}
+	return "file name rule"
+}
+
 // compileRules expands {action = "defaults"} entries and compiles every
 // pattern. A pattern that does not compile is kept with its error so that
 // Decide can fail closed on it.
@@ -48,6 +70,12 @@ func compileRules(list, defaults []FilenameRule) []compiledRule {
 				}
 				out = append(out, compileRule(d, 0))
 			}
+			continue
+		}
+		// Policy.WithDefaults writes the shipped list out in full: its
+		// rules are still the shipped ones (label).
+		if slices.Contains(defaults, r) {
+			out = append(out, compileRule(r, 0))
 			continue
 		}
 		out = append(out, compileRule(r, i+1))
