@@ -32,3 +32,7 @@ require (
 	github.com/ulikunitz/xz v0.5.15 // indirect
 	go4.org v0.0.0-20230225012048-214862532bf5 // indirect
 )
+
+// A copy of bodgit/sevenzip whose header reader bounds what a header
+// declares before allocating it (see its README.scandeliver.md).
+replace github.com/bodgit/sevenzip => ./unpack/archive/fork/sevenzip

@@ -115,6 +115,12 @@ func walk7z(w *walker, r io.ReaderAt, size int64) error {
 			return w.yield(Member{Name: "", Size: -1, Encrypted: true,
 				Problems: []string{"encrypted: 7z headers are encrypted, member names unknown"}}, nil, 0)
 		}
+		if errors.Is(err, sevenzip.ErrBound) {
+			// A header declaring more than our copy of the reader
+			// allocates (fork/sevenzip/bounds.go).
+			w.problem("limit: 7z: %v", err)
+			return nil
+		}
 		w.problem("%s: 7z: %v", corruptOrTruncated(err), err)
 		return nil
 	}

@@ -35,6 +35,9 @@ func FuzzWalk(f *testing.F) {
 	for _, c := range []archives.Compressor{archives.Bz2{}, archives.Xz{}, archives.Zstd{}, archives.Lz4{}, archives.Lzip{}, archives.Sz{}, archives.Zlib{}} {
 		f.Add(compress(f, c, small))
 	}
+	for _, b := range hostile7z() {
+		f.Add(b)
+	}
 	lim := Limits{MaxMembers: 50, MaxBytes: 256 << 10, MaxWindow: 1 << 20}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		format, ok := Identify(b)
