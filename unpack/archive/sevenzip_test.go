@@ -45,7 +45,7 @@ func cat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 const (
 	k7End, k7Header, k7MainStreams, k7Files, k7PackInfo, k7UnpackInfo = 0x00, 0x01, 0x04, 0x05, 0x06, 0x07
 	k7SubStreams, k7Size, k7CRC, k7Folder, k7CodersUnpackSize         = 0x08, 0x09, 0x0a, 0x0b, 0x0c
-	k7NumUnpackStream, k7EncodedHeader, k7EmptyStream, k7Name          = 0x0d, 0x17, 0x0e, 0x11
+	k7NumUnpackStream, k7EncodedHeader, k7EmptyStream, k7Name         = 0x0d, 0x17, 0x0e, 0x11
 )
 
 // hostile7z are headers of a few dozen bytes that each declare a count
@@ -64,10 +64,10 @@ func hostile7z() map[string][]byte {
 		"files-2^36": craft7z(nil, cat([]byte{k7Header, k7Files}, n7z(1<<36), []byte{k7End, k7End})),
 		"files-2^36-names": craft7z(nil, cat([]byte{k7Header, k7Files}, n7z(1<<36),
 			[]byte{k7EmptyStream, 1, 0xff, k7Name, 3, 0, 'a', 0, k7End, k7End})),
-		"packstreams-2^33": craft7z(nil, cat([]byte{k7Header, k7MainStreams, k7PackInfo, 0}, n7z(1<<33), []byte{k7Size, 0, k7End})),
+		"packstreams-2^33":     craft7z(nil, cat([]byte{k7Header, k7MainStreams, k7PackInfo, 0}, n7z(1<<33), []byte{k7Size, 0, k7End})),
 		"packstreams-crc-2^40": craft7z(nil, cat([]byte{k7Header, k7MainStreams, k7PackInfo, 0}, n7z(1<<40), []byte{k7CRC, 1, k7End})),
-		"folders-2^31": craft7z(nil, cat([]byte{k7Header, k7MainStreams, k7UnpackInfo, k7Folder}, n7z(1<<31), []byte{0}, folder(lzmaCoder(1<<16)))),
-		"coders-2^40":  craft7z(nil, cat([]byte{k7Header, k7MainStreams, k7UnpackInfo, k7Folder, 1, 0}, n7z(1<<40), lzmaCoder(1<<16))),
+		"folders-2^31":         craft7z(nil, cat([]byte{k7Header, k7MainStreams, k7UnpackInfo, k7Folder}, n7z(1<<31), []byte{0}, folder(lzmaCoder(1<<16)))),
+		"coders-2^40":          craft7z(nil, cat([]byte{k7Header, k7MainStreams, k7UnpackInfo, k7Folder, 1, 0}, n7z(1<<40), lzmaCoder(1<<16))),
 		"coder-streams-2^40": craft7z(nil, cat([]byte{k7Header, k7MainStreams, k7UnpackInfo, k7Folder, 1, 0, 1, 0x11, 0x21},
 			n7z(1<<40), n7z(1<<40), []byte{k7End})),
 		"properties-2^40": craft7z(nil, cat([]byte{k7Header, k7MainStreams, k7UnpackInfo, k7Folder, 1, 0, 1, 0x21, 0x21}, n7z(1<<40), []byte{1})),
