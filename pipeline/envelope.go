@@ -51,16 +51,18 @@ func scanHeader(r io.ReaderAt, size int64) headerInfo {
 	buf = buf[:m]
 	var hi headerInfo
 	if bytes.HasPrefix(buf, []byte("From ")) {
-		eol := bytes.IndexByte(buf, '\n')
-		if eol < 0 {
-			eol = len(buf) - 1
+		// The line runs to its newline, or to the end of what was read
+		// (a message that is only "From ...": issue 12.4, it panicked).
+		line, rest := buf, []byte(nil)
+		if eol := bytes.IndexByte(buf, '\n'); eol >= 0 {
+			line, rest = buf[:eol], buf[eol+1:]
 		}
-		f := strings.Fields(string(buf[5:eol]))
+		f := strings.Fields(string(line[len("From "):]))
 		if len(f) > 0 {
 			hi.fromLine = f[0]
 		}
-		hi.bodyStart = int64(eol + 1)
-		buf = buf[eol+1:]
+		hi.bodyStart = int64(len(buf) - len(rest))
+		buf = rest
 	}
 	if i := bytes.IndexByte(buf, '\n'); i > 0 && buf[i-1] == '\r' {
 		hi.crlf = true
