@@ -102,25 +102,28 @@ else
 fi
 # The spool directory is shared by every user scandeliver runs as (files
 # in it are mode 0600 and unlinked at once), like /tmp.
-mkdir -p "$spool/tmp" "$spool/quarantine/tmp"
+mkdir -p "$spool/tmp" "$spool/quarantine"
 chmod 1777 "$spool/tmp"
 # The quarantine. Under Postfix's mailbox_command scandeliver runs as the
 # recipient, who must be able to add an entry but neither list the
 # quarantine nor read anyone else's entry: root:GROUP, mode 3773
-# (sticky: nobody removes another's entry; set-gid: entries are created
-# in GROUP, so that its members read them; others: write and search, no
-# read). Entries are 0640 in 0750 directories. The quarantine tool's
+# (sticky: nobody removes or renames another's entry; set-gid: entries
+# are created in GROUP, so that its members read them; others: write and
+# search, no read). Entries are 0640 in 0750 directories, directly in it:
+# no directory a user could create sits in between. The quarantine tool's
 # list and show are for root and GROUP, release and purge for root.
+# An old layout's day directories and tmp are moved into place by
+# "scandeliver quarantine purge" (the nightly cron job) or "init".
 if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && ! getent group "$group" >/dev/null; then
 	groupadd --system "$group"
 	echo "created the group $group (members may read the quarantine)"
 fi
 if getent group "$group" >/dev/null; then
-	chown "root:$group" "$spool/quarantine" "$spool/quarantine/tmp" 2>/dev/null ||
-		chgrp "$group" "$spool/quarantine" "$spool/quarantine/tmp" 2>/dev/null ||
+	chown "root:$group" "$spool/quarantine" 2>/dev/null ||
+		chgrp "$group" "$spool/quarantine" 2>/dev/null ||
 		echo "install.sh: could not give $spool/quarantine to group $group" >&2
 fi
-chmod 3773 "$spool/quarantine" "$spool/quarantine/tmp"
+chmod 3773 "$spool/quarantine"
 mv "$manifest.new" "$manifest"
 
 # Say what was done, not what was meant: under --destdir, or without the

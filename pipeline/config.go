@@ -59,6 +59,11 @@ type SpoolConfig struct {
 type QuarantineConfig struct {
 	Dir   string `toml:"dir"`
 	Group string `toml:"group"`
+	// TrustedAuthors are the users (names or uids), besides root, whose
+	// quarantine entries may be released to any recipient: the user a
+	// delivery daemon runs as. An entry written by anyone else (a
+	// delivery running as the recipient) is released only to its author.
+	TrustedAuthors []string `toml:"trusted_authors"`
 }
 
 // LogConfig is the [log] table.

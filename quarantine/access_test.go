@@ -60,14 +60,20 @@ func helper(op string) int {
 			out.Error = err.Error()
 		}
 		// And by path, without the store's listing.
-		p := filepath.Join(s.Dir, os.Getenv("QUARANTINE_HELPER_ID")[:8], os.Getenv("QUARANTINE_HELPER_ID"), "message")
+		p := filepath.Join(s.Dir, os.Getenv("QUARANTINE_HELPER_ID"), "message")
 		if b, err := os.ReadFile(p); err == nil {
 			out.Data = b
 		}
 	case "delete":
-		if err := os.RemoveAll(filepath.Join(s.Dir, os.Getenv("QUARANTINE_HELPER_ID")[:8], os.Getenv("QUARANTINE_HELPER_ID"))); err != nil {
-			out.Error = err.Error()
+		p := filepath.Join(s.Dir, os.Getenv("QUARANTINE_HELPER_ID"))
+		var errs []string
+		if err := os.RemoveAll(p); err != nil {
+			errs = append(errs, err.Error())
 		}
+		if err := os.Rename(p, p+"-hidden"); err != nil {
+			errs = append(errs, err.Error())
+		}
+		out.Error = strings.Join(errs, "; ")
 	}
 	json.NewEncoder(os.Stdout).Encode(out)
 	return 0
@@ -138,7 +144,7 @@ func TestNonRootAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := Store{Dir: dir, Group: "mail"}
-	if err := s.Prepare(1); err != nil { // tmp and today, owned by root
+	if err := s.Ensure(); err != nil {
 		t.Fatal(err)
 	}
 

@@ -25,11 +25,19 @@ import (
 // the quarantine and re-sent through the MTA (quarantine release
 // --resend). Its value:
 //
-//	v=1; id=<entry id>; t=<Unix seconds>; rcpt=<base64url(address)>; sha256=<hex>; sig=<base64url>
+//	v=2; id=<entry id>; t=<Unix seconds>; rcpt=<base64url(address)>; force=<0|1>; sha256=<hex>; sig=<base64url>
 //
 // sha256 is over the message that follows the field (line ends
 // normalized: see ReleaseHash), sig an Ed25519 signature over
-// "scandeliver-release-v1\n" id "\n" t "\n" address "\n" sha256.
+// "scandeliver-release-v2\n" id "\n" t "\n" address "\n" force "\n" sha256.
+// (Version 1 marks, without force, still verify, as force=0.)
+//
+// What the mark waives: the name, type and policy rules the
+// administrator chose, never the engines. The delivery that honours it
+// still scans the message with every engine, and an engine's infected
+// verdict withholds it again unless force=1, which only "quarantine
+// release --force" signs, after printing the content's SHA-256 and the
+// verdict.
 //
 // Why a signature and not an HMAC: under Postfix's mailbox_command the
 // delivery runs as the recipient, who must be able to verify the mark but
@@ -48,7 +56,10 @@ import (
 // safe.
 const ReleaseField = "X-Scandeliver-Released"
 
-const releaseContext = "scandeliver-release-v1\n"
+const (
+	releaseContextV1 = "scandeliver-release-v1\n"
+	releaseContext   = "scandeliver-release-v2\n"
+)
 
 // ErrNoMark is returned by VerifyRelease for a message without any
 // release field.
@@ -60,18 +71,33 @@ type Mark struct {
 	Time      time.Time
 	Recipient string
 	SHA256    string // hex, of the message below the field (ReleaseHash)
+	// Force: the release overrides the engines' infected verdict too
+	// (quarantine release --force); else only the policy rules.
+	Force bool
 }
 
-func (m Mark) signed() []byte {
-	return []byte(releaseContext + m.ID + "\n" + strconv.FormatInt(m.Time.Unix(), 10) + "\n" + m.Recipient + "\n" + m.SHA256)
+func (m Mark) signed(version int) []byte {
+	t := strconv.FormatInt(m.Time.Unix(), 10)
+	if version == 1 {
+		return []byte(releaseContextV1 + m.ID + "\n" + t + "\n" + m.Recipient + "\n" + m.SHA256)
+	}
+	force := "0"
+	if m.Force {
+		force = "1"
+	}
+	return []byte(releaseContext + m.ID + "\n" + t + "\n" + m.Recipient + "\n" + force + "\n" + m.SHA256)
 }
 
 // Field returns the complete header line (with its "\n") carrying m
 // signed with key.
 func (m Mark) Field(key ed25519.PrivateKey) string {
-	sig := ed25519.Sign(key, m.signed())
-	return fmt.Sprintf("%s: v=1; id=%s; t=%d; rcpt=%s; sha256=%s; sig=%s\n", ReleaseField,
-		m.ID, m.Time.Unix(), base64.RawURLEncoding.EncodeToString([]byte(m.Recipient)), m.SHA256,
+	sig := ed25519.Sign(key, m.signed(2))
+	force := 0
+	if m.Force {
+		force = 1
+	}
+	return fmt.Sprintf("%s: v=2; id=%s; t=%d; rcpt=%s; force=%d; sha256=%s; sig=%s\n", ReleaseField,
+		m.ID, m.Time.Unix(), base64.RawURLEncoding.EncodeToString([]byte(m.Recipient)), force, m.SHA256,
 		base64.RawURLEncoding.EncodeToString(sig))
 }
 
@@ -188,7 +214,13 @@ func verifyField(v string, msg io.ReaderAt, off, n int64, pub ed25519.PublicKey,
 		}
 		kv[k] = val
 	}
-	if kv["v"] != "1" {
+	version := 0
+	switch kv["v"] {
+	case "1":
+		version = 1
+	case "2":
+		version = 2
+	default:
 		return Mark{}, errors.New("release mark: unknown version")
 	}
 	if !ValidID(kv["id"]) {
@@ -207,10 +239,19 @@ func verifyField(v string, msg io.ReaderAt, off, n int64, pub ed25519.PublicKey,
 		return Mark{}, errors.New("release mark: bad signature encoding")
 	}
 	m := Mark{ID: kv["id"], Time: time.Unix(sec, 0), Recipient: string(to), SHA256: kv["sha256"]}
+	if version == 2 {
+		switch kv["force"] {
+		case "0":
+		case "1":
+			m.Force = true
+		default:
+			return Mark{}, errors.New("release mark: bad force")
+		}
+	}
 	if len(m.SHA256) != 64 {
 		return Mark{}, errors.New("release mark: bad sha256")
 	}
-	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, m.signed(), sig) {
+	if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, m.signed(version), sig) {
 		return Mark{}, errors.New("release mark: signature does not verify")
 	}
 	if !strings.EqualFold(m.Recipient, rcpt) {

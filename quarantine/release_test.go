@@ -2,7 +2,10 @@ package quarantine
 
 import (
 	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +82,32 @@ func TestReleaseMark(t *testing.T) {
 	two := []byte(strings.Replace(string(back), field, other+"sig=AAAA\n"+field, 1))
 	if err := verify(two, "bob@example.org", now); err != nil {
 		t.Errorf("genuine mark below a forged one: %v", err)
+	}
+	// The force bit is signed: a mark that waives only the rules cannot
+	// be turned into one that overrides the engines.
+	if !strings.Contains(field, "; force=0;") {
+		t.Fatalf("field %q has no force=0", field)
+	}
+	flipped := []byte(strings.Replace(string(back), "; force=0;", "; force=1;", 1))
+	if err := verify(flipped, "bob@example.org", now); err == nil || !strings.Contains(err.Error(), "signature") {
+		t.Errorf("force flipped: %v", err)
+	}
+	fm := m
+	fm.Force = true
+	forcedBack := []byte(strings.Replace(string(back), field, fm.Field(priv), 1))
+	if got, err := VerifyRelease(bytes.NewReader(forcedBack), int64(len(forcedBack)), pub, "bob@example.org", now, time.Hour); err != nil || !got.Force {
+		t.Errorf("forced mark: %+v %v", got, err)
+	}
+	if got, err := VerifyRelease(bytes.NewReader(back), int64(len(back)), pub, "bob@example.org", now, time.Hour); err != nil || got.Force {
+		t.Errorf("unforced mark: %+v %v", got, err)
+	}
+	// A version 1 mark (no force field) still verifies, as not forced.
+	v1sig := ed25519.Sign(ed25519.PrivateKey(priv), m.signed(1))
+	v1 := fmt.Sprintf("%s: v=1; id=%s; t=%d; rcpt=%s; sha256=%s; sig=%s\n", ReleaseField, m.ID, m.Time.Unix(),
+		base64.RawURLEncoding.EncodeToString([]byte(m.Recipient)), m.SHA256, base64.RawURLEncoding.EncodeToString(v1sig))
+	v1Back := []byte(strings.Replace(string(back), field, v1, 1))
+	if got, err := VerifyRelease(bytes.NewReader(v1Back), int64(len(v1Back)), pub, "bob@example.org", now, time.Hour); err != nil || got.Force {
+		t.Errorf("v1 mark: %+v %v", got, err)
 	}
 	// A readable private key is refused.
 	os.Chmod(key, 0o644)

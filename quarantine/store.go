@@ -14,10 +14,11 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,11 @@ type Store struct {
 	Dir   string           // the quarantine directory (quarantine_dir)
 	Group string           // group name or number given read access; "" = none
 	Now   func() time.Time // clock, for tests; nil = time.Now
+	// Trusted are the uids, besides root, whose entries may be released
+	// to any recipient: the service user of a delivery daemon that
+	// quarantines for everyone. Any other author's entries are released
+	// only to that author (see MayRelease).
+	Trusted []int
 }
 
 // Report is the JSON description of an entry. Put fills ID, Time (when
@@ -48,7 +54,11 @@ type Report struct {
 	Verdicts   []EngineVerdict `json:"verdicts,omitempty"`
 	Decisions  []Decision      `json:"decisions,omitempty"`
 	Released   []Release       `json:"released,omitempty"`
-	Details    json.RawMessage `json:"details,omitempty"` // anything else the caller records (e.g. the full rules.Verdict)
+	// Author is the uid that wrote the entry: the owner of its directory
+	// and files, as the kernel records it. Get always sets it from
+	// fstat(2); whatever report.json says is ignored.
+	Author  int             `json:"author_uid"`
+	Details json.RawMessage `json:"details,omitempty"` // anything else the caller records (e.g. the full rules.Verdict)
 }
 
 // EngineVerdict is what one engine said.
@@ -134,182 +144,218 @@ func (s Store) modes() (file, dir os.FileMode, gid int, err error) {
 	if s.Group == "" {
 		return 0o600, 0o700, -1, nil
 	}
-	gid, err = strconv.Atoi(s.Group)
+	gid, err = s.gid()
 	if err != nil {
-		g, lerr := user.LookupGroup(s.Group)
-		if lerr != nil {
-			return 0, 0, 0, fmt.Errorf("quarantine group %q: %w", s.Group, lerr)
-		}
-		if gid, err = strconv.Atoi(g.Gid); err != nil {
-			return 0, 0, 0, fmt.Errorf("quarantine group %q: gid %q: %w", s.Group, g.Gid, err)
-		}
+		return 0, 0, 0, err
 	}
 	return 0o640, 0o750, gid, nil
 }
 
-// mkdir makes dir with mode and group when it is missing. An existing
-// directory is left as it is: its mode is the administrator's (install.sh
-// sets the top directory's), and a non-root delivery could not change a
-// directory it does not own anyway.
-func mkdir(dir string, mode os.FileMode, gid int) error {
-	err := os.Mkdir(dir, mode.Perm())
-	if err != nil && !errors.Is(err, fs.ErrExist) {
-		return err
+func (s Store) gid() (int, error) {
+	gid, err := strconv.Atoi(s.Group)
+	if err == nil {
+		return gid, nil
 	}
-	created := err == nil
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return err
+	g, lerr := user.LookupGroup(s.Group)
+	if lerr != nil {
+		return 0, fmt.Errorf("quarantine group %q: %w", s.Group, lerr)
 	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s: not a directory", dir)
+	if gid, err = strconv.Atoi(g.Gid); err != nil {
+		return 0, fmt.Errorf("quarantine group %q: gid %q: %w", s.Group, g.Gid, err)
 	}
-	if !created {
-		return nil
-	}
-	return setMode(dir, mode, gid)
+	return gid, nil
 }
 
-// sharedMode is the mode and group of the directories shared by every
-// entry (tmp and the day directories) when they must be created: those of
-// the top directory, so that the layout install.sh gives it (for
-// instance root:GROUP 3773 for deliveries running as the recipient)
-// carries down. gid -1 leaves the group as created.
-func (s Store) sharedMode(def os.FileMode, defGid int) (os.FileMode, int) {
-	fi, err := os.Stat(s.Dir)
-	if err != nil {
-		return def, defGid
+// TopMode is the mode Ensure gives a quarantine directory it creates as
+// root: with a group, root:GROUP 3773 (what install.sh makes); without,
+// root 1733. In both, users may add entries (deliveries under Postfix's
+// mailbox_command run as the recipient) but not list the directory, and
+// the sticky bit keeps each entry in its author's hands only.
+func (s Store) TopMode() os.FileMode {
+	if s.Group == "" {
+		return 0o733 | os.ModeSticky
 	}
-	m := fi.Mode() & (fs.ModePerm | fs.ModeSticky | fs.ModeSetgid)
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return m, int(st.Gid)
-	}
-	return m, defGid
+	return 0o773 | os.ModeSticky | os.ModeSetgid
 }
 
-// setMode gives path its group (when it differs: a user who is not a
-// member of the group may keep a group inherited from a set-gid
-// directory, never set it) and its mode.
-func setMode(path string, mode os.FileMode, gid int) error {
-	if gid >= 0 {
-		fi, err := os.Lstat(path)
-		if err != nil {
-			return err
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Gid) != gid {
-			if err := os.Lchown(path, -1, gid); err != nil {
-				return fmt.Errorf("giving %s to group %d: %w (is the quarantine directory set-gid to its group? see install.sh)", path, gid, err)
-			}
-		}
+// ErrLayout is wrapped by the errors about a quarantine directory that
+// is not laid out safely.
+var ErrLayout = errors.New("unsafe quarantine directory")
+
+// openTop opens the quarantine directory and checks it: a directory (not
+// a symbolic link), owned by root or by the running user, and, when
+// others than its owner may write in it, sticky (so that nobody removes,
+// renames or replaces another's entry). Readable, or else (a delivery
+// running as a user) opened O_PATH, enough to create entries.
+func (s Store) openTop() (*dirFD, error) {
+	if s.Dir == "" {
+		return nil, errors.New("quarantine directory: not configured")
 	}
-	return os.Chmod(path, mode)
+	top, err := openDirAt(unix.AT_FDCWD, s.Dir, s.Dir, true)
+	if err != nil {
+		return nil, err
+	}
+	st, err := top.stat()
+	if err != nil {
+		top.close()
+		return nil, err
+	}
+	if err := checkTop(s.Dir, st); err != nil {
+		top.close()
+		return nil, err
+	}
+	return top, nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if errors.Is(err, fs.ErrPermission) {
-		// A delivery running as the recipient cannot open the shared
-		// directories (mode -wx for others, so that users cannot list the
-		// quarantine): sync the whole file system instead, which makes
-		// the rename durable as well.
-		return syncFS(dir)
+func checkTop(dir string, st unix.Stat_t) error {
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("%w: %s: not a directory", ErrLayout, dir)
 	}
-	if err != nil {
-		return err
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%w: %s is owned by uid %d, who could remove or hide any entry (want root: chown root %s, or run scandeliver quarantine init)", ErrLayout, dir, st.Uid, dir)
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	if st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0 {
+		return fmt.Errorf("%w: %s (mode %o) is writable by others but not sticky: anyone could remove or replace entries (want mode 3773 or 1733, see install.sh)", ErrLayout, dir, st.Mode&0o7777)
 	}
 	return nil
 }
 
-// syncFS syncs the file system holding dir, through a descriptor opened
-// without read permission (O_PATH is not enough for syncfs(2), so the
-// nearest readable parent is used).
-func syncFS(dir string) error {
-	for d := dir; ; d = filepath.Dir(d) {
-		f, err := os.Open(d)
-		if err == nil {
-			defer f.Close()
-			if err := unix.Syncfs(int(f.Fd())); err != nil {
-				return fmt.Errorf("syncing the file system of %s: %w", dir, err)
-			}
-			return nil
+// Ensure creates the quarantine directory when it is missing, and checks
+// it (see openTop). Run as root (install, purge, selftest, and every
+// delivery before it drops privileges), it creates the directory owned by
+// root with TopMode, and its missing parents 0755. A user may only create
+// it inside a directory of their own that others cannot write (a private
+// test set-up), mode 0700; elsewhere the error says what to run. It also
+// moves entries of the old layout (day directories, see migrate) into
+// place when run as root.
+func (s Store) Ensure() error {
+	top, err := s.openTop()
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := s.create(); err != nil {
+			return err
 		}
-		if d == filepath.Dir(d) {
-			return fmt.Errorf("syncing directory %s: %w", dir, err)
-		}
+		top, err = s.openTop()
 	}
-}
-
-// writeFile creates path exclusively, copies r into it, syncs and closes.
-func writeFile(path string, r io.Reader, mode os.FileMode, gid int) (n int64, err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, mode)
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("quarantine directory: %w", err)
 	}
-	defer func() {
-		if cerr := f.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}()
-	if err := setMode(path, mode, gid); err != nil {
-		return 0, err
+	defer top.close()
+	if os.Geteuid() == 0 && !top.path {
+		return s.migrate(top)
 	}
-	if n, err = io.Copy(f, r); err != nil {
-		return n, err
-	}
-	return n, f.Sync()
+	return nil
 }
 
-func (s Store) entryDir(id string) string {
-	return filepath.Join(s.Dir, id[:8], id)
+func (s Store) create() error {
+	if os.Geteuid() != 0 {
+		parent := filepath.Dir(s.Dir)
+		var st unix.Stat_t
+		if err := unix.Stat(parent, &st); err != nil {
+			return fmt.Errorf("quarantine directory %s: %w (as root, run: scandeliver quarantine init)", s.Dir, err)
+		}
+		if int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+			return fmt.Errorf("quarantine directory %s does not exist (as root, run: scandeliver quarantine init, or install.sh)", s.Dir)
+		}
+		if err := os.Mkdir(s.Dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("quarantine directory: %w", err)
+		}
+		return nil
+	}
+	gid := -1
+	if s.Group != "" {
+		var err error
+		if gid, err = s.gid(); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(s.Dir), 0o755); err != nil {
+		return fmt.Errorf("quarantine directory: %w", err)
+	}
+	if err := os.Mkdir(s.Dir, 0o700); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // made meanwhile: openTop checks it
+		}
+		return fmt.Errorf("quarantine directory: %w", err)
+	}
+	d, err := openDirAt(unix.AT_FDCWD, s.Dir, s.Dir, false)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	return fsetMode(d.fd, s.Dir, s.TopMode(), gid, 0)
 }
+
+// stagePrefix starts the name of an entry being written: Dir/.tmp.<id>,
+// owned by its writer like the entry it becomes, in the same sticky
+// directory (no shared staging directory that a user could create first
+// and own).
+const stagePrefix = ".tmp."
 
 // Put stores the original message read from raw, and the report, and
 // returns the new entry's id. The entry is complete and synced to disk
 // when Put returns nil; on error nothing is left behind.
+//
+// The entry is written in Dir/.tmp.<id>/ (created exclusively, ours),
+// synced, and renamed to Dir/<id> (never replacing anything): an entry is
+// complete or absent, and it sits directly in the sticky top directory,
+// with nothing a user could own in between.
 func (s Store) Put(raw io.Reader, report Report) (id string, err error) {
 	fmode, dmode, gid, err := s.modes()
 	if err != nil {
 		return "", err
 	}
-	tmp := filepath.Join(s.Dir, "tmp")
-	if err := mkdir(s.Dir, dmode, gid); err != nil {
+	top, err := s.openTop()
+	if errors.Is(err, fs.ErrNotExist) {
+		if err = s.Ensure(); err == nil {
+			top, err = s.openTop()
+		}
+	}
+	if err != nil {
 		return "", fmt.Errorf("quarantine directory: %w", err)
 	}
-	smode, sgid := s.sharedMode(dmode, gid)
-	if err := mkdir(tmp, smode, sgid); err != nil {
-		return "", fmt.Errorf("quarantine directory: %w", err)
-	}
+	defer top.close()
 	now := s.now()
-	var stage string
+	var stageName string
 	for try := 0; ; try++ {
 		if id, err = newID(now); err != nil {
 			return "", err
 		}
-		stage = filepath.Join(tmp, id)
-		err = os.Mkdir(stage, 0o700)
+		stageName = stagePrefix + id
+		err = unix.Mkdirat(top.fd, stageName, 0o700)
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, fs.ErrExist) || try == 5 {
-			return "", fmt.Errorf("quarantine entry: %w", err)
+		if err != unix.EEXIST || try == 5 {
+			return "", fmt.Errorf("quarantine entry: %w", pathErr("mkdir", s.Dir+"/"+stageName, err))
 		}
 	}
+	placed := false
 	defer func() {
 		if err != nil {
-			os.RemoveAll(stage)
+			name := stageName
+			if placed {
+				name = id
+			}
+			removeAllAt(top, name, 2)
 			id = ""
 		}
 	}()
+	stage, err := openDirAt(top.fd, stageName, s.Dir+"/"+stageName, false)
+	if err != nil {
+		return "", fmt.Errorf("quarantine entry: %w", err)
+	}
+	defer stage.close()
+	if st, err := stage.stat(); err != nil {
+		return "", err
+	} else if int(st.Uid) != os.Geteuid() {
+		return "", fmt.Errorf("quarantine entry %s: owned by uid %d, not by us", stageName, st.Uid)
+	}
 	// The entry's own mode is set last: for a user who is not a member
 	// of the group, chmod drops the set-gid bit the stage inherited from
-	// tmp, and the files must be created while it holds, to inherit the
-	// group.
+	// the top directory, and the files must be created while it holds,
+	// to inherit the group.
 	h := sha256.New()
-	n, err := writeFile(filepath.Join(stage, "message"), io.TeeReader(raw, h), fmode, gid)
+	n, err := createFileAt(stage, "message", io.TeeReader(raw, h), fmode, gid, -1)
 	if err != nil {
 		return "", fmt.Errorf("quarantine: writing message: %w", err)
 	}
@@ -319,121 +365,148 @@ func (s Store) Put(raw io.Reader, report Report) (id string, err error) {
 	}
 	report.Size = n
 	report.SHA256 = hex.EncodeToString(h.Sum(nil))
+	report.Author = os.Geteuid()
 	js, err := json.MarshalIndent(report, "", "  ")
 	if err != nil {
 		return "", fmt.Errorf("quarantine: encoding report: %w", err)
 	}
-	if _, err := writeFile(filepath.Join(stage, "report.json"), bytes.NewReader(append(js, '\n')), fmode, gid); err != nil {
+	if _, err := createFileAt(stage, "report.json", bytes.NewReader(append(js, '\n')), fmode, gid, -1); err != nil {
 		return "", fmt.Errorf("quarantine: writing report: %w", err)
 	}
-	if err := setMode(stage, dmode, gid); err != nil {
+	if err := fsetMode(stage.fd, stage.name, dmode, gid, -1); err != nil {
 		return "", fmt.Errorf("quarantine entry: %w", err)
 	}
-	if err := syncDir(stage); err != nil {
+	if err := stage.sync(nil); err != nil {
 		return "", err
 	}
-	day := filepath.Join(s.Dir, id[:8])
-	if err := mkdir(day, smode, sgid); err != nil {
-		return "", fmt.Errorf("quarantine directory: %w", err)
+	if err := unix.Renameat2(top.fd, stageName, top.fd, id, unix.RENAME_NOREPLACE); err != nil {
+		return "", fmt.Errorf("quarantine: %w", pathErr("rename", s.Dir+"/"+stageName, err))
 	}
-	if err := os.Rename(stage, filepath.Join(day, id)); err != nil {
-		return "", fmt.Errorf("quarantine: %w", err)
-	}
-	stage = filepath.Join(day, id) // what to remove if syncing fails
-	for _, d := range []string{day, tmp, s.Dir} {
-		if err := syncDir(d); err != nil {
-			return "", err
-		}
+	placed = true
+	if err := top.sync(stage); err != nil {
+		return "", err
 	}
 	return id, nil
 }
 
-func (s Store) check(id string) (string, error) {
+// Entry is an open quarantine entry: its directory, held open, so that
+// everything done to it (reading the message, updating the report) is
+// done to the directory that was checked.
+type Entry struct {
+	Report Report // Report.Author is the owner of the entry, from fstat
+	dir    *dirFD
+	store  Store
+}
+
+// Close releases the entry's directory.
+func (e *Entry) Close() error {
+	e.dir.close()
+	return nil
+}
+
+// OpenEntry opens the entry id and reads its report: the directory
+// Dir/<id> (not a link, a directory owned by some uid, its author), and
+// in it report.json, a regular file with one link owned by the author.
+func (s Store) OpenEntry(id string) (*Entry, error) {
 	if !ValidID(id) {
-		return "", fmt.Errorf("%w: %q", ErrBadID, id)
+		return nil, fmt.Errorf("%w: %q", ErrBadID, id)
 	}
-	dir := s.entryDir(id)
-	fi, err := os.Lstat(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("%w: %s", ErrNotFound, id)
-	}
+	top, err := s.openTop()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if !fi.IsDir() {
-		return "", fmt.Errorf("quarantine entry %s: not a directory", id)
+	defer top.close()
+	return s.openEntryAt(top, id)
+}
+
+func (s Store) openEntryAt(top *dirFD, id string) (*Entry, error) {
+	d, err := openDirAt(top.fd, id, "quarantine entry "+id, false)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return nil, err
 	}
-	return dir, nil
+	st, err := d.stat()
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	author := int(st.Uid)
+	f, err := openFileAt(d, "report.json", author)
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	defer f.Close()
+	var r Report
+	if err := json.NewDecoder(io.LimitReader(f, maxReport)).Decode(&r); err != nil {
+		d.close()
+		return nil, fmt.Errorf("quarantine entry %s: report: %w", id, err)
+	}
+	if r.ID != id {
+		d.close()
+		return nil, fmt.Errorf("quarantine entry %s: report names %q", id, r.ID)
+	}
+	r.Author = author
+	return &Entry{Report: r, dir: d, store: s}, nil
+}
+
+// maxReport bounds the report read (a hostile entry could hold any size).
+const maxReport = 16 << 20
+
+// Open opens the entry's original message for reading: a regular file
+// with one link, owned by the entry's author (a file of anyone else, or
+// a link to one, is refused).
+func (e *Entry) Open() (*os.File, error) {
+	return openFileAt(e.dir, "message", e.Report.Author)
 }
 
 // Get returns an entry's report.
 func (s Store) Get(id string) (Report, error) {
-	dir, err := s.check(id)
+	e, err := s.OpenEntry(id)
 	if err != nil {
 		return Report{}, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "report.json"), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return Report{}, fmt.Errorf("quarantine entry %s: %w", id, err)
-	}
-	defer f.Close()
-	var r Report
-	if err := json.NewDecoder(io.LimitReader(f, 64<<20)).Decode(&r); err != nil {
-		return Report{}, fmt.Errorf("quarantine entry %s: report: %w", id, err)
-	}
-	if r.ID != id {
-		return Report{}, fmt.Errorf("quarantine entry %s: report names %q", id, r.ID)
-	}
-	return r, nil
+	defer e.Close()
+	return e.Report, nil
 }
 
 // Open opens an entry's original message for reading.
 func (s Store) Open(id string) (*os.File, error) {
-	dir, err := s.check(id)
+	e, err := s.OpenEntry(id)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "message"), os.O_RDONLY|syscall.O_NOFOLLOW, 0)
-	if err != nil {
-		return nil, fmt.Errorf("quarantine entry %s: %w", id, err)
-	}
-	return f, nil
+	defer e.Close()
+	return e.Open()
+}
+
+// MayRelease reports whether an entry written by author may be released
+// to the local user uid: entries written by root or a Trusted uid may go
+// to anyone; an entry any other user wrote (a delivery that ran as that
+// user, under Postfix's mailbox_command) only to that user, whatever its
+// report says, since the user could have written the report.
+func (s Store) MayRelease(author, uid int) bool {
+	return author == 0 || author == uid || slices.Contains(s.Trusted, author)
 }
 
 // ids lists the entry ids in the store, oldest first, from since on
 // (the zero time lists all).
-func (s Store) ids(since time.Time) ([]string, error) {
-	days, err := os.ReadDir(s.Dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+func (s Store) ids(top *dirFD, since time.Time) ([]string, error) {
+	names, err := top.names()
 	if err != nil {
 		return nil, err
 	}
-	first := ""
-	if !since.IsZero() {
-		first = since.UTC().Format("20060102")
-	}
 	var ids []string
-	for _, d := range days {
-		name := d.Name()
-		if len(name) != 8 || !d.IsDir() || name < first || !allDigits(name) {
+	for _, id := range names {
+		if !ValidID(id) {
 			continue
 		}
-		ents, err := os.ReadDir(filepath.Join(s.Dir, name))
-		if err != nil {
-			return nil, err
+		if t, _ := IDTime(id); !since.IsZero() && t.Before(since) {
+			continue
 		}
-		for _, e := range ents {
-			id := e.Name()
-			if !e.IsDir() || !ValidID(id) || id[:8] != name {
-				continue
-			}
-			if t, _ := IDTime(id); !since.IsZero() && t.Before(since) {
-				continue
-			}
-			ids = append(ids, id)
-		}
+		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	return ids, nil
@@ -450,78 +523,120 @@ func allDigits(s string) bool {
 
 // List returns the reports of the entries made at or after since (all for
 // the zero time), oldest first. An entry whose report cannot be read is
-// listed with only its ID and Time, and its error joined into the returned
-// error.
+// listed with only its ID, Time and Author (-1 when unknown), and its
+// error joined into the returned error.
 func (s Store) List(since time.Time) ([]Report, error) {
-	ids, err := s.ids(since)
+	top, err := s.openTop()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing quarantine: %w", err)
+	}
+	defer top.close()
+	ids, err := s.ids(top, since)
 	if err != nil {
 		return nil, fmt.Errorf("listing quarantine: %w", err)
 	}
 	var out []Report
 	var errs []error
+	if legacy := s.legacyDirs(top); len(legacy) > 0 {
+		errs = append(errs, fmt.Errorf("%s: old layout (%s): as root, run scandeliver quarantine purge or init to move its entries into place", s.Dir, strings.Join(legacy, " ")))
+	}
 	for _, id := range ids {
-		r, err := s.Get(id)
+		e, err := s.openEntryAt(top, id)
 		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				continue // deleted meanwhile
 			}
 			errs = append(errs, err)
 			t, _ := IDTime(id)
-			r = Report{ID: id, Time: t}
+			r := Report{ID: id, Time: t, Author: -1}
+			var st unix.Stat_t
+			if unix.Fstatat(top.fd, id, &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
+				r.Author = int(st.Uid)
+			}
+			out = append(out, r)
+			continue
 		}
-		out = append(out, r)
+		out = append(out, e.Report)
+		e.Close()
 	}
 	return out, errors.Join(errs...)
 }
 
 // Delete removes an entry.
 func (s Store) Delete(id string) error {
-	dir, err := s.check(id)
+	if !ValidID(id) {
+		return fmt.Errorf("%w: %q", ErrBadID, id)
+	}
+	top, err := s.openTop()
 	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	defer top.close()
+	return s.deleteAt(top, id)
+}
+
+func (s Store) deleteAt(top *dirFD, id string) error {
+	var st unix.Stat_t
+	if err := unix.Fstatat(top.fd, id, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err == unix.ENOENT {
+			return fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return pathErr("stat", s.Dir+"/"+id, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return fmt.Errorf("quarantine entry %s: not a directory", id)
+	}
+	if err := removeAllAt(top, id, 4); err != nil {
 		return fmt.Errorf("deleting quarantine entry %s: %w", id, err)
 	}
-	return syncDir(filepath.Dir(dir))
+	return top.sync(nil)
 }
 
 // Purge deletes the entries older than olderThan, and staging leftovers
-// of interrupted Puts as old, and returns the ids it deleted.
+// of interrupted Puts as old, and returns the ids it deleted. Run as
+// root, it first moves the entries of the old layout into place (see
+// Ensure).
 func (s Store) Purge(olderThan time.Duration) ([]string, error) {
 	cutoff := s.now().Add(-olderThan)
-	ids, err := s.ids(time.Time{})
+	top, err := s.openTop()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("purging quarantine: %w", err)
+	}
+	defer top.close()
+	var errs []error
+	if os.Geteuid() == 0 {
+		if err := s.migrate(top); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	ids, err := s.ids(top, time.Time{})
 	if err != nil {
 		return nil, fmt.Errorf("purging quarantine: %w", err)
 	}
 	var done []string
-	var errs []error
 	for _, id := range ids {
 		t, _ := IDTime(id)
 		if !t.Before(cutoff) {
 			continue
 		}
-		if err := s.Delete(id); err != nil && !errors.Is(err, ErrNotFound) {
+		if err := s.deleteAt(top, id); err != nil && !errors.Is(err, ErrNotFound) {
 			errs = append(errs, err)
 			continue
 		}
 		done = append(done, id)
 	}
-	// Empty day directories before the cutoff's day.
-	cutDay := cutoff.UTC().Format("20060102")
-	if days, err := os.ReadDir(s.Dir); err == nil {
-		for _, d := range days {
-			if n := d.Name(); len(n) == 8 && allDigits(n) && n < cutDay {
-				os.Remove(filepath.Join(s.Dir, n)) // fails, harmlessly, when not empty
-			}
-		}
-	}
 	// Staging leftovers.
-	tmp := filepath.Join(s.Dir, "tmp")
-	if ents, err := os.ReadDir(tmp); err == nil {
-		for _, e := range ents {
-			if t, err := IDTime(e.Name()); err == nil && t.Before(cutoff) {
-				if err := os.RemoveAll(filepath.Join(tmp, e.Name())); err != nil {
+	names, _ := top.names()
+	for _, n := range names {
+		if rest, ok := strings.CutPrefix(n, stagePrefix); ok {
+			if t, err := IDTime(rest); err == nil && t.Before(cutoff) {
+				if err := removeAllAt(top, n, 4); err != nil {
 					errs = append(errs, err)
 				}
 			}
@@ -530,65 +645,113 @@ func (s Store) Purge(olderThan time.Duration) ([]string, error) {
 	return done, errors.Join(errs...)
 }
 
+// legacyDirs names the directories of the old layout (Dir/YYYYMMDD/<id>
+// and Dir/tmp) still present.
+func (s Store) legacyDirs(top *dirFD) []string {
+	names, _ := top.names()
+	var out []string
+	for _, n := range names {
+		if n == "tmp" || (len(n) == 8 && allDigits(n)) {
+			var st unix.Stat_t
+			if unix.Fstatat(top.fd, n, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// migrate moves the entries of the old layout, Dir/YYYYMMDD/<id>, to
+// Dir/<id>, and removes the day directories and Dir/tmp. Those were
+// shared directories a user could create first and own (and then rename
+// other users' entries out of sight); an entry moved out keeps its owner,
+// which is what release trusts, not where it was found. Root only.
+func (s Store) migrate(top *dirFD) error {
+	var errs []error
+	for _, n := range s.legacyDirs(top) {
+		day, err := openDirAt(top.fd, n, s.Dir+"/"+n, false)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if n != "tmp" {
+			ids, err := day.names()
+			if err != nil {
+				errs = append(errs, err)
+			}
+			for _, id := range ids {
+				if !ValidID(id) || id[:8] != n {
+					continue
+				}
+				var st unix.Stat_t
+				if unix.Fstatat(day.fd, id, &st, unix.AT_SYMLINK_NOFOLLOW) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+					continue
+				}
+				if err := unix.Renameat2(day.fd, id, top.fd, id, unix.RENAME_NOREPLACE); err != nil {
+					errs = append(errs, fmt.Errorf("moving %s/%s/%s into place: %w", s.Dir, n, id, err))
+				}
+			}
+		}
+		day.close()
+		// What is left is the old staging area or a user's leftovers.
+		if err := removeAllAt(top, n, 4); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		return top.sync(nil)
+	}
+	return errors.Join(errs...)
+}
+
 // Update rewrites an entry's report through fn (atomically: a new file
-// renamed over the old). The ID, Size and SHA256 fields cannot change.
+// renamed over the old). The ID, Size, SHA256 and Author fields cannot
+// change.
 func (s Store) Update(id string, fn func(*Report)) error {
-	r, err := s.Get(id)
+	e, err := s.OpenEntry(id)
 	if err != nil {
 		return err
 	}
+	defer e.Close()
+	return e.Update(fn)
+}
+
+// Update rewrites the entry's report through fn: the new report is
+// created exclusively in the entry's directory (through its descriptor,
+// never through a link), given its mode and its author as owner through
+// its own descriptor, synced, and renamed over report.json.
+func (e *Entry) Update(fn func(*Report)) error {
+	r := e.Report
 	keep := r
 	fn(&r)
-	r.ID, r.Size, r.SHA256 = keep.ID, keep.Size, keep.SHA256
+	r.ID, r.Size, r.SHA256, r.Author = keep.ID, keep.Size, keep.SHA256, keep.Author
 	js, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return fmt.Errorf("quarantine entry %s: encoding report: %w", id, err)
+		return fmt.Errorf("quarantine entry %s: encoding report: %w", r.ID, err)
 	}
-	fmode, _, gid, err := s.modes()
+	fmode, _, gid, err := e.store.modes()
 	if err != nil {
 		return err
 	}
-	dir := s.entryDir(id)
+	// Root keeps the file its author's, like the rest of the entry.
+	uid := -1
+	if os.Geteuid() == 0 {
+		uid = r.Author
+	}
 	var rb [6]byte
 	if _, err := rand.Read(rb[:]); err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, ".report."+hex.EncodeToString(rb[:]))
-	if _, err := writeFile(tmp, bytes.NewReader(append(js, '\n')), fmode, gid); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("quarantine entry %s: %w", id, err)
+	tmp := ".report." + hex.EncodeToString(rb[:])
+	if _, err := createFileAt(e.dir, tmp, bytes.NewReader(append(js, '\n')), fmode, gid, uid); err != nil {
+		unix.Unlinkat(e.dir.fd, tmp, 0)
+		return fmt.Errorf("quarantine entry %s: %w", r.ID, err)
 	}
-	if err := os.Rename(tmp, filepath.Join(dir, "report.json")); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("quarantine entry %s: %w", id, err)
+	if err := unix.Renameat(e.dir.fd, tmp, e.dir.fd, "report.json"); err != nil {
+		unix.Unlinkat(e.dir.fd, tmp, 0)
+		return fmt.Errorf("quarantine entry %s: %w", r.ID, err)
 	}
-	return syncDir(dir)
-}
-
-// Prepare creates the tmp directory and the day directories of today and
-// the next days (days in all, at least 1) that are missing, with the top
-// directory's mode and group. Run by root (the selftest and purge
-// commands do it), it keeps them owned by root: a day directory first
-// created by a delivery running as a user belongs to that user, who could
-// then remove (not read) other users' entries of that day from it.
-func (s Store) Prepare(days int) error {
-	_, dmode, gid, err := s.modes()
-	if err != nil {
-		return err
-	}
-	if err := mkdir(s.Dir, dmode, gid); err != nil {
-		return fmt.Errorf("quarantine directory: %w", err)
-	}
-	smode, sgid := s.sharedMode(dmode, gid)
-	dirs := []string{filepath.Join(s.Dir, "tmp")}
-	now := s.now().UTC()
-	for i := 0; i < max(days, 1); i++ {
-		dirs = append(dirs, filepath.Join(s.Dir, now.AddDate(0, 0, i).Format("20060102")))
-	}
-	for _, d := range dirs {
-		if err := mkdir(d, smode, sgid); err != nil {
-			return fmt.Errorf("quarantine directory: %w", err)
-		}
-	}
-	return nil
+	e.Report = r
+	return e.dir.sync(nil)
 }

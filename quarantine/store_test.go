@@ -51,14 +51,18 @@ func TestPutGetOpen(t *testing.T) {
 	if !bytes.Equal(b, raw) {
 		t.Errorf("stored %q, want %q", b, raw)
 	}
-	// The layout: Dir/YYYYMMDD/<id>/{message,report.json}, nothing in tmp.
+	// The layout: Dir/<id>/{message,report.json}, and nothing else:
+	// no directory between the top one and the entry, no staging left.
 	for _, name := range []string{"message", "report.json"} {
-		if _, err := os.Stat(filepath.Join(s.Dir, id[:8], id, name)); err != nil {
+		if _, err := os.Stat(filepath.Join(s.Dir, id, name)); err != nil {
 			t.Error(err)
 		}
 	}
-	if ents, _ := os.ReadDir(filepath.Join(s.Dir, "tmp")); len(ents) != 0 {
-		t.Errorf("tmp holds %v", ents)
+	if ents, _ := os.ReadDir(s.Dir); len(ents) != 1 || ents[0].Name() != id {
+		t.Errorf("quarantine directory holds %v", ents)
+	}
+	if got.Author != os.Geteuid() {
+		t.Errorf("author %d, want %d", got.Author, os.Geteuid())
 	}
 	// No name from the message in any path.
 	filepath.Walk(s.Dir, func(p string, _ os.FileInfo, _ error) error {
@@ -95,7 +99,7 @@ func TestModes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range []string{s.Dir, filepath.Join(s.Dir, "tmp"), filepath.Join(s.Dir, id[:8]), s.entryDir(id),
+		for _, p := range []string{s.entryDir(id),
 			filepath.Join(s.entryDir(id), "message"), filepath.Join(s.entryDir(id), "report.json")} {
 			fi, err := os.Stat(p)
 			if err != nil {
@@ -170,7 +174,7 @@ func TestHostileIDs(t *testing.T) {
 	}
 	// An entry replaced by a symbolic link is refused, not followed.
 	link := id[:23] + "222222222222"
-	if err := os.Symlink(outside, filepath.Join(s.Dir, id[:8], link)); err != nil {
+	if err := os.Symlink(outside, filepath.Join(s.Dir, link)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Get(link); err == nil {
@@ -273,8 +277,9 @@ func TestListSortedAndSince(t *testing.T) {
 	// Stray files are ignored.
 	os.WriteFile(filepath.Join(dir, "README"), nil, 0o600)
 	os.MkdirAll(filepath.Join(dir, "2026013x"), 0o700)
-	os.MkdirAll(filepath.Join(dir, want[1][:8], "not-an-id"), 0o700)
-	if list, _ := s.List(time.Time{}); len(list) != 5 {
+	os.MkdirAll(filepath.Join(dir, "not-an-id"), 0o700)
+	os.Symlink("/etc", filepath.Join(dir, want[1][:23]+"999999999999"))
+	if list, _ := s.List(time.Time{}); len(list) != 6 {
 		t.Errorf("strays listed: %d", len(list))
 	}
 }
@@ -293,7 +298,7 @@ func TestDeletePurge(t *testing.T) {
 	}
 	// A leftover of an interrupted Put.
 	stale := ids[0][:23] + "abcdefabcdef"
-	os.MkdirAll(filepath.Join(dir, "tmp", stale), 0o700)
+	os.MkdirAll(filepath.Join(dir, ".tmp."+stale), 0o700)
 	s := Store{Dir: dir, Now: fixedClock(t0.Add(10 * day))}
 	gone, err := s.Purge(5 * day)
 	if err != nil {
@@ -306,11 +311,8 @@ func TestDeletePurge(t *testing.T) {
 		if _, err := s.Get(id); !errors.Is(err, ErrNotFound) {
 			t.Errorf("%s still there: %v", id, err)
 		}
-		if _, err := os.Stat(filepath.Join(dir, id[:8])); !os.IsNotExist(err) {
-			t.Errorf("empty day %s kept", id[:8])
-		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "tmp", stale)); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(dir, ".tmp."+stale)); !os.IsNotExist(err) {
 		t.Error("stale staging entry kept")
 	}
 	if err := s.Delete(ids[2]); err != nil {
@@ -339,8 +341,8 @@ func TestPutFailureLeavesNothing(t *testing.T) {
 	if _, err := s.Put(&failingReader{n: 10000}, Report{}); err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("err %v", err)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(s.Dir, "tmp")); len(ents) != 0 {
-		t.Errorf("tmp holds %v", ents)
+	if ents, _ := os.ReadDir(s.Dir); len(ents) != 0 {
+		t.Errorf("quarantine directory holds %v", ents)
 	}
 	if list, _ := s.List(time.Time{}); len(list) != 0 {
 		t.Errorf("listed %v", list)
@@ -387,7 +389,7 @@ func FuzzID(f *testing.F) {
 		}
 		dir := "/q"
 		p := Store{Dir: dir}.entryDir(id)
-		if filepath.Clean(p) != p || !strings.HasPrefix(p, dir+"/") || strings.Count(p, "/") != 3 {
+		if filepath.Clean(p) != p || !strings.HasPrefix(p, dir+"/") || strings.Count(p, "/") != 2 {
 			t.Fatalf("id %q gives path %q", id, p)
 		}
 		tm, err := IDTime(id)
@@ -400,3 +402,5 @@ func FuzzID(f *testing.F) {
 		}
 	})
 }
+
+func (s Store) entryDir(id string) string { return filepath.Join(s.Dir, id) }

@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
@@ -22,20 +25,29 @@ import (
 
 	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/notify"
+	"github.com/scandeliver/scandeliver/pipeline"
 	"github.com/scandeliver/scandeliver/quarantine"
+	"github.com/scandeliver/scandeliver/scan"
 	"github.com/scandeliver/scandeliver/unpack"
 )
 
 const quarantineUsage = `Usage:
   scandeliver quarantine list [-c FILE] [--since D] [--json]
   scandeliver quarantine show [-c FILE] ID
-  scandeliver quarantine release [-c FILE] ID --to DEST [--user USER]
-  scandeliver quarantine release [-c FILE] ID --resend [--sendmail "PROGRAM ARGS"]
+  scandeliver quarantine release [-c FILE] ID --to DEST [--user USER] [--force]
+  scandeliver quarantine release [-c FILE] ID --resend [--sendmail "PROGRAM ARGS"] [--force]
   scandeliver quarantine purge [-c FILE] --older-than D
+  scandeliver quarantine init [-c FILE]
 
 D is a duration (90m, 36h, 30d) or a date (2026-11-27). list and show
 need read access to the quarantine (root or the configured group);
-release and purge need root.
+release, purge and init need root. list and show name each entry's
+author (the uid that wrote it). An entry written by a user (a delivery
+running as the recipient) is released only to that user. A release
+scans the message again with the engines, as an unprivileged user, and
+refuses it when one finds it infected, unless --force, which prints the
+content's SHA-256 and the verdict first. init creates the quarantine
+directory (root:GROUP, mode 3773; 1733 without a group).
 `
 
 // quarantineCommand is "scandeliver quarantine SUBCOMMAND ...".
@@ -53,8 +65,12 @@ func quarantineCommand(args []string, e *sysEnv) int {
 		return quarantineRelease(args[1:], e)
 	case "purge":
 		return quarantinePurge(args[1:], e)
+	case "init":
+		return quarantineInit(args[1:], e)
 	case "deliver-released":
 		return deliverReleased(args[1:], e)
+	case "rescan":
+		return quarantineRescan(args[1:], e)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, quarantineUsage)
 		return exOK
@@ -217,14 +233,26 @@ func quarantineList(args []string, e *sysEnv) int {
 			if len(r.Released) > 0 {
 				rel = " released"
 			}
-			fmt.Fprintf(e.stdout, "%s %s %s%s %d <%s> -> %s %s\n", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"),
-				orDash(r.Status), rel, r.Size, termSafe(r.Sender), termSafe(strings.Join(r.Recipients, ",")), strconv.QuoteToASCII(r.Subject))
+			fmt.Fprintf(e.stdout, "%s %s %s %s%s %d <%s> -> %s %s\n", r.ID, r.Time.Local().Format("2006-01-02 15:04:05"),
+				authorName(r.Author), orDash(r.Status), rel, r.Size, termSafe(r.Sender), termSafe(strings.Join(r.Recipients, ",")), strconv.QuoteToASCII(r.Subject))
 		}
 	}
 	if err != nil {
 		return exCheckFail
 	}
 	return exOK
+}
+
+// authorName shows who wrote an entry: "uid=1001(bob)", the uid alone
+// when it has no name, "uid=?" when unknown.
+func authorName(uid int) string {
+	if uid < 0 {
+		return "uid=?"
+	}
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		return "uid=" + strconv.Itoa(uid) + "(" + termSafe(u.Username) + ")"
+	}
+	return "uid=" + strconv.Itoa(uid)
 }
 
 func orDash(s string) string {
@@ -258,12 +286,13 @@ func quarantineShow(args []string, e *sysEnv) int {
 	if !ok {
 		return exUsage
 	}
-	st := storeOf(cfg, e)
-	r, err := st.Get(id)
+	ent, err := storeOf(cfg, e).OpenEntry(id)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: %s\n", termSafe(err.Error()))
 		return exCheckFail
 	}
+	defer ent.Close()
+	r := ent.Report
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
 	p := func(k, v string) {
@@ -273,6 +302,7 @@ func quarantineShow(args []string, e *sysEnv) int {
 	}
 	p("ID", r.ID)
 	p("Time", r.Time.Local().Format(time.RFC3339))
+	p("Author", authorName(r.Author))
 	p("Sender", "<"+r.Sender+">")
 	p("Recipients", strings.Join(r.Recipients, ", "))
 	p("Message-ID", r.MessageID)
@@ -314,7 +344,7 @@ func quarantineShow(args []string, e *sysEnv) int {
 	for _, rel := range r.Released {
 		p("Released", rel.Time.Local().Format(time.RFC3339)+" to "+rel.To+" by "+rel.By)
 	}
-	f, err := st.Open(id)
+	f, err := ent.Open()
 	if err != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: %s\n", termSafe(err.Error()))
 		return exCheckFail
@@ -354,20 +384,62 @@ func quarantinePurge(args []string, e *sysEnv) int {
 		return exUsage
 	}
 	st := storeOf(cfg, e)
-	done, err := st.Purge(age)
+	err = nil
+	if os.Geteuid() == 0 {
+		// Root keeps the layout right: the directory made or checked, the
+		// old layout's entries moved into place.
+		err = st.Ensure()
+	}
+	done, perr := st.Purge(age)
 	for _, id := range done {
 		fmt.Fprintf(e.stdout, "purged %s\n", id)
 	}
-	if os.Geteuid() == 0 {
-		if perr := st.Prepare(3); perr != nil {
-			err = errors.Join(err, perr)
-		}
-	}
-	if err != nil {
+	if err = errors.Join(err, perr); err != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: %s\n", termSafe(err.Error()))
 		return exCheckFail
 	}
 	return exOK
+}
+
+// quarantineInit creates the quarantine directory with its layout (as
+// root), or checks an existing one, and says what it is.
+func quarantineInit(args []string, e *sysEnv) int {
+	cfg, _, rest, code := qflags("init", args, e, func(*flag.FlagSet) {})
+	if code >= 0 {
+		return code
+	}
+	if len(rest) > 0 {
+		fmt.Fprintf(e.stderr, "scandeliver: quarantine init takes no arguments\n")
+		return exUsage
+	}
+	st := storeOf(cfg, e)
+	if err := st.Ensure(); err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %s\n", termSafe(err.Error()))
+		return exCheckFail
+	}
+	fi, err := os.Stat(st.Dir)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
+		return exCheckFail
+	}
+	sys := fi.Sys().(*syscall.Stat_t)
+	grp := strconv.Itoa(int(sys.Gid))
+	if g, err := user.LookupGroupId(grp); err == nil {
+		grp = g.Name
+	}
+	fmt.Fprintf(e.stdout, "quarantine %s: %s:%s mode %04o\n", termSafe(st.Dir), strings.TrimPrefix(authorName(int(sys.Uid)), "uid="), grp, fi.Mode().Perm()|modeBits(fi.Mode()))
+	return exOK
+}
+
+func modeBits(m os.FileMode) os.FileMode {
+	var b os.FileMode
+	if m&os.ModeSetgid != 0 {
+		b |= 0o2000
+	}
+	if m&os.ModeSticky != 0 {
+		b |= 0o1000
+	}
+	return b
 }
 
 // releasedBy names who ran the release, for the report.
@@ -384,13 +456,14 @@ func releasedBy(e *sysEnv) string {
 
 func quarantineRelease(args []string, e *sysEnv) int {
 	var to, userName, sendmail, keyFlag string
-	var resend bool
-	cfg, _, rest, code := qflags("release", args, e, func(fs *flag.FlagSet) {
+	var resend, force bool
+	cfg, cfgPath, rest, code := qflags("release", args, e, func(fs *flag.FlagSet) {
 		fs.StringVar(&to, "to", "", "destination: Maildir (trailing /) or mbox")
 		fs.StringVar(&userName, "user", "", "deliver as this user (default: the destination's owner)")
 		fs.BoolVar(&resend, "resend", false, "re-inject through sendmail for the original recipients")
 		fs.StringVar(&sendmail, "sendmail", notify.DefaultSendmail, "sendmail program and arguments (split on spaces)")
 		fs.StringVar(&keyFlag, "key", "", "release signing key (default: [release] key)")
+		fs.BoolVar(&force, "force", false, "release even what the engines find infected (prints its SHA-256 and the verdict first)")
 	})
 	if code >= 0 {
 		return code
@@ -404,32 +477,101 @@ func quarantineRelease(args []string, e *sysEnv) int {
 		return exUsage
 	}
 	st := storeOf(cfg, e)
-	r, err := st.Get(id)
+	var err error
+	if st.Trusted, err = trustedUIDs(cfg.Quarantine.TrustedAuthors); err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %s: %s\n", cfgPath, termSafe(err.Error()))
+		return exCheckFail
+	}
+	ent, err := st.OpenEntry(id)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: %s\n", termSafe(err.Error()))
 		return exCheckFail
 	}
+	defer ent.Close()
+	r := ent.Report
 	ctx := context.Background()
-	var rels []quarantine.Release
+
+	// Who may receive it: decided before anything is scanned or sent.
+	var dest deliver.Dest
+	var du *deliver.User
+	var rcpts []string
+	var refused []error
 	if to != "" {
-		dest, err := releaseTo(ctx, e, st, r, to, userName)
-		if err != nil {
+		if dest, du, err = releaseDest(to, userName); err != nil {
 			fmt.Fprintf(e.stderr, "scandeliver: release %s: %s\n", id, termSafe(err.Error()))
 			return exTempFail
 		}
-		rels = append(rels, quarantine.Release{Time: e.now().UTC(), To: dest, By: releasedBy(e)})
-		fmt.Fprintf(e.stdout, "released %s to %s\n", id, termSafe(dest))
+		uid := os.Geteuid()
+		if du != nil {
+			uid = du.Uid
+		}
+		if !st.MayRelease(r.Author, uid) {
+			fmt.Fprintf(e.stderr, "scandeliver: release %s: refused: the entry was written by %s, who cannot have quarantined mail for %s (uid %d); only root and trusted_authors write entries for others\n",
+				id, authorName(r.Author), termSafe(dest.Path), uid)
+			return exNoPerm
+		}
+	} else {
+		for _, rc := range r.Recipients {
+			addr, err := notify.CheckAddress(rc)
+			if err != nil {
+				refused = append(refused, err)
+				continue
+			}
+			if err := mayResendTo(st, r.Author, addr); err != nil {
+				refused = append(refused, err)
+				continue
+			}
+			rcpts = append(rcpts, addr)
+		}
+		if len(rcpts) == 0 {
+			refused = append(refused, errors.New("no recipient left to re-send to"))
+			fmt.Fprintf(e.stderr, "scandeliver: release %s: refused: %s\n", id, termSafe(errors.Join(refused...).Error()))
+			return exNoPerm
+		}
+	}
+
+	// The engines, again: the mark may waive the administrator's rules,
+	// never an infected verdict without --force.
+	msg, err := ent.Open()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %s\n", termSafe(err.Error()))
+		return exCheckFail
+	}
+	defer msg.Close()
+	rs, err := rescan(ctx, cfgPath, msg)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: release %s: scanning it again: %s\n", id, termSafe(err.Error()))
+		return exTempFail
+	}
+	if force {
+		fmt.Fprintf(e.stdout, "SHA-256: %s\nverdict: %s\n", rs.sha256, termSafe(rs.summary()))
+	} else if rs.Infected || len(rs.Failed) > 0 {
+		fmt.Fprintf(e.stderr, "scandeliver: release %s: refused: %s; --force releases it anyway\n", id, termSafe(rs.summary()))
+		if len(rs.Failed) > 0 && !rs.Infected {
+			return exTempFail
+		}
+		return exNoPerm
+	}
+
+	var rels []quarantine.Release
+	if to != "" {
+		if err := releaseTo(ctx, e, r, msg, dest, du); err != nil {
+			fmt.Fprintf(e.stderr, "scandeliver: release %s: %s\n", id, termSafe(err.Error()))
+			return exTempFail
+		}
+		rels = append(rels, quarantine.Release{Time: e.now().UTC(), To: dest.String(), By: releasedBy(e)})
+		fmt.Fprintf(e.stdout, "released %s to %s\n", id, termSafe(dest.String()))
 	} else {
 		key := cfg.Release.KeyFile()
 		if keyFlag != "" {
 			key = keyFlag
 		}
-		sent, err := releaseResend(ctx, e, st, r, key, strings.Fields(sendmail))
+		sent, err := releaseResend(ctx, e, r, msg, rcpts, force, key, strings.Fields(sendmail))
 		for _, rc := range sent {
 			rels = append(rels, quarantine.Release{Time: e.now().UTC(), To: "resend:" + rc, By: releasedBy(e)})
 			fmt.Fprintf(e.stdout, "released %s: re-sent to %s\n", id, termSafe(rc))
 		}
-		if err != nil {
+		if err = errors.Join(append(refused, err)...); err != nil {
 			fmt.Fprintf(e.stderr, "scandeliver: release %s: %s\n", id, termSafe(err.Error()))
 			if len(sent) == 0 {
 				return exTempFail
@@ -437,7 +579,7 @@ func quarantineRelease(args []string, e *sysEnv) int {
 			code = exTempFail
 		}
 	}
-	if uerr := st.Update(id, func(r *quarantine.Report) { r.Released = append(r.Released, rels...) }); uerr != nil {
+	if uerr := ent.Update(func(r *quarantine.Report) { r.Released = append(r.Released, rels...) }); uerr != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: released, but recording it in the report failed: %s\n", termSafe(uerr.Error()))
 		return exTempFail
 	}
@@ -447,16 +589,178 @@ func quarantineRelease(args []string, e *sysEnv) int {
 	return exOK
 }
 
-// releaseTo delivers the original, untouched, below one
-// X-Scandeliver-Released field, into dest, as the destination's user: a
-// child process (this program's deliver-released) running with that
-// user's ids, so that root never writes into a directory a user controls.
-func releaseTo(ctx context.Context, e *sysEnv, st quarantine.Store, r quarantine.Report, to, userName string) (string, error) {
+// trustedUIDs resolves [quarantine] trusted_authors.
+func trustedUIDs(names []string) ([]int, error) {
+	var out []int
+	for _, n := range names {
+		if uid, err := strconv.Atoi(n); err == nil && uid >= 0 {
+			out = append(out, uid)
+			continue
+		}
+		u, err := deliver.LookupUser(n)
+		if err != nil {
+			return nil, fmt.Errorf("quarantine.trusted_authors: %w", err)
+		}
+		out = append(out, u.Uid)
+	}
+	return out, nil
+}
+
+// mayResendTo checks that an entry written by author may be re-sent to
+// addr: always when root or a trusted author wrote it; else only when
+// addr is the author's own: its local part (or the part before a "+"
+// extension) names the local user with that uid.
+func mayResendTo(st quarantine.Store, author int, addr string) error {
+	if st.MayRelease(author, -1) {
+		return nil
+	}
+	local := addr
+	if i := strings.LastIndexByte(local, '@'); i >= 0 {
+		local = local[:i]
+	}
+	var names []string
+	for _, n := range []string{local, strings.ToLower(local)} {
+		names = append(names, n)
+		if b, _, ok := strings.Cut(n, "+"); ok {
+			names = append(names, b)
+		}
+	}
+	for _, n := range names {
+		if u, err := deliver.LookupUser(n); err == nil && st.MayRelease(author, u.Uid) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: the entry was written by %s, who cannot have quarantined mail for that address", addr, authorName(author))
+}
+
+// rescanResult is what the engines say of a quarantined message now.
+type rescanResult struct {
+	scanDoc
+	sha256 string // of the stored message, computed here
+}
+
+func (r rescanResult) summary() string {
+	var parts []string
+	for _, v := range r.Verdicts {
+		if v.Status == scan.Infected {
+			parts = append(parts, v.Engine+" "+v.Object+" infected "+v.Signature)
+		}
+	}
+	for _, f := range r.Failed {
+		parts = append(parts, "engine "+f.Engine+" could not answer: "+f.Error)
+	}
+	if len(parts) == 0 {
+		return "clean (engines: " + strconv.Itoa(len(engineNames(r.Verdicts))) + ")"
+	}
+	if r.Infected {
+		return "infected: " + strings.Join(parts, "; ")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func engineNames(vs []scan.Verdict) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range vs {
+		m[v.Engine] = true
+	}
+	return m
+}
+
+// rescan has the message scanned by the configured engines in a child
+// process ("quarantine rescan") that runs as an unprivileged user when
+// we are root (nobody), so that the hostile bytes are parsed without
+// privileges: the child gets the message on its standard input and the
+// configuration on descriptor 3, both opened here, and prints the scan
+// command's JSON document.
+func rescan(ctx context.Context, cfgPath string, msg *os.File) (rescanResult, error) {
+	var res rescanResult
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(msg, 0, 1<<62)); err != nil {
+		return res, err
+	}
+	res.sha256 = hex.EncodeToString(h.Sum(nil))
+	cfgFile, err := os.Open(cfgPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		cfgFile, err = os.Open(os.DevNull) // the built-in defaults
+	}
+	if err != nil {
+		return res, err
+	}
+	defer cfgFile.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	self := "/proc/self/exe" // runnable even where the child could not reach our path
+	if _, err := os.Stat(self); err != nil {
+		if self, err = os.Executable(); err != nil {
+			return res, err
+		}
+	}
+	cmd := exec.CommandContext(ctx, self, "quarantine", "rescan")
+	cmd.Stdin = io.NewSectionReader(msg, 0, 1<<62)
+	cmd.ExtraFiles = []*os.File{cfgFile}
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Dir = "/"
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if os.Geteuid() == 0 {
+		u, err := unprivilegedUser()
+		if err != nil {
+			return res, err
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.Uid), Gid: uint32(u.Gid), Groups: []uint32{}}}
+	}
+	err = cmd.Run()
+	if jerr := json.Unmarshal(out.Bytes(), &res.scanDoc); jerr != nil {
+		return res, fmt.Errorf("%v %v: %s", err, jerr, strings.TrimSpace(errb.String()))
+	}
+	return res, nil
+}
+
+// unprivilegedUser is who parses quarantined messages when root
+// releases one: nobody.
+func unprivilegedUser() (*deliver.User, error) {
+	u, err := deliver.LookupUser("nobody")
+	if err != nil {
+		return nil, fmt.Errorf("the user nobody, to scan as: %w", err)
+	}
+	if u.Uid == 0 {
+		return nil, errors.New("the user nobody has uid 0")
+	}
+	return u, nil
+}
+
+// quarantineRescan is the child of rescan: configuration on descriptor
+// 3, the message on standard input, the scan's JSON on standard output.
+func quarantineRescan(args []string, e *sysEnv) int {
+	if len(args) > 0 {
+		return exUsage
+	}
+	data, err := io.ReadAll(io.LimitReader(os.NewFile(3, "config"), 16<<20))
+	if err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: reading the configuration: %v\n", err)
+		return scanTrouble
+	}
+	cfg := defaultConfig()
+	if err := decodeConfig("(configuration)", data, &cfg); err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
+		return scanTrouble
+	}
+	engines, err := pipeline.BuildEngines(cfg.Engines)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
+		return scanTrouble
+	}
+	return scanOne(e, cfg, engines, "-", true)
+}
+
+// releaseDest parses --to (and --user): the destination and, as root,
+// the user the delivery runs as (--user, else the destination's owner).
+func releaseDest(to, userName string) (deliver.Dest, *deliver.User, error) {
 	var u *deliver.User
 	var err error
 	if userName != "" {
 		if u, err = deliver.LookupUser(userName); err != nil {
-			return "", err
+			return deliver.Dest{}, nil, err
 		}
 	}
 	home := ""
@@ -465,32 +769,35 @@ func releaseTo(ctx context.Context, e *sysEnv, st quarantine.Store, r quarantine
 	}
 	dest, err := deliver.ParseDest(to, home)
 	if err != nil {
-		return "", err
+		return deliver.Dest{}, nil, err
 	}
 	if u == nil && os.Geteuid() == 0 {
 		uid, gid, err := nearestOwner(dest.Path)
 		if err != nil {
-			return "", err
+			return deliver.Dest{}, nil, err
 		}
 		u = &deliver.User{Uid: uid, Gid: gid, Groups: []int{gid}}
 	}
-	f, err := st.Open(r.ID)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
+	return dest, u, nil
+}
+
+// releaseTo delivers the original, untouched, below one
+// X-Scandeliver-Released field, into dest, as the destination's user: a
+// child process (this program's deliver-released) running with that
+// user's ids, so that root never writes into a directory a user controls.
+func releaseTo(ctx context.Context, e *sysEnv, r quarantine.Report, f *os.File, dest deliver.Dest, u *deliver.User) error {
 	rcpt := ""
 	if len(r.Recipients) > 0 {
 		rcpt = r.Recipients[0]
 	}
-	field := fmt.Sprintf("%s: id=%s; to=%s; by=%s; %s (delivered directly, not re-scanned)\n", quarantine.ReleaseField,
+	field := fmt.Sprintf("%s: id=%s; to=%s; by=%s; %s (delivered directly after a scan by the engines)\n", quarantine.ReleaseField,
 		r.ID, headerSafe(dest.Path), headerSafe(releasedBy(e)), e.now().UTC().Format(time.RFC1123Z))
 	self, err := os.Executable()
 	if err != nil {
-		return "", err
+		return err
 	}
 	cmd := exec.CommandContext(ctx, self, "quarantine", "deliver-released", "--to="+dest.String(), "-f="+r.Sender, "-a="+rcpt)
-	cmd.Stdin = io.MultiReader(strings.NewReader(field), f)
+	cmd.Stdin = io.MultiReader(strings.NewReader(field), io.NewSectionReader(f, 0, 1<<62))
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	cmd.Dir = "/"
 	var out bytes.Buffer
@@ -503,9 +810,9 @@ func releaseTo(ctx context.Context, e *sysEnv, st quarantine.Store, r quarantine
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.Uid), Gid: uint32(u.Gid), Groups: groups}}
 	}
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("delivering to %s: %v: %s", dest, err, strings.TrimSpace(out.String()))
+		return fmt.Errorf("delivering to %s: %v: %s", dest, err, strings.TrimSpace(out.String()))
 	}
-	return dest.String(), nil
+	return nil
 }
 
 // headerSafe makes s usable inside a header field value: one line,
@@ -562,10 +869,11 @@ func deliverReleased(args []string, e *sysEnv) int {
 }
 
 // releaseResend re-injects the original through sendmail, once per
-// original recipient, each copy below its own signed release mark
-// (quarantine.ReleaseField) that the delivery coming back honours. It
+// recipient (those of the entry that its author may release to), each
+// copy below its own signed release mark (quarantine.ReleaseField) that
+// the delivery coming back honours; force is signed into the mark. It
 // returns the recipients it was handed to.
-func releaseResend(ctx context.Context, e *sysEnv, st quarantine.Store, r quarantine.Report, keyPath string, sendmail []string) ([]string, error) {
+func releaseResend(ctx context.Context, e *sysEnv, r quarantine.Report, f *os.File, rcpts []string, force bool, keyPath string, sendmail []string) ([]string, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("--resend needs root (the release key)")
 	}
@@ -576,11 +884,6 @@ func releaseResend(ctx context.Context, e *sysEnv, st quarantine.Store, r quaran
 	if err != nil {
 		return nil, err
 	}
-	f, err := st.Open(r.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	// The stored original starts with the fields the delivering MTA put
 	// on top (Return-Path, Delivered-To, X-Original-To): sent again with
 	// them, Postfix's local(8) would see its own Delivered-To and bounce
@@ -604,13 +907,8 @@ func releaseResend(ctx context.Context, e *sysEnv, st quarantine.Store, r quaran
 	}
 	var sent []string
 	var errs []error
-	for _, rc := range r.Recipients {
-		addr, err := notify.CheckAddress(rc)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		field := quarantine.Mark{ID: r.ID, Time: e.now(), Recipient: addr, SHA256: h}.Field(key)
+	for _, addr := range rcpts {
+		field := quarantine.Mark{ID: r.ID, Time: e.now(), Recipient: addr, SHA256: h, Force: force}.Field(key)
 		if _, err := body.Seek(0, io.SeekStart); err != nil {
 			return sent, err
 		}

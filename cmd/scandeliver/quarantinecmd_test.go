@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +21,7 @@ import (
 // TestMain lets this test binary stand for scandeliver when "quarantine
 // release --to" runs itself (os.Executable) as its delivery child.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 2 && os.Args[1] == "quarantine" && os.Args[2] == "deliver-released" {
+	if len(os.Args) > 2 && os.Args[1] == "quarantine" && (os.Args[2] == "deliver-released" || os.Args[2] == "rescan") {
 		os.Exit(run(os.Args[1:], newSystemEnv()))
 	}
 	os.Exit(m.Run())
@@ -94,12 +97,27 @@ func TestQuarantineRoundTrip(t *testing.T) {
 		t.Errorf("show of a hostile id: exit %d", code)
 	}
 
-	// release --to a Maildir: the original byte for byte below one
-	// release field; the report records it.
+	// release scans again: the engines still find EICAR, so it is
+	// refused without --force; --force prints the content's SHA-256 and
+	// the verdict first.
 	mdir := filepath.Join(dir, "released", "Maildir") + "/"
 	code, out, stderr = qrun(t, now, "quarantine", "release", "-c", cfg, id, "--to", mdir)
+	if code != exNoPerm || !strings.Contains(stderr, "infected") || !strings.Contains(stderr, "--force") {
+		t.Fatalf("release of an infected entry without --force: exit %d %s %s", code, out, stderr)
+	}
+	if _, err := os.Stat(mdir); err == nil {
+		t.Fatal("refused release delivered something")
+	}
+	stored, _ := quarantine.Store{Dir: qdir}.Open(id)
+	h := sha256.New()
+	io.Copy(h, stored)
+	stored.Close()
+	code, out, stderr = qrun(t, now, "quarantine", "release", "-c", cfg, id, "--to", mdir, "--force")
 	if code != exOK {
 		t.Fatalf("release: exit %d %s %s", code, out, stderr)
+	}
+	if want := "SHA-256: " + hex.EncodeToString(h.Sum(nil)) + "\nverdict: infected: "; !strings.HasPrefix(out, want) || !strings.Contains(out, "Eicar") {
+		t.Errorf("release --force printed %q, want it to start with %q and name the signature", out, want)
 	}
 	files := newFiles(t, filepath.Join(mdir, "new"))
 	if len(files) != 1 {
@@ -126,7 +144,7 @@ func TestQuarantineRoundTrip(t *testing.T) {
 		sm := filepath.Join(dir, "sendmail")
 		os.WriteFile(sm, []byte("#!/bin/sh\nprintf '%s\\n' \"$@\" > "+rec+"/args\ncat > "+rec+"/msg\n"), 0o755)
 		key := filepath.Join(dir, "release.key")
-		code, out, stderr = qrun(t, now, "quarantine", "release", "-c", cfg, id, "--resend", "--sendmail", sm, "--key", key)
+		code, out, stderr = qrun(t, now, "quarantine", "release", "-c", cfg, id, "--resend", "--sendmail", sm, "--key", key, "--force")
 		if code != exOK {
 			t.Fatalf("resend: exit %d %s %s", code, out, stderr)
 		}

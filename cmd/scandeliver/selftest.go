@@ -24,12 +24,13 @@ func selftestCommand(args []string, e *sysEnv) int {
 		fmt.Fprintf(e.stderr, "scandeliver: selftest: %s: %v\n", path, err)
 		return exCheckFail
 	}
-	// Run as root from cron, selftest also keeps the next days'
-	// quarantine directories owned by root (see quarantine.Store.Prepare).
+	// Run as root from cron, selftest also keeps the quarantine laid
+	// out right (checked, the old layout moved into place:
+	// see quarantine.Store.Ensure).
 	if os.Geteuid() == 0 && cfg.Quarantine.Dir != "" {
-		if _, err := os.Stat(cfg.Quarantine.Dir); err == nil {
+		if _, err := os.Lstat(cfg.Quarantine.Dir); err == nil {
 			st := quarantine.Store{Dir: cfg.Quarantine.Dir, Group: cfg.Quarantine.Group, Now: e.now}
-			if err := st.Prepare(3); err != nil {
+			if err := st.Ensure(); err != nil {
 				fmt.Fprintf(e.stderr, "scandeliver: selftest: %v\n", err)
 			}
 		}

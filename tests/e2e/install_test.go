@@ -59,9 +59,8 @@ func TestInstallDestdir(t *testing.T) {
 		t.Errorf("%d templates installed, want %d", len(got), len(tmpls))
 	}
 	for dir, want := range map[string]os.FileMode{
-		"var/spool/scandeliver/tmp":            0o777 | os.ModeSticky,
-		"var/spool/scandeliver/quarantine":     0o773 | os.ModeSticky | os.ModeSetgid,
-		"var/spool/scandeliver/quarantine/tmp": 0o773 | os.ModeSticky | os.ModeSetgid,
+		"var/spool/scandeliver/tmp":        0o777 | os.ModeSticky,
+		"var/spool/scandeliver/quarantine": 0o773 | os.ModeSticky | os.ModeSetgid,
 	} {
 		fi, err := os.Stat(filepath.Join(dest, dir))
 		if err != nil {

@@ -53,11 +53,11 @@ address = "` + clamd + `"
 }
 
 // makeQuarantine lays the quarantine out as install.sh does: root:mail,
-// mode 3773, with tmp likewise.
+// mode 3773.
 func makeQuarantine(t *testing.T, dir string) string {
 	t.Helper()
 	q := filepath.Join(dir, "quarantine")
-	for _, d := range []string{q, filepath.Join(q, "tmp")} {
+	for _, d := range []string{q} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +226,7 @@ func TestPostfixScanning(t *testing.T) {
 			if e.ID == "" {
 				continue
 			}
-			msgPath := filepath.Join(q, e.ID[:8], e.ID, "message")
+			msgPath := filepath.Join(q, e.ID, "message")
 			fi, err := os.Stat(msgPath)
 			if err != nil {
 				t.Fatal(err)
@@ -247,13 +247,17 @@ func TestPostfixScanning(t *testing.T) {
 				t.Errorf("%s lists the quarantine", c.other)
 			}
 		}
-		// Release to the Maildir: the original byte for byte below the
-		// release field, delivered as the user.
+		// Release to the Maildir: clamd still finds EICAR, so only with
+		// --force; then the original byte for byte below the release
+		// field, delivered as the user.
 		e := byRcpt[rcpt1]
 		if e.ID == "" {
 			return
 		}
-		out, err := exec.Command(p.Binary, "quarantine", "release", "-c", p.Config, e.ID, "--to", md1+"/").CombinedOutput()
+		if out, err := exec.Command(p.Binary, "quarantine", "release", "-c", p.Config, e.ID, "--to", md1+"/").CombinedOutput(); err == nil {
+			t.Fatalf("release of an infected entry without --force: %s", out)
+		}
+		out, err := exec.Command(p.Binary, "quarantine", "release", "-c", p.Config, e.ID, "--to", md1+"/", "--force").CombinedOutput()
 		if err != nil {
 			t.Fatalf("release: %v\n%s", err, out)
 		}
@@ -341,7 +345,7 @@ func TestPostfixScanning(t *testing.T) {
 		cfg, _ := os.ReadFile(p.Config)
 		os.WriteFile(p.Config, append(cfg, []byte("\n[release]\nkey = \""+key+"\"\n")...), 0o644)
 		before := len(regexpQuote("to=<"+rcpt2+">", "status=sent").FindAllString(p.Log(), -1))
-		out, err := exec.Command(p.Binary, "quarantine", "release", "-c", p.Config, id, "--resend",
+		out, err := exec.Command(p.Binary, "quarantine", "release", "-c", p.Config, id, "--resend", "--force",
 			"--sendmail", "/usr/sbin/sendmail -C "+p.ConfigDir).CombinedOutput()
 		if err != nil {
 			t.Fatalf("release --resend: %v\n%s", err, out)
@@ -367,7 +371,7 @@ func TestPostfixScanning(t *testing.T) {
 			if e.ID == id || len(e.Recipients) != 1 || e.Recipients[0] != rcpt2 {
 				continue
 			}
-			b, err := os.ReadFile(filepath.Join(p.Dir, "quarantine", e.ID[:8], e.ID, "message"))
+			b, err := os.ReadFile(filepath.Join(p.Dir, "quarantine", e.ID, "message"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -377,7 +381,7 @@ func TestPostfixScanning(t *testing.T) {
 				t.Logf("the re-sent copy carries a mark that verifies (entry %s), but was quarantined again as %s", id, e.ID)
 			}
 		}
-		if got := maildirWith(t, md2, "X-Scandeliver-Released: v=1; id="+id); len(got) != 1 {
+		if got := maildirWith(t, md2, "X-Scandeliver-Released: v=2; id="+id); len(got) != 1 {
 			t.Errorf("re-sent copy not delivered to %s (%d copies): the delivery path must honour releasedOK", User2, len(got))
 		} else if !bytes.Contains(got[0], []byte(base64.StdEncoding.EncodeToString(zipOf(t, "report.txt", builtin.Eicar()))[:40])) {
 			t.Errorf("the re-sent copy was delivered without its released attachment")
