@@ -323,6 +323,8 @@ func walk(w *walker, format string, r io.ReaderAt, size int64) error {
 		return walk7z(w, r, size)
 	case "rar":
 		return walkRar(w, io.NewSectionReader(r, 0, size))
+	case "cpio":
+		return walkCpio(w, r, size)
 	}
 	if _, ok := streams[format]; ok {
 		return walkStream(w, format, io.NewSectionReader(r, 0, size))
@@ -333,5 +335,5 @@ func walk(w *walker, format string, r io.ReaderAt, size int64) error {
 
 // Formats lists the format names Walk opens.
 func Formats() []string {
-	return append([]string{"zip", "tar", "7z", "rar"}, streamOrder...)
+	return append([]string{"zip", "tar", "7z", "rar", "cpio"}, streamOrder...)
 }

@@ -375,6 +375,8 @@ func Identify(head []byte) (format string, ok bool) {
 		return "minlz", true
 	case isTar(head):
 		return "tar", true
+	case cpioKind(head) != "":
+		return "cpio", true
 	case isZlib(head):
 		return "zlib", true
 	}

@@ -19,6 +19,8 @@ import (
 // here.
 func FuzzWalk(f *testing.F) {
 	seeds, _ := filepath.Glob(filepath.Join("testdata", "samples", "*.*"))
+	more, _ := filepath.Glob(filepath.Join("testdata", "containers", "*"))
+	seeds = append(seeds, more...)
 	for _, s := range seeds {
 		b, err := os.ReadFile(s)
 		if err != nil {
@@ -58,3 +60,37 @@ func FuzzWalk(f *testing.F) {
 		}
 	})
 }
+
+// fuzzFormat walks arbitrary bytes as one format (no identification, so
+// that mutations that break the magic still reach the reader), seeded
+// from testdata/containers files whose name ends in ext.
+func fuzzFormat(f *testing.F, format, ext string, extra ...[]byte) {
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "containers", "*"+ext))
+	for _, s := range seeds {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	for _, b := range extra {
+		f.Add(b)
+	}
+	lim := Limits{MaxMembers: 50, MaxBytes: 256 << 10, MaxWindow: 1 << 20}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var total int64
+		_, err := Walk(context.Background(), format, bytes.NewReader(b), int64(len(b)), lim, func(m Member, c io.Reader) error {
+			n, _ := io.Copy(io.Discard, c)
+			total += n
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Walk: %v", err)
+		}
+		if total > lim.MaxBytes {
+			t.Fatalf("%d bytes past MaxBytes", total)
+		}
+	})
+}
+
+func FuzzCpio(f *testing.F) { fuzzFormat(f, "cpio", ".cpio") }
