@@ -193,6 +193,9 @@ type HTMLConfig struct {
 	TrustedHosts       []string          `toml:"trusted_hosts"`
 	MaxBytes           Size              `toml:"max_bytes"`
 	Timeout            Duration          `toml:"timeout"`
+	// MaxMemory is the memory all the HTML parts of one message may
+	// take together while they are disarmed (0: html.DefaultMessageMemory).
+	MaxMemory Size `toml:"max_memory"`
 }
 
 func (h HTMLConfig) options() html.Options {

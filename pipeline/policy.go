@@ -123,6 +123,9 @@ type delivery struct {
 	// disarmed keeps what the HTML disarmer gave before the policy
 	// decided, for sanitize to use rather than disarm twice.
 	disarmed map[string]sanitize.Disarmed
+	// htmlBudget is the memory budget of the message's HTML parts, shared
+	// by the disarming before the decision and the rewrite (issue 12.4).
+	htmlBudget *html.Budget
 	// reasons translates reasons into the templates' language; nil
 	// until the first one is needed.
 	reasons *notify.Reasons
@@ -144,6 +147,7 @@ func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
 	if d.cfg.Notify.Senders != nil && pol.NotifySender == nil {
 		pol.NotifySender = d.cfg.Notify.Senders
 	}
+	d.htmlBudget = html.NewBudget(int64(d.cfg.HTML.MaxMemory))
 	if d.cfg.HTML.Disarm {
 		d.markHTMLUnscannable(ctx, &f)
 	}
@@ -180,9 +184,11 @@ func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
 	if qid != "" {
 		status = append(status, "X-Scandeliver-Quarantine-ID: "+qid)
 	}
+	hopt := d.cfg.HTML.options()
+	hopt.Budget = d.htmlBudget
 	opt := sanitize.Options{
 		DisarmHTML:    d.cfg.HTML.Disarm,
-		HTML:          d.cfg.HTML.options(),
+		HTML:          hopt,
 		SubjectTags:   v.SubjectTags,
 		Now:           d.now,
 		SignatureText: d.cfg.Sanitize.SignatureText,
@@ -576,6 +582,7 @@ func (d *delivery) markHTMLUnscannable(ctx context.Context, f *rules.MessageFact
 		}
 		o := d.cfg.HTML.options()
 		o.Charset = p.Charset
+		o.Budget = d.htmlBudget
 		var out bytes.Buffer
 		rep, err := html.Disarm(ctx, &out, r, o)
 		r.Close()
@@ -588,6 +595,7 @@ func (d *delivery) markHTMLUnscannable(ctx context.Context, f *rules.MessageFact
 			}
 			d.disarmed[p.Path] = sanitize.Disarmed{Out: out.Bytes(), Report: rep, Err: err}
 			kept += out.Len()
+			d.htmlBudget.Keep(out.Cap())
 		}
 	}
 }

@@ -88,3 +88,47 @@ func TestFromLineOnly(t *testing.T) {
 		}
 	}
 }
+
+// htmlParagraphs is a message of n text/html parts, each size bytes of
+// "<p>": a tree node per three bytes.
+func htmlParagraphs(n, size int) []byte {
+	var b strings.Builder
+	b.WriteString(header("paragraphs", `multipart/mixed; boundary="b1"`))
+	body := strings.Repeat("<p>", size/3)
+	for i := 0; i < n; i++ {
+		b.WriteString("--b1\nContent-Type: text/html; charset=utf-8\n\n" + body + "\n")
+	}
+	b.WriteString("--b1--\n")
+	return []byte(b.String())
+}
+
+// TestHTMLMemory disarms HTML whose tree is huge (issue 12.4: one 8 MiB
+// part of <p> took 372 MB of RSS, ten such parts 637 MB): one message
+// stays under 256 MB of RSS (the child's peak, from rusage), and the
+// parts the budget stopped are not delivered undisarmed.
+func TestHTMLMemory(t *testing.T) {
+	cases := []struct {
+		name    string
+		n, size int
+	}{
+		{"one-8MiB-part", 1, 8 << 20},
+		{"ten-4MiB-parts", 10, 4 << 20},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBox(t, "")
+			r := b.deliverMeasured(t, htmlParagraphs(c.n, c.size), "alice@example.org")
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if r.maxRSS >= 256<<20 {
+				t.Errorf("peak RSS %d MB, want under 256 MB", r.maxRSS>>20)
+			}
+			for _, d := range b.delivered(t) {
+				if bytes.Contains(d.data, []byte("<p><p><p>")) {
+					t.Errorf("the HTML the budget stopped was delivered (%d bytes)", len(d.data))
+				}
+			}
+		})
+	}
+}
