@@ -28,7 +28,7 @@ const usageText = `Usage:
   scandeliver check-config [-c FILE]
   scandeliver selftest [-c FILE]
   scandeliver quarantine list|show|release|purge ...
-  scandeliver version
+  scandeliver version | --version | -V
   scandeliver --help
 
 Deliver one message, read on standard input, to a Maildir or an mbox,
@@ -45,7 +45,7 @@ per message with --json. Exit 0 clean, 1 infected or spam, 2 error.
 
 selftest sends EICAR to every virus engine and GTUBE to every spam
 engine: one line per engine, exit 0 when all detect, 1 naming those that
-do not (cron: */20 * * * * root scandeliver selftest || ...).
+do not (cron: */20 * * * * root /usr/local/bin/scandeliver selftest || ...).
 
 quarantine lists, shows, releases and purges quarantined messages
 ("scandeliver quarantine help").
@@ -59,9 +59,14 @@ Options:
               $RECIPIENT, else the user)
   -d USER     deliver for local USER; as root, switch to the user's uid,
               gid and groups before touching the mailbox
-  --to DEST   destination: a path ending in "/" is a Maildir, any other
-              path an mbox file; "~/" is the recipient's home
-              (default: [deliver] default, "~/Maildir/")
+  --to DEST   destination: an absolute path, or one starting with "~/"
+              (the recipient's home); ending in "/" it is a Maildir
+              (created with its missing parents), else an mbox file (its
+              directory must exist) (default: [deliver] default,
+              "~/Maildir/"); a relative or empty DEST exits 64
+
+An empty message (nothing, or only white space, after a From_ line) is
+not delivered: exit 65.
 
 Exit status: 0 delivered (or withheld, quarantined, dropped by policy, on
 record); 64 bad usage; 65 rejected by policy (the MTA bounces); 67 unknown
@@ -91,7 +96,7 @@ func run(args []string, e *sysEnv) (code int) {
 			return selftestCommand(args[1:], e)
 		case "quarantine":
 			return quarantineCommand(args[1:], e)
-		case "version":
+		case "version", "--version", "-version", "-V":
 			fmt.Fprintf(e.stdout, "scandeliver %s\n", versionString())
 			return exOK
 		case "help", "-h", "-help", "--help":
@@ -195,6 +200,17 @@ func deliverMessage(args []string, e *sysEnv) int {
 		fmt.Fprintf(e.stderr, "scandeliver: unexpected argument %q (the message is read on standard input)\n", fs.Arg(0))
 		return exUsage
 	}
+	// A destination that can never work is a bad command line (64), not
+	// a temporary failure the MTA would retry for days; --to "" is not
+	// "the default".
+	toSet := false
+	fs.Visit(func(f *flag.Flag) { toSet = toSet || f.Name == "to" })
+	if toSet {
+		if _, err := deliver.ParseDest(*fTo, "/home"); err != nil {
+			fmt.Fprintf(e.stderr, "scandeliver: --to: %v\n", err)
+			return exUsage
+		}
+	}
 	path, explicit := cpath()
 	cfg, err := loadConfig(path, explicit)
 	if err != nil {
@@ -263,6 +279,9 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 		return fmt.Errorf("spooling the message: %w", err)
 	}
 	defer m.Close()
+	if err := checkInput(m, s); err != nil {
+		return err
+	}
 
 	// The envelope, in the order other LDAs take it.
 	sender = cmp.Or(sender, e.getenv("SENDER"), m.FromLine(), "MAILER-DAEMON")

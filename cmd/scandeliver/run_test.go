@@ -125,7 +125,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown user", []string{"-c", emptyConfig(t), "-d", "no-such-user-sd"}, nil, nil, exNoUser, "no-such-user-sd"},
 		{"bad flag", []string{"-x"}, nil, nil, exUsage, "Usage:"},
 		{"stray argument", []string{"-c", emptyConfig(t), "file.eml"}, nil, nil, exUsage, "standard input"},
-		{"relative destination", []string{"-c", emptyConfig(t), "--to", "Maildir/"}, nil, nil, exTempFail, "Maildir/"},
+		{"relative destination", []string{"-c", emptyConfig(t), "--to", "Maildir/"}, nil, nil, exUsage, "Maildir/"},
 		{"read error on stdin", []string{"-c", emptyConfig(t), "--to", dir + "/M2/"}, nil, errReader{}, exTempFail, "reading message"},
 		{"panic is a 75", []string{"-c", emptyConfig(t), "--to", dir + "/M3/"}, nil, panicReader{}, exTempFail, "internal error"},
 	}

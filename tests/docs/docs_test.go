@@ -80,6 +80,11 @@ func TestCronLinesUseFullPath(t *testing.T) {
 		}
 		sources[filepath.Base(f)] = string(b)
 	}
+	help, err := exec.Command(bin, "--help").Output()
+	if err != nil {
+		t.Fatalf("scandeliver --help: %v", err)
+	}
+	sources["--help"] = string(help)
 	n := 0
 	for name, text := range sources {
 		for _, line := range strings.Split(text, "\n") {
