@@ -30,7 +30,10 @@
 // forge senders unless the sender is local, and, when proof is required,
 // only a local sender or one our own MTA authenticated (RFC 8601
 // Authentication-Results from our authserv-id with dmarc=pass or spf=pass
-// for the envelope sender's domain). RateLimit keeps it to one notice per
+// for the envelope sender's domain). Only the topmost field with our
+// authserv-id is read, the one our MTA added last (RFC 8601 section 5);
+// the MTA must remove incoming fields with our authserv-id, or a sender
+// without such a field of ours could forge one. RateLimit keeps it to one notice per
 // sender per interval. A notice that cannot be sent is the caller's to log;
 // it never changes a delivery's outcome.
 package notify

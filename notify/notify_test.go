@@ -545,6 +545,12 @@ func TestRealSender(t *testing.T) {
 		{"proof: someone else's results", "a@example.com", h("Authentication-Results", "mx.evil.example; spf=pass smtp.mailfrom=example.com"), proof, false},
 		{"proof: ours among others", "a@example.com", h("Authentication-Results", "mx.evil.example; spf=pass smtp.mailfrom=example.com",
 			"Authentication-Results", ours+" 1; spf = pass smtp.mailfrom = example.com"), proof, true},
+		// RFC 8601 section 5: only the topmost field of ours counts (our
+		// MTA's); a pass in a forged one below does not (issue 12.3).
+		{"proof: forged pass below ours", "a@example.com", h("Authentication-Results", ours+"; spf=fail smtp.mailfrom=example.com",
+			"Authentication-Results", ours+"; spf=pass smtp.mailfrom=example.com; dmarc=pass header.from=example.com"), proof, false},
+		{"proof: forged pass below ours, ours has none", "a@example.com", h("Authentication-Results", ours+"; none",
+			"Authentication-Results", ours+"; spf=pass smtp.mailfrom=example.com"), proof, false},
 		{"proof: no authserv-id configured", "a@example.com", h("Authentication-Results", ours+"; spf=pass smtp.mailfrom=example.com"), Proof{RequireProof: true}, false},
 		{"proof: comment trick", "a@example.com", h("Authentication-Results", ours+"; spf=fail (spf=pass) smtp.mailfrom=example.com"), proof, false},
 		{"proof: forged wins", "a@example.com", h("Authentication-Results", ours+"; spf=pass smtp.mailfrom=example.com"), Proof{RequireProof: true, AuthServID: ours, Forged: true}, false},

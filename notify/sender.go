@@ -79,6 +79,11 @@ func RealSender(sender string, h Header, p Proof) (ok bool, why string) {
 	if p.AuthServID == "" || h == nil {
 		return false, "sender not authenticated"
 	}
+	// Only the topmost field with our authserv-id counts: our MTA adds
+	// its own above those of the message (RFC 8601 section 5), so any
+	// other one with our id came from outside, forged, and it must not
+	// turn a notice into backscatter to a third party. The MTA must also
+	// remove incoming fields with our id (see the package documentation).
 	for _, v := range h.Values("Authentication-Results") {
 		ar, err := ParseAuthResults(v)
 		if err != nil || !strings.EqualFold(ar.AuthServID, p.AuthServID) {
@@ -92,6 +97,7 @@ func RealSender(sender string, h Header, p Proof) (ok bool, why string) {
 				return true, "spf=pass"
 			}
 		}
+		break
 	}
 	return false, "sender not authenticated"
 }
