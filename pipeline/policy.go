@@ -141,12 +141,16 @@ const maxKeptDisarmed = 16 << 20
 // real sender. Notices go last, so that a delivery that fails (and is
 // retried by the MTA) does not send them twice.
 func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
-	pol, ruleset := rules.SelectNamed(d.cfg.Policy, d.cfg.Rulesets, d.sender, d.rcpt)
+	// [notify] senders overrides [policy] notify_sender when set (a
+	// ruleset's own still wins): it is applied before the defaults fill
+	// the policy, which left it no unset field to take (issue 12.3).
+	base := d.cfg.Policy
+	if d.cfg.Notify.Senders != nil {
+		base.NotifySender = d.cfg.Notify.Senders
+	}
+	pol, ruleset := rules.SelectNamed(base, d.cfg.Rulesets, d.sender, d.rcpt)
 	d.ruleset = ruleset
 	f := facts(d.o.msg, d.o.res, d.raw.Size(), d.sender, d.rcpt, pol.WithDefaults().IsLocal(d.sender))
-	if d.cfg.Notify.Senders != nil && pol.NotifySender == nil {
-		pol.NotifySender = d.cfg.Notify.Senders
-	}
 	d.htmlBudget = html.NewBudget(int64(d.cfg.HTML.MaxMemory))
 	if d.cfg.HTML.Disarm {
 		d.markHTMLUnscannable(ctx, &f)
