@@ -137,11 +137,22 @@ func canaryCheck(ctx context.Context, cc CanaryConfig, spoolDir string, cfgs []s
 		if p.OK {
 			continue
 		}
+		// An engine that is merely down is reported as down (the scan
+		// would say the same); CANARY FAILED is kept for the news only
+		// the canary brings: an engine that answers but does not detect.
 		err := fmt.Errorf("canary failed: %s", p.Detail)
+		if p.Down {
+			err = fmt.Errorf("canary: %s", p.Detail)
+		}
 		failed = append(failed, scan.EngineError{Engine: e.Name(), Kind: e.Kind(), OnError: scan.OnErrorOf(e), Err: err})
 		if warn != nil {
-			fmt.Fprintf(warn, "scandeliver: CANARY FAILED: engine %s treated as down (on_error %s): %s\n",
-				p.Engine, scan.OnErrorOf(e), p.Detail)
+			if p.Down {
+				fmt.Fprintf(warn, "scandeliver: canary: engine %s is down (on_error %s): %s\n",
+					p.Engine, scan.OnErrorOf(e), p.Detail)
+			} else {
+				fmt.Fprintf(warn, "scandeliver: CANARY FAILED: engine %s answers but does not detect EICAR, treated as down (on_error %s): %s\n",
+					p.Engine, scan.OnErrorOf(e), p.Detail)
+			}
 		}
 	}
 	if len(failed) == 0 && ctx.Err() == nil {

@@ -95,8 +95,16 @@ clean = [1]
 	if len(f) != 2 || f[0].Engine != "broken" || f[0].OnError != scan.OnErrorTempfail || f[1].Engine != "dead" || f[1].OnError != scan.OnErrorQuarantine {
 		t.Fatalf("failures %v", f)
 	}
-	if !strings.Contains(warn.String(), "CANARY FAILED: engine broken treated as down (on_error tempfail): EICAR not detected") {
+	if !strings.Contains(warn.String(), "CANARY FAILED: engine broken answers but does not detect EICAR, treated as down (on_error tempfail): EICAR not detected") {
 		t.Errorf("not logged loudly: %q", warn.String())
+	}
+	// The dead engine is down, not a failed canary: an admin reading
+	// CANARY FAILED looks for a broken signature database.
+	if strings.Contains(warn.String(), "CANARY FAILED: engine dead") || !strings.Contains(warn.String(), "canary: engine dead is down (on_error quarantine): could not answer") {
+		t.Errorf("a dead engine is not logged as down: %q", warn.String())
+	}
+	if strings.Count(warn.String(), "\n") != 2 {
+		t.Errorf("want one line per engine: %q", warn.String())
 	}
 	if _, err := os.Stat(canaryFile(spool2)); err == nil {
 		t.Error("a failed canary recorded its time")

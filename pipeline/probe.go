@@ -57,6 +57,9 @@ type Probe struct {
 	Engine string
 	Kind   scan.Kind
 	OK     bool
+	// Down: the engine could not answer at all (not running, timed out):
+	// not the same news as an engine that answers without detecting.
+	Down   bool
 	Detail string // what it said, escaped for a terminal or a log
 	Took   time.Duration
 }
@@ -74,6 +77,7 @@ func ProbeEngine(ctx context.Context, e scan.Engine) Probe {
 	}
 	switch {
 	case err != nil:
+		p.Down = true
 		p.Detail = "could not answer: " + notify.Escape(err.Error())
 		return p
 	case len(vs) == 0:
