@@ -71,6 +71,10 @@ var (
 	// the member's data cannot be decoded (truncated, bad checksum...).
 	// Walk goes on with the next member where the format allows.
 	ErrCorrupt = errors.New("corrupt")
+	// ErrUnsupported is wrapped by the error a content reader returns
+	// when the member's compression method has no decoder here: the
+	// member is unscannable, never empty.
+	ErrUnsupported = errors.New("unsupported")
 )
 
 // errStop ends a walk early without an error for the caller.
@@ -210,8 +214,11 @@ func (e *contentError) Unwrap() []error {
 
 func (c *content) fail(err error) {
 	kind := "corrupt"
-	if errors.Is(err, io.ErrUnexpectedEOF) {
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
 		kind = "truncated"
+	case errors.Is(err, ErrUnsupported):
+		kind = "unsupported"
 	}
 	msg := fmt.Sprintf("%s: member %q: %v", kind, c.name, err)
 	c.w.problem("%s", msg)

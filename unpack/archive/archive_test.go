@@ -639,8 +639,6 @@ func TestClamavTestfiles(t *testing.T) {
 var expectedMiss = map[string]bool{
 	"clam_cache_emax.tgz": true, // a tar of ClamAV cache test files, not clam.exe
 	"v1rusv1rus.7z.zip":   true, // a zip holding a 7z holding a sample that is not clam.exe
-	"clam.d64.zip":        true, // zip method 9 (deflate64): no decoder in klauspost/compress/zip
-	"clam.impl.zip":       true, // zip method 6 (implode, PKZIP 1.x): no decoder
 }
 
 // notOpenedWhy explains a file that Identify does not claim.

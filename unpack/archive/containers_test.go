@@ -10,13 +10,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	kzip "github.com/klauspost/compress/zip"
 
 	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/tests/testenv"
@@ -237,8 +241,200 @@ func TestContainersCorpus(t *testing.T) {
 }
 
 var corpusContainers = []struct{ file, formats string }{
+	{"clamav/clam.d64.zip", "zip"},
+	{"clamav/clam.impl.zip", "zip"},
 	{"clamav/clam.bin-be.cpio", "cpio"},
 	{"clamav/clam.bin-le.cpio", "cpio"},
 	{"clamav/clam.odc.cpio", "cpio"},
 	{"clamav/clam.newc.cpio", "cpio"},
+}
+
+// bitWriter writes bits least significant first (deflate, implode).
+type bitWriter struct {
+	buf  []byte
+	bits uint64
+	n    uint
+}
+
+func (w *bitWriter) put(v uint64, k uint) {
+	w.bits |= v << w.n
+	w.n += k
+	for w.n >= 8 {
+		w.buf = append(w.buf, byte(w.bits))
+		w.bits >>= 8
+		w.n -= 8
+	}
+}
+
+// code writes a Huffman code, its first bit first.
+func (w *bitWriter) code(c uint64, k uint) {
+	for i := int(k) - 1; i >= 0; i-- {
+		w.put(c>>uint(i)&1, 1)
+	}
+}
+
+func (w *bitWriter) bytes() []byte {
+	if w.n > 0 {
+		w.put(0, 8-w.n)
+	}
+	return w.buf
+}
+
+// fixedLit writes literal/length symbol s with deflate's fixed code.
+func (w *bitWriter) fixedLit(s int) {
+	switch {
+	case s < 144:
+		w.code(uint64(0x30+s), 8)
+	case s < 256:
+		w.code(uint64(0x190+s-144), 9)
+	case s < 280:
+		w.code(uint64(s-256), 7)
+	default:
+		w.code(uint64(0xc0+s-280), 8)
+	}
+}
+
+// deflate64Sample is one fixed-Huffman deflate64 block that only a
+// deflate64 decoder reads right: EICAR, 40,000 bytes of text, then
+// EICAR again from 40,068 bytes back (distance code 30, past deflate's 32 KiB)
+// and a run of 1,000 bytes made by length code 285 with deflate64's 16
+// extra bits (in deflate, code 285 is 258 bytes and takes no extra bits).
+func deflate64Sample() (compressed, plain []byte) {
+	var w bitWriter
+	w.put(1, 1) // final
+	w.put(1, 2) // fixed Huffman
+	lit := func(b []byte) {
+		for _, c := range b {
+			w.fixedLit(int(c))
+		}
+		plain = append(plain, b...)
+	}
+	filler := bytes.Repeat([]byte("All work and no play. "), 40000/22+1)[:40000]
+	lit(builtin.Eicar())
+	lit(filler)
+	// EICAR again: length 68 is code 277 (base 67, 4 extra bits: 1);
+	// distance 40,068 is code 30 (base 32769, 14 extra bits: 7299).
+	e := builtin.Eicar()
+	w.fixedLit(277)
+	w.put(1, 4)
+	w.code(30, 5)
+	w.put(40068-32769, 14)
+	plain = append(plain, e...)
+	// 1,000 copies of the last byte: code 285, 16 extra bits (997),
+	// distance 1 (code 0).
+	w.fixedLit(285)
+	w.put(997, 16)
+	w.code(0, 5)
+	plain = append(plain, bytes.Repeat(e[len(e)-1:], 1000)...)
+	w.fixedLit(256)
+	return w.bytes(), plain
+}
+
+// implodeSample is an imploded stream (4 KiB window, no literal tree)
+// with complete 6-bit length and distance trees: EICAR as raw literals,
+// then EICAR's first 20 bytes again by a match of distance 68.
+func implodeSample() (compressed, plain []byte) {
+	var w bitWriter
+	for range 2 { // length tree, then distance tree: 64 symbols of 6 bits
+		w.buf = append(w.buf, 3, 0xf5, 0xf5, 0xf5, 0xf5)
+	}
+	e := builtin.Eicar()
+	for _, c := range e {
+		w.put(1, 1)
+		w.put(uint64(c), 8)
+	}
+	// Match: distance 68 = low 6 bits 3, code 1 (+1); length 20 = code
+	// 18 + the minimum 2. Codes are sent complemented (explode.c).
+	w.put(0, 1)
+	w.put(3, 6)
+	w.code(uint64(63-1), 6)
+	w.code(uint64(63-18), 6)
+	plain = append(append(plain, e...), e[:20]...)
+	return w.bytes(), plain
+}
+
+// rawZip makes a one-member zip from an already compressed stream.
+func rawZip(t testing.TB, name string, method, flags uint16, compressed, plain []byte) []byte {
+	var b bytes.Buffer
+	zw := kzip.NewWriter(&b)
+	w, err := zw.CreateRaw(&kzip.FileHeader{Name: name, Method: method, Flags: flags, CRC32: crc32.ChecksumIEEE(plain),
+		CompressedSize64: uint64(len(compressed)), UncompressedSize64: uint64(len(plain))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(compressed)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestZipMethods opens zip members compressed with deflate64 (method 9)
+// and implode (method 6), made here with EICAR inside; a member that does
+// not decode to its CRC is an error, and a method we have no decoder for
+// makes the member unreadable (unscannable), never empty.
+func TestZipMethods(t *testing.T) {
+	d64, d64plain := deflate64Sample()
+	imp, impPlain := implodeSample()
+	for _, tc := range []struct {
+		name          string
+		method, flags uint16
+		comp, plain   []byte
+	}{
+		{"deflate64", 9, 0, d64, d64plain},
+		{"implode", 6, 0, imp, impPlain},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := rawZip(t, "eicar.com", tc.method, tc.flags, tc.comp, tc.plain)
+			leaves, _, probs := open(t, data)
+			if len(leaves) != 1 || !bytes.Equal(leaves[0].data, tc.plain) {
+				t.Fatalf("content differs (%d leaves), problems %q", len(leaves), probs)
+			}
+			if !hasContent(leaves, builtin.Eicar()) || len(probs) > 0 {
+				t.Errorf("EICAR found %v, problems %q", hasContent(leaves, builtin.Eicar()), probs)
+			}
+			// A wrong CRC, or a stream cut short, is an error.
+			bad := rawZip(t, "eicar.com", tc.method, tc.flags, tc.comp, append([]byte{'x'}, tc.plain[1:]...))
+			if _, _, probs := open(t, bad); !strings.Contains(strings.Join(probs, " "), "CRC-32") {
+				t.Errorf("wrong CRC: problems %q", probs)
+			}
+			cut := rawZip(t, "eicar.com", tc.method, tc.flags, tc.comp[:len(tc.comp)/2], tc.plain)
+			if _, _, probs := open(t, cut); len(probs) == 0 {
+				t.Errorf("cut stream: no problem")
+			}
+		})
+	}
+	// LZMA (14): no decoder. The member's reader fails.
+	data := rawZip(t, "eicar.com", 14, 0, []byte("whatever"), builtin.Eicar())
+	var readErr error
+	probs, err := archive.Walk(context.Background(), "zip", bytes.NewReader(data), int64(len(data)), archive.Limits{}, func(m archive.Member, c io.Reader) error {
+		_, readErr = io.ReadAll(c)
+		return nil
+	})
+	if err != nil || !errors.Is(readErr, archive.ErrUnsupported) || !strings.HasPrefix(strings.Join(probs, ""), "unsupported:") {
+		t.Errorf("method 14: read error %v, problems %q, err %v", readErr, probs, err)
+	}
+}
+
+// TestZipDeflate64By7Zip opens testdata/containers/7z-deflate64.zip,
+// written by p7zip 16.02 (7z a -tzip -mm=Deflate64 -mx=9): a text and a
+// file whose second half repeats its first from 43,000 bytes back.
+func TestZipDeflate64By7Zip(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "containers", "7z-deflate64.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves, _, probs := open(t, data)
+	want := map[string]string{
+		"text.txt": "0ba277ce74e485e077a462dbeb5b266257afe379273c163f9367f5eee2885507",
+		"bin.dat":  "cc329a7b90edad566770c725126cf68d88fc4c139c1597db80b416ae6ff25a91",
+	}
+	if len(leaves) != len(want) || len(probs) > 0 {
+		t.Fatalf("%d members, problems %q", len(leaves), probs)
+	}
+	for _, l := range leaves {
+		if got := fmt.Sprintf("%x", sha256.Sum256(l.data)); got != want[l.path] {
+			t.Errorf("%s: SHA-256 %s, want %s", l.path, got, want[l.path])
+		}
+	}
 }

@@ -2,9 +2,12 @@ package archive
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"strings"
@@ -66,16 +69,68 @@ func walkZip(w *walker, r io.ReaderAt, size int64) error {
 		open := func() (io.Reader, error) { return f.Open() }
 		switch f.Method {
 		case kzip.Store, kzip.Deflate, archives.ZipMethodBzip2, archives.ZipMethodZstd, archives.ZipMethodXz:
+		case zipMethodImplode, zipMethodDeflate64:
+			open = func() (io.Reader, error) {
+				raw, err := f.OpenRaw()
+				if err != nil {
+					return nil, err
+				}
+				br := bufio.NewReader(raw)
+				var d io.Reader
+				if f.Method == zipMethodDeflate64 {
+					d = newInflater(br, true)
+				} else {
+					d = newExploder(br, f.Flags, int64(min(f.UncompressedSize64, 1<<62)))
+				}
+				return &checkedReader{r: d, crc: crc32.NewIEEE(), want: f.CRC32, size: int64(min(f.UncompressedSize64, 1<<62))}, nil
+			}
 		default:
-			// todo: deflate64 (9) and LZMA (14), which 7-Zip writes.
-			m.Problems = append(m.Problems, fmt.Sprintf("unsupported: zip compression method %d", f.Method))
-			open = func() (io.Reader, error) { return nil, nil }
+			// todo: LZMA (14) and PPMd (98), which 7-Zip writes.
+			// The member is unscannable, never empty and clean.
+			open = func() (io.Reader, error) {
+				return nil, fmt.Errorf("%w: zip compression method %d", ErrUnsupported, f.Method)
+			}
 		}
 		if err := w.yield(m, open, 0); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// Zip methods we decode ourselves (lz.go).
+const (
+	zipMethodImplode   = 6
+	zipMethodDeflate64 = 9
+)
+
+// checkedReader checks a decoded member against its declared size and
+// CRC-32, as unzip does: a mismatch is an error (corrupt), so a member
+// that does not decode as declared is unscannable.
+type checkedReader struct {
+	r    io.Reader
+	crc  hash.Hash32
+	want uint32
+	size int64
+	n    int64
+}
+
+func (c *checkedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.crc.Write(p[:n])
+	c.n += int64(n)
+	if c.n > c.size {
+		return n, fmt.Errorf("member longer than its declared %d bytes", c.size)
+	}
+	if err == io.EOF {
+		if c.n != c.size {
+			return n, fmt.Errorf("member of %d bytes, declared %d: %w", c.n, c.size, io.ErrUnexpectedEOF)
+		}
+		if c.crc.Sum32() != c.want {
+			return n, fmt.Errorf("CRC-32 %08x, declared %08x", c.crc.Sum32(), c.want)
+		}
+	}
+	return n, err
 }
 
 type errReadCloser struct{ err error }

@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/zip"
 	"bytes"
+	"compress/flate"
 	"context"
 	"io"
 	"os"
@@ -94,3 +95,41 @@ func fuzzFormat(f *testing.F, format, ext string, extra ...[]byte) {
 }
 
 func FuzzCpio(f *testing.F) { fuzzFormat(f, "cpio", ".cpio") }
+
+// FuzzLZ feeds arbitrary bytes to the deflate64, deflate and implode
+// decoders of lz.go: no panic, output bounded, and in deflate mode the
+// same output as compress/flate wherever compress/flate succeeds.
+func FuzzLZ(f *testing.F) {
+	var b bytes.Buffer
+	fw, _ := flate.NewWriter(&b, flate.BestCompression)
+	fw.Write(bytes.Repeat([]byte("hello, deflate, hello. "), 100))
+	fw.Close()
+	f.Add(b.Bytes(), uint8(0))
+	f.Add(b.Bytes(), uint8(1))
+	f.Add([]byte{3, 0xf5, 0xf5, 0xf5, 0xf5, 3, 0xf5, 0xf5, 0xf5, 0xf5, 0xff, 0x01, 0x42}, uint8(2))
+	f.Add([]byte{0, 0x05, 3, 0xf5, 0xf5, 0xf5, 0xf5, 3, 0xf5, 0xf5, 0xf5, 0xf5, 0xff, 0x01, 0x42}, uint8(6))
+	f.Fuzz(func(t *testing.T, data []byte, mode uint8) {
+		const most = 1 << 20
+		var r io.Reader
+		switch mode % 3 {
+		case 0:
+			r = newInflater(bytes.NewReader(data), false)
+		case 1:
+			r = newInflater(bytes.NewReader(data), true)
+		default:
+			r = newExploder(bytes.NewReader(data), uint16(mode>>2)&6, most)
+		}
+		got, err := io.ReadAll(io.LimitReader(r, most+1))
+		if len(got) > most {
+			return // a stream may expand: the walker's limits cut it
+		}
+		if mode%3 == 0 {
+			want, werr := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(data)), most+1))
+			if werr == nil && len(want) <= most && (err != nil || !bytes.Equal(got, want)) {
+				t.Fatalf("compress/flate decodes %d bytes, we %d (err %v)", len(want), len(got), err)
+			}
+		}
+	})
+}
+
+func FuzzZip(f *testing.F) { fuzzFormat(f, "zip", ".zip") }
