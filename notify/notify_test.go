@@ -3,6 +3,8 @@ package notify
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"io"
@@ -636,5 +638,46 @@ func TestRateLimit(t *testing.T) {
 		if strings.Contains(e.Name(), "example") {
 			t.Errorf("address in a path: %s", e.Name())
 		}
+	}
+}
+
+// TestRateLimitPlanted: in a shared spool, another user creates the
+// rate-limit directory first (theirs, open to all) and plants in it a
+// symbolic link named like an address's file, pointing where they want
+// a file created; or plants a symbolic link in place of the directory.
+// Allow creates nothing through either, and fails.
+func TestRateLimitPlanted(t *testing.T) {
+	spool := t.TempDir()
+	target := filepath.Join(t.TempDir(), "created-through-a-link")
+	addr := "a@example.com"
+	sum := sha256.Sum256([]byte(addr))
+	name := hex.EncodeToString(sum[:16])
+
+	theirs := filepath.Join(spool, "scandeliver-notify-0")
+	if err := os.Mkdir(theirs, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(theirs, 0o777)
+	if os.Geteuid() == 0 {
+		os.Chown(theirs, 65534, 65534) // nobody's, as a user would make it
+	}
+	if err := os.Symlink(target, filepath.Join(theirs, name)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := (RateLimit{Dir: theirs}).Allow(addr); err == nil || ok {
+		t.Errorf("Allow in a directory open to others: %v %v", ok, err)
+	}
+	if _, err := os.Lstat(target); err == nil {
+		t.Error("a file was created through the planted link")
+	}
+
+	linked := filepath.Join(spool, "scandeliver-notify-1")
+	os.Mkdir(filepath.Join(spool, "elsewhere"), 0o700)
+	os.Symlink(filepath.Join(spool, "elsewhere"), linked)
+	if ok, err := (RateLimit{Dir: linked}).Allow(addr); err == nil || ok {
+		t.Errorf("Allow through a symlinked directory: %v %v", ok, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(spool, "elsewhere")); len(ents) != 0 {
+		t.Errorf("files created through the symlinked directory: %v", ents)
 	}
 }
