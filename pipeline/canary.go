@@ -64,17 +64,23 @@ func canaryDue(path string, now time.Time, interval time.Duration) bool {
 	return last.After(now.Add(time.Minute)) || now.Sub(last) >= interval
 }
 
+// ownRegular reports whether f is a regular file of ours with a single
+// link. The link count matters as much as the owner: in a shared spool
+// directory a user can plant a hard link named like root's canary file
+// to a file of root's (where fs.protected_hardlinks is off), which
+// O_NOFOLLOW does not see and whose owner is root; written through, it
+// would be truncated.
 func ownRegular(f *os.File) bool {
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && int(st.Uid) == os.Geteuid()
+	return ok && int(st.Uid) == os.Geteuid() && st.Nlink == 1
 }
 
 // canaryRecord writes now into path (created 0600, never through a
-// symlink, only when it is ours).
+// symbolic or a hard link, only when it is ours).
 func canaryRecord(path string, now time.Time) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
@@ -82,7 +88,7 @@ func canaryRecord(path string, now time.Time) error {
 	}
 	defer f.Close()
 	if !ownRegular(f) {
-		return fmt.Errorf("%s: not a regular file of ours", path)
+		return fmt.Errorf("%s: not a regular file of ours with a single link", path)
 	}
 	if err := f.Truncate(0); err != nil {
 		return err

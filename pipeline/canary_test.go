@@ -126,3 +126,27 @@ clean = [1]
 		t.Error("a time in the future counts as a recent canary")
 	}
 }
+
+// TestCanaryRecordHardLink: a hard link planted under the canary file's
+// name, to a file of ours (root's, in the shared spool), is not written
+// through: the file it points to keeps its content.
+func TestCanaryRecordHardLink(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := canaryFile(dir)
+	if err := os.Link(victim, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := canaryRecord(path, time.Unix(1800000000, 0)); err == nil {
+		t.Error("canaryRecord wrote through a hard link")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious\n" {
+		t.Errorf("the linked file now holds %q", b)
+	}
+	if !canaryDue(path, time.Unix(1800000000, 0), time.Hour) {
+		t.Error("a hard-linked canary file counts as recently checked")
+	}
+}
