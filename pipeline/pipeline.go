@@ -213,13 +213,22 @@ func Deliver(ctx context.Context, snap *Snapshot, m *Message, env Envelope, opt 
 			s.Add("scan_time", o.res.Duration.Round(time.Microsecond).String())
 			d := &delivery{now: opt.Now, cfg: snap.Config, s: s, o: o, raw: m, hi: m.hi, sender: env.Sender, rcpt: rc.Address, dest: dest, user: rc.User, home: rc.Home}
 			// A message released from the quarantine and re-sent through
-			// the MTA carries a signed mark: it is delivered as released,
-			// not quarantined again for the same reason.
-			if id, ok, why := ReleasedOK(m, m.Size(), snap.Config.Release, rc.Address, opt.Now()); ok {
-				s.Add("released", id)
+			// the MTA carries a signed mark: it has been scanned again
+			// above like any other, and is delivered as released, not
+			// quarantined again for the policy's rules. An engine that
+			// finds it infected (or could not answer, on_error =
+			// quarantine) still withholds it, unless the release was
+			// forced (quarantine release --force, signed in the mark).
+			if mk, ok, why := releaseMark(m, m.Size(), snap.Config.Release, rc.Address, opt.Now()); ok && (mk.Force || (!o.res.Infected && o.action != "quarantine")) {
+				s.Add("released", mk.ID)
+				if mk.Force {
+					s.Add("release_forced", true)
+				}
 				s.Add("action", "delivered")
 				action = Delivered
-				return d.put(ctx, dest, prefixFields(m.hi, env.Sender, rc.Address, []string{d.statusName() + ": released (" + id + ")"}), m.Reader(), m.Size())
+				return d.put(ctx, dest, prefixFields(m.hi, env.Sender, rc.Address, []string{d.statusName() + ": released (" + mk.ID + ")"}), m.Reader(), m.Size())
+			} else if ok {
+				s.Add("release_mark", "the engines' verdict stands: released "+mk.ID+" without --force")
 			} else if why != "" {
 				s.Add("release_mark", why)
 			}

@@ -213,3 +213,56 @@ func TestDeliveryTraceEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseMarkWaivesRulesNotEngines: a message coming back with a
+// valid release mark is scanned again; the mark waives the policy's rules
+// (a banned file name is delivered), never an engine's infected verdict
+// unless the release was forced.
+func TestReleaseMarkWaivesRulesNotEngines(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "release.key")
+	priv, err := quarantine.EnsureReleaseKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, "[quarantine]\ndir = \""+filepath.Join(dir, "q")+"\"\n[spool]\ndir = \""+dir+"\"\n[release]\nkey = \""+key+"\"\n[log]\nsyslog = false\n")
+	mz := base64.StdEncoding.EncodeToString(append([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"), []byte("This program cannot be run in DOS mode. RELEASE-MZ-MARKER")...))
+	banned := "From: a@example.org\nTo: bob@example.org\nSubject: banned\nMessage-ID: <b@example.org>\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\n" +
+		"Content-Type: application/octet-stream; name=\"invoice.pdf.exe\"\nContent-Transfer-Encoding: base64\n\n" + mz + "\n--b--\n"
+	eicar := builtinB64(builtin.Eicar())[:40]
+	now := time.Now()
+	mark := func(msg string, force bool) string {
+		h, _ := quarantine.ReleaseHash(strings.NewReader(msg))
+		return quarantine.Mark{ID: "20261127-154843-123456-9f86d081884c", Time: now, Recipient: "bob@example.org", SHA256: h, Force: force}.Field(priv) + msg
+	}
+	for _, c := range []struct {
+		name, msg, marker string
+		delivered         bool
+	}{
+		{"banned name, no mark", banned, mz[:40], false},
+		{"banned name, mark", mark(banned, false), mz[:40], true},
+		{"infected, no mark", infectedMessage(), eicar, false},
+		{"infected, mark without force", mark(infectedMessage(), false), eicar, false},
+		{"infected, forced mark", mark(infectedMessage(), true), eicar, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			home := filepath.Join(t.TempDir(), "home")
+			e, _, errb := testEnv(c.msg, map[string]string{"HOME": home, "USER": "bob", "SENDER": "a@example.org", "RECIPIENT": "bob@example.org"})
+			if code := run([]string{"-c", cfg}, e); code != exOK {
+				t.Fatalf("exit %d: %s", code, errb)
+			}
+			found := false
+			if _, err := os.Stat(filepath.Join(home, "Maildir", "new")); err == nil {
+				for _, f := range newFiles(t, filepath.Join(home, "Maildir", "new")) {
+					if strings.Contains(f, c.marker) {
+						found = true
+					}
+				}
+			}
+			if found != c.delivered {
+				t.Errorf("delivered %v, want %v: %s", found, c.delivered, errb)
+			}
+		})
+	}
+}
