@@ -221,13 +221,11 @@ func checkTop(dir string, st unix.Stat_t) error {
 }
 
 // Ensure creates the quarantine directory when it is missing, and checks
-// it (see openTop). Run as root (install, purge, selftest, and every
+// it (see openTop). Run as root (install, init, purge, and every
 // delivery before it drops privileges), it creates the directory owned by
 // root with TopMode, and its missing parents 0755. A user may only create
 // it inside a directory of their own that others cannot write (a private
-// test set-up), mode 0700; elsewhere the error says what to run. It also
-// moves entries of the old layout (day directories, see migrate) into
-// place when run as root.
+// test set-up), mode 0700; elsewhere the error says what to run.
 func (s Store) Ensure() error {
 	top, err := s.openTop()
 	if errors.Is(err, fs.ErrNotExist) {
@@ -239,11 +237,19 @@ func (s Store) Ensure() error {
 	if err != nil {
 		return fmt.Errorf("quarantine directory: %w", err)
 	}
-	defer top.close()
-	if os.Geteuid() == 0 && !top.path {
-		return s.migrate(top)
-	}
+	top.close()
 	return nil
+}
+
+// Migrate moves the entries of the old layout into place (see migrate).
+// Root only; Purge does it too.
+func (s Store) Migrate() error {
+	top, err := s.openTop()
+	if err != nil {
+		return fmt.Errorf("quarantine directory: %w", err)
+	}
+	defer top.close()
+	return s.migrate(top)
 }
 
 func (s Store) create() error {

@@ -413,7 +413,11 @@ func quarantineInit(args []string, e *sysEnv) int {
 		return exUsage
 	}
 	st := storeOf(cfg, e)
-	if err := st.Ensure(); err != nil {
+	err := st.Ensure()
+	if err == nil && os.Geteuid() == 0 {
+		err = st.Migrate()
+	}
+	if err != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: %s\n", termSafe(err.Error()))
 		return exCheckFail
 	}

@@ -30,7 +30,7 @@ func selftestCommand(args []string, e *sysEnv) int {
 	if os.Geteuid() == 0 && cfg.Quarantine.Dir != "" {
 		if _, err := os.Lstat(cfg.Quarantine.Dir); err == nil {
 			st := quarantine.Store{Dir: cfg.Quarantine.Dir, Group: cfg.Quarantine.Group, Now: e.now}
-			if err := st.Ensure(); err != nil {
+			if err := st.Migrate(); err != nil {
 				fmt.Fprintf(e.stderr, "scandeliver: selftest: %v\n", err)
 			}
 		}
