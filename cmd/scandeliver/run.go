@@ -17,6 +17,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/pipeline"
+	"github.com/scandeliver/scandeliver/quarantine"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -268,6 +269,11 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 			return fmt.Errorf("-d %s: %w", userName, err)
 		}
 	}
+	if u != nil && os.Geteuid() == 0 {
+		if err := becomeRecipient(cfg, u); err != nil {
+			return err
+		}
+	}
 
 	snap, err := pipeline.NewSnapshot(cfg, cfgPath)
 	if err != nil {
@@ -305,4 +311,23 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 	o := out[0]
 	s.Attrs = append(o.Log.Attrs, s.Attrs...)
 	return o.Err
+}
+
+// becomeRecipient is the privilege model of a delivery started as root
+// with -d USER (sendmail's local mailer): the one thing done as root is
+// what needs root and handles no message bytes, making sure the
+// quarantine directory exists with its layout (root's, sticky, so that a
+// first delivery before any cron job does not leave it to a user); then
+// the process becomes USER for good, before it reads a byte of the
+// message. Spooling, parsing, every engine (the command engine too), the
+// quarantine entry, the mailbox and the notices' sendmail all run as the
+// recipient, exactly as under Postfix's mailbox_command.
+func becomeRecipient(cfg Config, u *deliver.User) error {
+	if cfg.Quarantine.Dir != "" {
+		st := quarantine.Store{Dir: cfg.Quarantine.Dir, Group: cfg.Quarantine.Group}
+		if err := st.Ensure(); err != nil {
+			return err
+		}
+	}
+	return deliver.DropPrivileges(u)
 }
