@@ -48,10 +48,31 @@
 //     written anew from unpack's reading (type, name, charset), and when
 //     that does not either the part is kept whole (HTMLUnscannable; a
 //     signed part stays unsigned). When the disarmer gives up (ErrUnscannable),
-//     or the part's content was cut by an unpack limit, or its header has
-//     structural problems of its own (malformed, ambiguous, truncated) that
-//     a rename of it does not clear, the part is kept whole and listed in
-//     Result.HTMLUnscannable. A text/plain alternative is left alone.
+//     or the part's content was cut by an unpack limit, the part is kept
+//     whole and listed in Result.HTMLUnscannable. When its header has
+//     structural problems of its own (malformed, ambiguous, truncated)
+//     that a rename of it does not clear, the part is written anew in
+//     the canonical form below (its bytes from header to end replaced by
+//     a header of our own and the disarmed content, base64) and listed in
+//     Result.Canonical. A text/plain alternative is left alone.
+//   - Normalize (Options.Normalize; issue 11 section 4): the whole message
+//     is written anew in canonical form from the part tree that was
+//     scanned: every multipart with a boundary of our own, no preamble
+//     or epilogue; every leaf with one Content-Type (type as unpack read
+//     it, charset, name), one Content-Disposition (the same name), and
+//     its decoded content base64 (76-character lines; every reader
+//     decodes base64 to the same bytes, quoted-printable leaves them to
+//     disagree on the last line break); the header fields of the message
+//     and of embedded messages kept but Content-* and MIME-Version, each
+//     unfolded, cleaned of control characters and folded again; a part's
+//     Content-ID, -Description, -Location and -Language kept; the
+//     message's own line break throughout. message/partial and
+//     message/external-body bodies are written as they are when they are
+//     7-bit and safe, else as application/octet-stream. The verdict and
+//     the options act as above (deny, rename, HTML, subject tags), but a
+//     denied archive is replaced whole (no Disinfect) and no signature is
+//     added. Result.Normalized says so; Normalized tells whether a
+//     message is to be normalized under the [policy] normalize mode.
 //   - Subject tags are prepended to the first Subject field, each only when
 //     the decoded subject does not hold it yet (so sanitizing twice tags
 //     once); a tag that is not ASCII is an RFC 2047 encoded word. A message

@@ -51,6 +51,11 @@ type Options struct {
 	// caller that disarmed the parts before deciding passes it here so
 	// that the work is not done twice. Parts not in it are disarmed here.
 	Disarmed map[string]Disarmed
+	// Normalize writes the message anew in canonical form (see
+	// normalize.go and the package doc): one boundary per multipart, one
+	// transfer encoding and one name per part, the message's line
+	// breaks throughout, with the verdict and the options applied.
+	Normalize bool
 }
 
 // Disarmed is the outcome of html.Disarm on one part.
@@ -76,6 +81,13 @@ type Result struct {
 	// Disinfected lists the archive parts delivered rebuilt without
 	// their denied members (Options.Disinfect).
 	Disinfected []string
+	// Canonical lists the parts written anew in canonical form, header
+	// and body (an HTML part whose header could not be edited
+	// faithfully).
+	Canonical []string `json:",omitempty"`
+	// Normalized: the message was written in canonical form
+	// (Options.Normalize).
+	Normalized bool `json:",omitempty"`
 }
 
 // maxHeader caps the raw header Rewrite reads into memory to rewrite it,
@@ -259,7 +271,7 @@ func absorb(ops []*op) []*op {
 // fails on it).
 func Plan(m *unpack.Message, v rules.Verdict, opt Options) (changes bool) {
 	pl, err := makePlan(m, v, opt)
-	return err != nil || len(pl.ops) > 0
+	return err != nil || len(pl.ops) > 0 || opt.Normalize
 }
 
 // edit replaces raw[start:end) with what write produces.
@@ -306,6 +318,22 @@ func Rewrite(ctx context.Context, w io.Writer, raw io.ReaderAt, size int64, m *u
 		return Result{}, err
 	}
 	rw := &rewriter{ctx: ctx, raw: raw, size: size, m: m, opt: opt, repl: repl, eol: eol, from: from, ix: pl.ix}
+	if opt.Normalize {
+		if from > 0 {
+			if err := rw.copy(w, 0, from); err != nil {
+				return Result{}, err
+			}
+		}
+		for _, h := range opt.Headers {
+			if _, err := io.WriteString(w, normalizeEOL(h, eol)+eol); err != nil {
+				return Result{}, fmt.Errorf("writing message: %w", err)
+			}
+		}
+		if err := rw.writeNormalized(w, pl); err != nil {
+			return Result{}, err
+		}
+		return rw.res, nil
+	}
 	if err := rw.checkRenames(pl); err != nil {
 		return Result{}, err
 	}
@@ -863,16 +891,16 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	// QUIRK: a part whose own header is malformed is not re-encoded: the
+	// QUIRK: a part whose own header is malformed is not edited: the
 	// header we would edit reads differently once rewritten (found by
-	// FuzzRewrite). It is kept whole and reported, and the policy (cmd
-	// marks such HTML unscannable beforehand) cuts it out.
+	// FuzzRewrite). The part is written anew instead, in the canonical
+	// form of a normalized message (normalize.go): a header of our own
+	// from unpack's reading, the disarmed content base64.
 	if !ok || rw.troubled(o, raw) {
 		if err := rw.ctx.Err(); err != nil {
 			return false, err
 		}
-		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
-		return keep()
+		return rw.canonicalPart(w, o)
 	}
 	var out bytes.Buffer
 	var rep html.Report

@@ -1,0 +1,593 @@
+package sanitize
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/scandeliver/scandeliver/sanitize/html"
+	"github.com/scandeliver/scandeliver/unpack"
+)
+
+// The canonical rewrite (issue 11, section 4). Where readers could read a
+// message differently, the message is written anew from the part tree
+// that was scanned, in the one form every reader reads alike:
+//   - a multipart gets a fresh boundary of our own; no preamble, no
+//     epilogue; every body inside is quoted-printable or base64, and no
+//     line of either can start with "--" (qpEncode escapes a leading
+//     "-"; base64 has no "-"), and no header field we write starts with
+//     "-", so the boundary cannot occur inside;
+//   - a leaf gets one Content-Type (type from our reading; charset;
+//     name), one Content-Disposition (filename the same name), one
+//     Content-Transfer-Encoding, base64 in lines of 76 characters, text
+//     too: every reader decodes base64 to the same bytes, which is what
+//     was scanned, while quoted-printable leaves readers to disagree on
+//     the line break before a delimiter (ripmime keeps it, munpack
+//     decodes a final soft line break as a byte 0xFF);
+//   - header fields of a message (the root, an embedded message) are kept
+//     but its Content-* and MIME-Version ones, each unfolded, cleaned of
+//     control characters (a bare CR cannot start a field) and folded
+//     again; a part keeps its Content-ID, Content-Description,
+//     Content-Location and Content-Language (the first of each);
+//   - every line ends with the message's own line break.
+// The verdict and the options act as in Rewrite: a denied part is a text
+// part, a renamed one has its new name, HTML is disarmed, subject tags are
+// added. Options.Disinfect and the signatures do not apply (a denied
+// archive is replaced whole; a normalized message is not signed).
+
+// normBoundary is the boundary of the n-th multipart we write. Fixed
+// width, so that no boundary is a prefix of another (RFC 2046 section
+// 5.1.1 forbids it; readers differ when it happens).
+func normBoundary(n int) string { return fmt.Sprintf("=_scandeliver_%06d_=", n) }
+
+// keptPartFields are the Content-* fields a normalized part keeps.
+var keptPartFields = map[string]bool{"content-id": true, "content-description": true, "content-location": true, "content-language": true}
+
+// normalizer writes one canonical rewrite.
+type normalizer struct {
+	rw      *rewriter
+	ops     map[*unpack.Part]*op
+	n       int                   // multiparts written
+	written map[*unpack.Part]bool // parts whose content is in the output
+}
+
+// writeNormalized writes the canonical form of the whole message.
+func (rw *rewriter) writeNormalized(w io.Writer, pl *plan) error {
+	nz := &normalizer{rw: rw, ops: map[*unpack.Part]*op{}, written: map[*unpack.Part]bool{}}
+	for _, o := range pl.ops {
+		nz.ops[o.p] = o
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := nz.entity(bw, rw.m.Root, nil); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("writing message: %w", err)
+	}
+	rw.res.Changed = true
+	rw.res.Normalized = true
+	return nil
+}
+
+// canonicalPart writes one part anew in canonical form, in place of its
+// bytes [start, end): the header of our own, the content (disarmed when
+// HTML) base64.
+func (rw *rewriter) canonicalPart(w io.Writer, o *op) (bool, error) {
+	nz := &normalizer{rw: rw, ops: map[*unpack.Part]*op{o.p: o}, written: map[*unpack.Part]bool{}}
+	bw := bufio.NewWriter(w)
+	if err := nz.entity(bw, o.p, nil); err != nil {
+		return false, err
+	}
+	if err := bw.Flush(); err != nil {
+		return false, fmt.Errorf("writing message: %w", err)
+	}
+	rw.res.Canonical = append(rw.res.Canonical, o.p.Path)
+	return true, nil
+}
+
+// mimeChildren are the children of p that are MIME entities (not archive
+// members, uuencoded or TNEF attachments, which are inside p's content).
+func mimeChildren(p *unpack.Part) []*unpack.Part {
+	var out []*unpack.Part
+	for _, c := range p.Children {
+		if c.Origin == unpack.OriginMIME || c.Origin == unpack.OriginRFC822 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// embeddedChild returns the message inside p when p is a message/rfc822
+// part (a container, or a leaf whose transfer-encoded content unpack read
+// as a message).
+func embeddedChild(p *unpack.Part) *unpack.Part {
+	for _, c := range p.Children {
+		if c.Origin == unpack.OriginRFC822 && c.Depth > p.Depth {
+			return c
+		}
+	}
+	return nil
+}
+
+// entity writes p: its header, the blank line and its body. msgHdr is the
+// raw header of the message p is the root of (nil when p is a part of a
+// multipart; the root's is read from the raw message).
+func (nz *normalizer) entity(w *bufio.Writer, p *unpack.Part, msgHdr []byte) error {
+	rw := nz.rw
+	if err := rw.ctx.Err(); err != nil {
+		return err
+	}
+	nz.written[p] = true
+	o := nz.ops[p]
+	isMsg := isMessageRoot(p)
+	if isMsg && msgHdr == nil && inRaw(p) {
+		raw, _, err := rw.readHeader(p)
+		if err != nil {
+			return err
+		}
+		if raw == nil {
+			// QUIRK: a header over 1 MB keeps what fits; unpack marked
+			// it unscannable already.
+			if raw, err = rw.readRange(rw.start(p), maxHeader); err != nil {
+				return err
+			}
+		}
+		msgHdr = raw
+	}
+	var own []byte // the part's own raw header, for the fields it keeps
+	if inRaw(p) {
+		own, _, _ = rw.readHeader(p)
+	} else {
+		own = msgHdr
+	}
+	var subject []string
+	if o != nil {
+		subject = o.subject
+	}
+	hb := &headerBuf{eol: rw.eol}
+	if isMsg {
+		hb.messageFields(msgHdr, subject)
+	}
+	hb.partFields(own)
+
+	switch {
+	case o != nil && len(o.replace) > 0:
+		return nz.replaced(w, p, o, hb)
+	case p.Container && strings.HasPrefix(p.DeclaredType, "multipart/"):
+		return nz.multipart(w, p, hb)
+	case embeddedChild(p) != nil:
+		return nz.message(w, p, hb)
+	}
+	return nz.leaf(w, p, o, hb)
+}
+
+// headerBuf gathers the fields of one entity.
+type headerBuf struct {
+	b   bytes.Buffer
+	eol string
+}
+
+// messageFields adds a message's own fields (not Content-*, not
+// MIME-Version, not ours), subject tags added, then MIME-Version.
+func (hb *headerBuf) messageFields(raw []byte, tags []string) {
+	tagged := false
+	for _, c := range splitHeader(raw) {
+		if c.name == "" || c.isContent() || c.name == "mime-version" || c.name == "x-scandeliver-normalized" ||
+			strings.HasPrefix(c.name, "-") {
+			continue
+		}
+		v := c.value()
+		if c.name == "subject" && len(tags) > 0 && !tagged {
+			tagged = true
+			one := chunk{name: "subject", raw: []byte("Subject: " + cleanValue(v) + "\n")}
+			v = chunk{name: "subject", raw: tagSubject(&one, tags, "\n")}.value()
+		}
+		hb.b.Write(foldValue(c.fieldName(), v, hb.eol))
+	}
+	if len(tags) > 0 && !tagged {
+		hb.b.Write(tagSubject(nil, tags, hb.eol))
+	}
+	hb.b.WriteString("MIME-Version: 1.0" + hb.eol)
+}
+
+// partFields adds the Content-* fields a part keeps.
+func (hb *headerBuf) partFields(raw []byte) {
+	seen := map[string]bool{}
+	for _, c := range splitHeader(raw) {
+		if !keptPartFields[c.name] || seen[c.name] {
+			continue
+		}
+		seen[c.name] = true
+		hb.b.Write(foldValue(c.fieldName(), c.value(), hb.eol))
+	}
+}
+
+func (hb *headerBuf) add(name string, parts ...string) { hb.b.Write(foldParams(name, parts, hb.eol)) }
+
+// finish ends the header with the blank line and writes it.
+func (hb *headerBuf) finish(w io.Writer) error {
+	hb.b.WriteString(hb.eol)
+	_, err := w.Write(hb.b.Bytes())
+	return err
+}
+
+func (nz *normalizer) multipart(w *bufio.Writer, p *unpack.Part, hb *headerBuf) error {
+	eol := nz.rw.eol
+	nz.n++
+	b := normBoundary(nz.n)
+	hb.add("Content-Type", canonToken(p.DeclaredType, "multipart/mixed"), `boundary="`+b+`"`)
+	if err := hb.finish(w); err != nil {
+		return err
+	}
+	// The line break before a delimiter belongs to it (RFC 2046 section
+	// 5.1.1): each part's body ends where its last byte is.
+	sep := ""
+	for _, c := range mimeChildren(p) {
+		w.WriteString(sep + "--" + b + eol)
+		sep = eol
+		if err := nz.entity(w, c, nil); err != nil {
+			return err
+		}
+	}
+	if p.Depth == 0 {
+		if err := nz.extras(w, b); err != nil {
+			return err
+		}
+	}
+	if sep == "" {
+		// A multipart without parts is malformed (RFC 2046 section 5.1.1
+		// asks for one at least): an empty text part stands in.
+		w.WriteString("--" + b + eol + "Content-Type: text/plain" + eol + "Content-Transfer-Encoding: base64" + eol + eol)
+		sep = eol
+	}
+	_, err := w.WriteString(sep + "--" + b + "--" + eol)
+	return err
+}
+
+// extras would write, as further parts of the root multipart, the
+// contents that only another reading of the message gives.
+// todo: with unpack's readings (Part.Alternatives), every leaf of an
+// alternative reading not already written goes here.
+func (nz *normalizer) extras(w *bufio.Writer, b string) error { return nil }
+
+// message writes a message/rfc822 part and the message inside it.
+func (nz *normalizer) message(w *bufio.Writer, p *unpack.Part, hb *headerBuf) error {
+	child := embeddedChild(p)
+	hb.add("Content-Type", "message/rfc822")
+	if err := hb.finish(w); err != nil {
+		return err
+	}
+	var hdr []byte
+	if !inRaw(child) {
+		// Transfer-encoded: the embedded header is at the start of p's
+		// decoded content.
+		var err error
+		if hdr, err = decodedHeader(p); err != nil {
+			return err
+		}
+	}
+	return nz.entity(w, child, hdr)
+}
+
+// decodedHeader reads the header at the start of a part's decoded
+// content, up to the first empty line (at most maxHeader bytes).
+func decodedHeader(p *unpack.Part) ([]byte, error) {
+	r, err := p.Open()
+	if err != nil {
+		return nil, fmt.Errorf("opening part %s: %w", p.Path, err)
+	}
+	defer r.Close()
+	br := bufio.NewReader(io.LimitReader(r, maxHeader))
+	var hdr []byte
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return hdr, nil
+		}
+		hdr = append(hdr, line...)
+		if err != nil {
+			return hdr, nil
+		}
+	}
+}
+
+// replaced writes the text part that takes the place of p.
+func (nz *normalizer) replaced(w *bufio.Writer, p *unpack.Part, o *op, hb *headerBuf) error {
+	rw := nz.rw
+	text, err := rw.replacementText(o.replace)
+	if err != nil {
+		return err
+	}
+	hb.add("Content-Type", "text/plain", "charset=utf-8")
+	hb.add("Content-Disposition", "inline")
+	hb.add("Content-Transfer-Encoding", "quoted-printable")
+	if err := hb.finish(w); err != nil {
+		return err
+	}
+	rw.res.Replaced = append(rw.res.Replaced, p.Path)
+	_, err = w.Write(qpEncode([]byte(text), rw.eol))
+	return err
+}
+
+// leaf writes a leaf: its decoded content (disarmed when HTML) encoded
+// anew.
+func (nz *normalizer) leaf(w *bufio.Writer, p *unpack.Part, o *op, hb *headerBuf) error {
+	rw := nz.rw
+	name := p.Name
+	if o != nil && o.rename != "" {
+		name = o.rename
+		rw.res.Renamed = append(rw.res.Renamed, p.Path)
+	}
+	// Invalid UTF-8 in a name reads back as U+FFFD: written so at once.
+	name = strings.ToValidUTF8(name, "\uFFFD")
+	typ := leafType(p)
+	if typ == "message/partial" || typ == "message/external-body" {
+		// RFC 2046 sections 5.2.2 and 5.2.3: 7bit only, and readers parse
+		// the body as a header: written as it is when that is safe.
+		if b, err := readPart(p); err != nil {
+			return err
+		} else if sevenBitSafe(b, rw.eol) {
+			hb.add("Content-Type", typ)
+			if err := hb.finish(w); err != nil {
+				return err
+			}
+			_, err := w.Write(bytes.TrimSuffix(b, []byte(rw.eol)))
+			return err
+		}
+		typ = "application/octet-stream"
+	}
+	charset := p.Charset
+	var content []byte // disarmed HTML
+	var err error
+	if rw.opt.DisarmHTML && isHTMLLeaf(p) {
+		out, changed, err := rw.disarmContent(p)
+		if err != nil {
+			return err
+		}
+		if changed {
+			content, charset = out, "utf-8"
+		}
+	}
+	ps := []string{typ}
+	if cs := canonToken(charset, ""); cs != "" && isTextType(typ) {
+		ps = append(ps, "charset="+cs)
+	}
+	if name != "" {
+		ps = append(ps, encodeParam("name", name)...)
+	}
+	hb.add("Content-Type", ps...)
+	disp := strings.ToLower(strings.TrimSpace(p.Disposition))
+	if disp != "inline" && disp != "attachment" {
+		disp = ""
+		if name != "" {
+			disp = "attachment"
+		}
+	}
+	if disp != "" {
+		dps := []string{disp}
+		if name != "" {
+			dps = append(dps, encodeParam("filename", name)...)
+		}
+		hb.add("Content-Disposition", dps...)
+	}
+	hb.add("Content-Transfer-Encoding", "base64")
+	if err := hb.finish(w); err != nil {
+		return err
+	}
+	var src io.Reader
+	if content != nil {
+		src = bytes.NewReader(content)
+	} else {
+		r, err := p.Open()
+		if err != nil {
+			return fmt.Errorf("opening part %s: %w", p.Path, err)
+		}
+		defer r.Close()
+		src = r
+	}
+	if err := writeBase64(w, src, rw.eol); err != nil {
+		return err
+	}
+	if p.Depth == 0 {
+		_, err = w.WriteString(rw.eol)
+	}
+	return err
+}
+
+// disarmContent disarms an HTML leaf: the disarmed bytes, and whether they
+// are to be used; a part the disarmer gives up on is listed in
+// HTMLUnscannable and written as it came.
+func (rw *rewriter) disarmContent(p *unpack.Part) ([]byte, bool, error) {
+	if d, ok := rw.opt.Disarmed[p.Path]; ok {
+		if d.Err != nil {
+			if errors.Is(d.Err, html.ErrUnscannable) {
+				rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
+				return nil, false, nil
+			}
+			return nil, false, fmt.Errorf("disarming the HTML of part %s: %w", p.Path, d.Err)
+		}
+		addReport(&rw.res.HTML, d.Report)
+		return d.Out, d.Report.Changed, nil
+	}
+	if p.Unscannable != "" {
+		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
+		return nil, false, nil
+	}
+	body, err := p.Open()
+	if err != nil {
+		return nil, false, fmt.Errorf("opening part %s: %w", p.Path, err)
+	}
+	defer body.Close()
+	hopt := rw.opt.HTML
+	hopt.Charset = p.Charset
+	var out bytes.Buffer
+	rep, err := html.Disarm(rw.ctx, &out, body, hopt)
+	switch {
+	case errors.Is(err, html.ErrUnscannable):
+		if cerr := rw.ctx.Err(); cerr != nil {
+			return nil, false, cerr
+		}
+		rw.res.HTMLUnscannable = append(rw.res.HTMLUnscannable, p.Path)
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("disarming the HTML of part %s: %w", p.Path, err)
+	}
+	addReport(&rw.res.HTML, rep)
+	return out.Bytes(), rep.Changed, nil
+}
+
+// isHTMLLeaf is isHTML for a leaf wherever its bytes are (a part of a
+// transfer-encoded embedded message too).
+func isHTMLLeaf(p *unpack.Part) bool {
+	if p.Container || (p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822) {
+		return false
+	}
+	if p.DeclaredType == "text/html" {
+		return true
+	}
+	return p.DetectedType == "text/html" && p.Name != "" && p.DeclaredType != "text/plain"
+}
+
+// leafType is the type a leaf is written with: unpack's reading of it.
+// A part declared multipart that unpack read as text (no boundary) is
+// text/plain; an embedded message unpack did not open (a limit) is
+// application/octet-stream; no type is text/plain (RFC 2045 section 5.2).
+func leafType(p *unpack.Part) string {
+	t := canonToken(p.DeclaredType, "text/plain")
+	switch {
+	case t == "" || strings.HasPrefix(t, "multipart/"):
+		return "text/plain"
+	case t == "message/rfc822" || t == "message/global":
+		return "application/octet-stream"
+	}
+	return t
+}
+
+func isTextType(t string) bool {
+	return strings.HasPrefix(t, "text/") || (strings.HasPrefix(t, "message/") && t != "message/rfc822" && t != "message/global")
+}
+
+// canonToken returns v lower-cased when it is a MIME type (token "/"
+// token) or, without "/", a charset (a token); else def.
+func canonToken(v, def string) string {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" || len(v) > 100 || strings.Count(v, "/") > 1 || strings.HasPrefix(v, "/") || strings.HasSuffix(v, "/") {
+		return def
+	}
+	if strings.Contains(def, "/") != strings.Contains(v, "/") && def != "" {
+		return def
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] != '/' && !tokenChar(v[i]) {
+			return def
+		}
+	}
+	return v
+}
+
+// sevenBitSafe reports whether b can be written as a body without
+// transfer encoding in a message we normalize: printable ASCII and tabs,
+// line breaks all eol, lines of at most 998 characters, none starting
+// with "-" (our boundaries cannot occur).
+func sevenBitSafe(b []byte, eol string) bool {
+	for _, line := range bytes.Split(b, []byte(eol)) {
+		if len(line) > 998 || bytes.HasPrefix(line, []byte("-")) {
+			return false
+		}
+		for _, c := range line {
+			if (c < 0x20 && c != '\t') || c > 0x7e {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func readPart(p *unpack.Part) ([]byte, error) {
+	r, err := p.Open()
+	if err != nil {
+		return nil, fmt.Errorf("opening part %s: %w", p.Path, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading part %s: %w", p.Path, err)
+	}
+	return b, nil
+}
+
+// writeBase64 writes r base64 encoded in lines of 76 characters separated
+// by eol, without a line break after the last.
+func writeBase64(w io.Writer, r io.Reader, eol string) error {
+	const in = 57 * 64 // 64 lines of 57 bytes, 76 characters each
+	buf := make([]byte, in)
+	out := make([]byte, 0, base64.StdEncoding.EncodedLen(in)+64*len(eol)+len(eol))
+	first := true
+	for {
+		n, rerr := io.ReadFull(r, buf)
+		if n > 0 {
+			out = out[:0]
+			enc := make([]byte, base64.StdEncoding.EncodedLen(n))
+			base64.StdEncoding.Encode(enc, buf[:n])
+			for len(enc) > 0 {
+				k := min(76, len(enc))
+				if !first {
+					out = append(out, eol...)
+				}
+				first = false
+				out = append(out, enc[:k]...)
+				enc = enc[k:]
+			}
+			if _, err := w.Write(out); err != nil {
+				return fmt.Errorf("writing message: %w", err)
+			}
+		}
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			return nil
+		}
+		if rerr != nil {
+			return fmt.Errorf("reading part: %w", rerr)
+		}
+	}
+}
+
+// Normalized reports whether a message is to be delivered as a canonical
+// rewrite under the given mode ("ambiguous", "always" or "never"; "" is
+// "ambiguous"): "always" for every message, "ambiguous" when readers
+// could read it differently (why says how, for the
+// X-Scandeliver-Normalized field).
+func Normalized(m *unpack.Message, mode string) (yes bool, why string) {
+	switch mode {
+	case "never":
+		return false, ""
+	case "always":
+		return true, "always"
+	}
+	return ambiguity(m)
+}
+
+// ambiguity says whether readers could read m differently, and how.
+// todo: with unpack's readings, Message.Ambiguous and Part.Names decide;
+// until then the problems unpack records that readers resolve differently
+// (kind ambiguous: a boundary read two ways, duplicate fields, a name
+// that differs between Content-Type and Content-Disposition).
+func ambiguity(m *unpack.Message) (bool, string) {
+	if m == nil {
+		return false, ""
+	}
+	for _, p := range m.Parts {
+		if p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822 {
+			continue
+		}
+		for _, pr := range p.Problems {
+			if pr.Kind == unpack.KindAmbiguous {
+				return true, "part " + p.Path + ": " + cleanValue(pr.Detail)
+			}
+		}
+	}
+	return false, ""
+}
