@@ -7,6 +7,7 @@ package archive_test
 
 import (
 	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -242,6 +243,7 @@ func TestContainersCorpus(t *testing.T) {
 
 var corpusContainers = []struct{ file, formats string }{
 	{"clamav/clam.d64.zip", "zip"},
+	{"clamav/clam.cab", "cab"},
 	{"clamav/clam.impl.zip", "zip"},
 	{"clamav/clam.bin-be.cpio", "cpio"},
 	{"clamav/clam.bin-le.cpio", "cpio"},
@@ -436,5 +438,122 @@ func TestZipDeflate64By7Zip(t *testing.T) {
 		if got := fmt.Sprintf("%x", sha256.Sum256(l.data)); got != want[l.path] {
 			t.Errorf("%s: SHA-256 %s, want %s", l.path, got, want[l.path])
 		}
+	}
+}
+
+// mkCab writes a cabinet of one folder holding files in turn, stored
+// (method 0), MSZIP (1, in blocks of at most 32 KiB, each a deflate
+// stream that may refer to the block before) or marked LZX (3).
+func mkCab(t testing.TB, method uint16, files []cpioFile) []byte {
+	var plain []byte
+	for _, f := range files {
+		plain = append(plain, f.data...)
+	}
+	var blocks [][2][]byte // packed, plain
+	var dict []byte
+	for off := 0; off < len(plain) || off == 0; off += 32 << 10 {
+		chunk := plain[off:min(off+32<<10, len(plain))]
+		packed := chunk
+		if method == 1 {
+			var b bytes.Buffer
+			b.WriteString("CK")
+			fw, err := flate.NewWriterDict(&b, flate.BestCompression, dict)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fw.Write(chunk)
+			fw.Close()
+			packed = b.Bytes()
+			dict = append(dict, chunk...)
+			if len(dict) > 32<<10 {
+				dict = dict[len(dict)-32<<10:]
+			}
+		}
+		blocks = append(blocks, [2][]byte{packed, chunk})
+		if len(plain) == 0 {
+			break
+		}
+	}
+	le := binary.LittleEndian
+	var fileTable bytes.Buffer
+	off := 0
+	for _, f := range files {
+		binary.Write(&fileTable, le, uint32(len(f.data)))
+		binary.Write(&fileTable, le, uint32(off))
+		binary.Write(&fileTable, le, uint16(0))
+		fileTable.Write(make([]byte, 6))
+		fileTable.WriteString(f.name + "\x00")
+		off += len(f.data)
+	}
+	const hdrLen, folderLen = 36, 8
+	coffFiles := hdrLen + folderLen
+	dataStart := coffFiles + fileTable.Len()
+	var data bytes.Buffer
+	for _, b := range blocks {
+		binary.Write(&data, le, uint32(0)) // no checksum
+		binary.Write(&data, le, uint16(len(b[0])))
+		binary.Write(&data, le, uint16(len(b[1])))
+		data.Write(b[0])
+	}
+	var out bytes.Buffer
+	out.WriteString("MSCF\x00\x00\x00\x00")
+	binary.Write(&out, le, uint32(dataStart+data.Len()))
+	binary.Write(&out, le, uint32(0))
+	binary.Write(&out, le, uint32(coffFiles))
+	binary.Write(&out, le, uint32(0))
+	out.Write([]byte{3, 1})
+	binary.Write(&out, le, uint16(1))          // folders
+	binary.Write(&out, le, uint16(len(files))) // files
+	binary.Write(&out, le, uint16(0))          // flags
+	binary.Write(&out, le, uint16(0))          // set id
+	binary.Write(&out, le, uint16(0))          // cabinet number
+	binary.Write(&out, le, uint32(dataStart))
+	binary.Write(&out, le, uint16(len(blocks)))
+	binary.Write(&out, le, method)
+	out.Write(fileTable.Bytes())
+	out.Write(data.Bytes())
+	return out.Bytes()
+}
+
+// TestCab opens cabinets made here, stored and MSZIP, whose EICAR sits
+// behind 70,000 bytes of another file (three MSZIP blocks, each
+// referring to the one before), and one marked LZX, which we cannot
+// decode: its members are unreadable, so unscannable.
+func TestCab(t *testing.T) {
+	filler := bytes.Repeat([]byte("filler line of a cabinet member\n"), 70000/32)
+	files := []cpioFile{{"readme.txt", 0, filler}, {"dir\\eicar.com", 0, builtin.Eicar()}, {"empty", 0, nil}}
+	for _, method := range []uint16{0, 1} {
+		t.Run(fmt.Sprint("method", method), func(t *testing.T) {
+			data := mkCab(t, method, files)
+			if f, _ := archive.Identify(data); f != "cab" {
+				t.Fatalf("identified as %q", f)
+			}
+			leaves, _, probs := open(t, data)
+			if got, want := names(leaves), []string{"dir\\eicar.com", "empty", "readme.txt"}; !slices.Equal(got, want) {
+				t.Errorf("members %q, want %q", got, want)
+			}
+			for _, l := range leaves {
+				if l.path == "readme.txt" && !bytes.Equal(l.data, filler) {
+					t.Errorf("readme.txt differs")
+				}
+			}
+			if !hasContent(leaves, builtin.Eicar()) || len(probs) > 0 {
+				t.Errorf("EICAR found %v, problems %q", hasContent(leaves, builtin.Eicar()), probs)
+			}
+			if _, _, probs := open(t, data[:len(data)-100]); len(probs) == 0 {
+				t.Errorf("cut: no problem")
+			}
+		})
+	}
+	data := mkCab(t, 3, files)
+	var unread int
+	probs, _ := archive.Walk(context.Background(), "cab", bytes.NewReader(data), int64(len(data)), archive.Limits{}, func(m archive.Member, c io.Reader) error {
+		if _, err := io.ReadAll(c); errors.Is(err, archive.ErrUnsupported) {
+			unread++
+		}
+		return nil
+	})
+	if unread != 3 {
+		t.Errorf("LZX: %d members unreadable, want 3; problems %q", unread, probs)
 	}
 }

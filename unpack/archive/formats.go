@@ -411,6 +411,8 @@ func Identify(head []byte) (format string, ok bool) {
 		return "rar", true
 	case has(0, "PK\x03\x04"), has(0, "PK\x05\x06"), has(0, "PK\x07\x08PK\x03\x04"):
 		return "zip", true
+	case isCab(head):
+		return "cab", true
 	case has(0, "\xfd7zXZ\x00"):
 		return "xz", true
 	case has(0, "\x28\xb5\x2f\xfd"):
