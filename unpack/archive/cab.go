@@ -131,7 +131,9 @@ func walkCab(w *walker, r io.ReaderAt, size int64) error {
 				}
 			}
 			s := stream
-			open = func() (io.Reader, error) { return &countedReader{r: io.LimitReader(s, f.size), n: &pos, want: f.size}, nil }
+			open = func() (io.Reader, error) {
+				return &countedReader{r: io.LimitReader(s, f.size), n: &pos, want: f.size}, nil
+			}
 		}
 		if err := w.yield(m, open, 0); err != nil {
 			return err

@@ -150,7 +150,7 @@ type cpioFile struct {
 
 // TestCpio opens the four kinds of cpio, written here (old binary in
 // both byte orders, odc, newc, crc) with EICAR inside, and as GNU cpio
-// 2.15 wrote them (testdata/containers/gnu-*.cpio: a directory, two
+// 2.13 wrote them (testdata/containers/gnu-*.cpio: a directory, two
 // files and a symlink).
 func TestCpio(t *testing.T) {
 	files := []cpioFile{
@@ -419,7 +419,7 @@ func TestZipMethods(t *testing.T) {
 }
 
 // TestZipDeflate64By7Zip opens testdata/containers/7z-deflate64.zip,
-// written by p7zip 16.02 (7z a -tzip -mm=Deflate64 -mx=9): a text and a
+// written by 7-Zip 26.02 (7z a -tzip -mm=Deflate64 -mx=9): a text and a
 // file whose second half repeats its first from 43,000 bytes back.
 func TestZipDeflate64By7Zip(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("testdata", "containers", "7z-deflate64.zip"))
