@@ -110,6 +110,8 @@ func Deliver(ctx context.Context, d Dest, prefix []byte, msg io.ReaderAt, size i
 			return Result{}, fmt.Errorf("delivering to %s: folder %q needs a Maildir: %w", d, d.Folder, ErrBadDest)
 		}
 		return deliverMbox(ctx, d, prefix, msg, size, env, opt)
+	case LMTP:
+		return deliverLMTP(ctx, d, prefix, msg, size, env)
 	}
 	return Result{}, fmt.Errorf("delivering to %q: unknown kind %v: %w", d.Path, d.Kind, ErrBadDest)
 }

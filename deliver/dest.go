@@ -17,6 +17,9 @@ const (
 	Maildir Kind = iota
 	// Mbox is a single mbox file in mboxrd format.
 	Mbox
+	// LMTP is another LMTP server (Dovecot's, typically) that the message
+	// is handed to: Path is "unix:/path" or "inet:host:port".
+	LMTP
 )
 
 func (k Kind) String() string {
@@ -25,6 +28,8 @@ func (k Kind) String() string {
 		return "maildir"
 	case Mbox:
 		return "mbox"
+	case LMTP:
+		return "lmtp"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -46,7 +51,8 @@ type Dest struct {
 var ErrBadDest = errors.New("bad destination")
 
 // ParseDest parses a destination as procmail writes it: a trailing "/"
-// means a Maildir, anything else an mbox file. A leading "~/" (or a lone
+// means a Maildir, anything else an mbox file; "lmtp:unix:/path" and
+// "lmtp:inet:host:port" name an LMTP server the message is handed to. A leading "~/" (or a lone
 // "~") expands to home, which must then be absolute. Relative paths,
 // "~user/" and paths with NUL bytes are errors wrapping ErrBadDest.
 func ParseDest(s, home string) (Dest, error) {
@@ -55,6 +61,9 @@ func ParseDest(s, home string) (Dest, error) {
 	}
 	if strings.IndexByte(s, 0) >= 0 {
 		return Dest{}, fmt.Errorf("destination %q contains a NUL byte: %w", s, ErrBadDest)
+	}
+	if rest, ok := strings.CutPrefix(s, "lmtp:"); ok {
+		return parseLMTP(s, rest)
 	}
 	p := s
 	if p == "~" || strings.HasPrefix(p, "~/") {
@@ -108,6 +117,9 @@ func (d Dest) WithFolder(name string) Dest {
 
 // String returns the destination as ParseDest reads it, with the folder.
 func (d Dest) String() string {
+	if d.Kind == LMTP {
+		return "lmtp:" + d.Path
+	}
 	if d.Kind == Mbox {
 		return d.Path
 	}

@@ -134,9 +134,33 @@ func canaryCheck(ctx context.Context, cc CanaryConfig, spoolDir string, cfgs []s
 		return nil
 	}
 	path := canaryFile(spoolDir)
-	if !canaryDue(path, now, cc.interval()) {
+	if !canaryDue(path, now, cc.Every()) {
 		return nil
 	}
+	failed := probeAll(ctx, check, warn)
+	if len(failed) == 0 && ctx.Err() == nil {
+		if err := canaryRecord(path, now); err != nil && warn != nil && !errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(warn, "scandeliver: canary: recording the time: %v (the canary runs at every delivery)\n", err)
+		}
+	}
+	return failed
+}
+
+// Canary sends EICAR to the snapshot's virus engines (but builtin ones)
+// now, whatever the timestamp file says, and returns those that failed,
+// each also written to warn. serve runs it on a timer (every [canary]
+// interval) and hands the result to its deliveries through
+// Options.CanaryFailed. A disabled canary returns nil.
+func Canary(ctx context.Context, snap *Snapshot, warn io.Writer) []scan.EngineError {
+	if snap.Config.Canary.Disable {
+		return nil
+	}
+	return probeAll(ctx, canaryEngines(snap.Config.Engines, snap.Engines), warn)
+}
+
+// probeAll probes each engine with EICAR and returns those that failed,
+// as scan.EngineError values carrying their on_error.
+func probeAll(ctx context.Context, check []scan.Engine, warn io.Writer) []scan.EngineError {
 	var failed []scan.EngineError
 	for _, e := range check {
 		p := ProbeEngine(ctx, e)
@@ -159,11 +183,6 @@ func canaryCheck(ctx context.Context, cc CanaryConfig, spoolDir string, cfgs []s
 				fmt.Fprintf(warn, "scandeliver: CANARY FAILED: engine %s answers but does not detect EICAR, treated as down (on_error %s): %s\n",
 					p.Engine, scan.OnErrorOf(e), p.Detail)
 			}
-		}
-	}
-	if len(failed) == 0 && ctx.Err() == nil {
-		if err := canaryRecord(path, now); err != nil && warn != nil && !errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(warn, "scandeliver: canary: recording the time: %v (the canary runs at every delivery)\n", err)
 		}
 	}
 	return failed

@@ -31,6 +31,7 @@ type Config struct {
 	Sanitize   SanitizeConfig   `toml:"sanitize"`
 	Canary     CanaryConfig     `toml:"canary"`
 	Release    ReleaseConfig    `toml:"release"`
+	Serve      ServeConfig      `toml:"serve"`
 }
 
 // DeliverConfig is the [deliver] table.
@@ -208,4 +209,30 @@ func (h HTMLConfig) options() html.Options {
 		}
 	}
 	return o
+}
+
+// ServeConfig is the [serve] table: scandeliver serve, the resident LMTP
+// server. The pipeline does not read it; the serve front door does.
+// Listen, MaxSessions, MaxSize and SocketGroup take effect at start; the
+// rest at every reload.
+type ServeConfig struct {
+	// Listen is "unix:/path" or a loopback "host:port"; --listen wins.
+	Listen string `toml:"listen"`
+	// SocketGroup owns a unix socket (mode 0660): the group of the MTA's
+	// LMTP client ("postfix"); "" leaves the server's group.
+	SocketGroup string `toml:"socket_group"`
+	// Mailbox is where a recipient's mail goes: a template for virtual
+	// mailboxes ("/var/vmail/%d/%n/Maildir/": %u the whole address, %n
+	// the local part, %d the domain, %% a percent sign), or an LMTP
+	// destination ("lmtp:unix:/run/dovecot/lmtp"); "" means system users
+	// (the local part names one) with [deliver] default.
+	Mailbox string `toml:"mailbox"`
+	// MaxSessions bounds the concurrent LMTP sessions; past it, a new
+	// connection is answered 421 (the MTA retries).
+	MaxSessions int `toml:"max_sessions"`
+	// MaxSize bounds a message; bigger ones are refused with 552.
+	MaxSize Size `toml:"max_size"`
+	// Timeout is the time budget of one message (all its recipients);
+	// past it, what is not delivered is deferred (451).
+	Timeout Duration `toml:"timeout"`
 }

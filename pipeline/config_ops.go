@@ -31,7 +31,8 @@ type ReleaseConfig struct {
 	MaxAge Duration `toml:"max_age"` // 0 = DefaultReleaseMaxAge
 }
 
-func (c CanaryConfig) interval() time.Duration {
+// Every is how often the canary runs.
+func (c CanaryConfig) Every() time.Duration {
 	if c.Interval <= 0 {
 		return DefaultCanaryInterval
 	}

@@ -126,8 +126,7 @@ type Outcome struct {
 	Recipient string
 	Action    Action
 	// Err is nil for Delivered, Sanitized, Withheld and Dropped; else why
-	// (a *RejectError for Rejected, deliver.ErrNoUser for NoUser, any
-	// other error is temporary).
+	// (see ActionOf).
 	Err error
 	// Log holds this recipient's fields of the summary line.
 	Log *Summary
@@ -137,12 +136,35 @@ type Outcome struct {
 type Options struct {
 	Now  func() time.Time // default time.Now
 	Warn io.Writer        // loud warnings (a failed canary); nil: none
+	// Write, when set, writes each recipient's final message instead of
+	// deliver.Deliver in this process (serve: a child process running as
+	// the recipient's user). It must write all or nothing.
+	Write func(context.Context, Write) (deliver.Result, error)
+	// CanaryFailed, when set, replaces the canary run during deliveries:
+	// it returns the engines the last canary found failing (serve runs
+	// the canary on a timer, see Canary).
+	CanaryFailed func() []scan.EngineError
+}
+
+// Write is one recipient's final message, ready to be written: Prefix
+// (our header fields) then Size bytes of Body.
+type Write struct {
+	Recipient Recipient
+	Dest      deliver.Dest
+	Prefix    []byte
+	Body      io.ReaderAt
+	Size      int64
+	Envelope  deliver.Envelope
+	Options   deliver.Options
 }
 
 // ActionOf classifies an error the way the front doors map it to exit
-// codes and LMTP replies: anything unclassified is temporary.
+// codes and LMTP replies: a RejectError is Rejected, deliver.ErrNoUser is
+// NoUser, an LMTP next hop's permanent reply is NoUser (5.1.x) or
+// Rejected; anything else is temporary.
 func ActionOf(err error) Action {
 	var re RejectError
+	var hop *deliver.ReplyError
 	switch {
 	case err == nil:
 		return Delivered
@@ -150,6 +172,13 @@ func ActionOf(err error) Action {
 		return Rejected
 	case errors.Is(err, deliver.ErrNoUser):
 		return NoUser
+	case errors.As(err, &hop) && hop.Permanent():
+		// An LMTP next hop refused the recipient for good: no such user
+		// (5.1.x), or anything else it will never accept.
+		if hop.Enhanced[0] == 5 && hop.Enhanced[1] == 1 {
+			return NoUser
+		}
+		return Rejected
 	}
 	return TempFail
 }
@@ -211,7 +240,7 @@ func Deliver(ctx context.Context, snap *Snapshot, m *Message, env Envelope, opt 
 			s.Add("parts", len(o.msg.Parts))
 			s.Add("verdicts", verdictSummary(o.res))
 			s.Add("scan_time", o.res.Duration.Round(time.Microsecond).String())
-			d := &delivery{now: opt.Now, cfg: snap.Config, s: s, o: o, raw: m, hi: m.hi, sender: env.Sender, rcpt: rc.Address, dest: dest, user: rc.User, home: rc.Home}
+			d := &delivery{now: opt.Now, cfg: snap.Config, s: s, o: o, raw: m, hi: m.hi, sender: env.Sender, rcpt: rc.Address, dest: dest, user: rc.User, home: rc.Home, rc: rc, write: opt.Write}
 			// A message released from the quarantine and re-sent through
 			// the MTA carries a signed mark: it has been scanned again
 			// above like any other, and is delivered as released, not

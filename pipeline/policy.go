@@ -119,6 +119,8 @@ type delivery struct {
 	dest    deliver.Dest
 	user    *deliver.User
 	home    string
+	rc      Recipient
+	write   func(context.Context, Write) (deliver.Result, error)
 	ruleset string
 	// disarmed keeps what the HTML disarmer gave before the policy
 	// decided, for sanitize to use rather than disarm twice.
@@ -305,14 +307,23 @@ func (d *delivery) becomeUser() error {
 }
 
 func (d *delivery) put(ctx context.Context, dest deliver.Dest, prefix []byte, body io.ReaderAt, size int64) error {
-	if err := d.becomeUser(); err != nil {
-		return err
+	w := Write{Recipient: d.rc, Dest: dest, Prefix: prefix, Body: body, Size: size,
+		Envelope: deliver.Envelope{Sender: d.sender, Recipient: d.rcpt},
+		Options: deliver.Options{
+			LockTimeout: time.Duration(d.cfg.Deliver.LockTimeout),
+			StaleLock:   time.Duration(d.cfg.Deliver.StaleLock),
+			Now:         d.now,
+		}}
+	var res deliver.Result
+	var err error
+	if d.write != nil {
+		res, err = d.write(ctx, w)
+	} else {
+		if err := d.becomeUser(); err != nil {
+			return err
+		}
+		res, err = deliver.Deliver(ctx, w.Dest, w.Prefix, w.Body, w.Size, w.Envelope, w.Options)
 	}
-	res, err := deliver.Deliver(ctx, dest, prefix, body, size, deliver.Envelope{Sender: d.sender, Recipient: d.rcpt}, deliver.Options{
-		LockTimeout: time.Duration(d.cfg.Deliver.LockTimeout),
-		StaleLock:   time.Duration(d.cfg.Deliver.StaleLock),
-		Now:         d.now,
-	})
 	if err != nil {
 		return err
 	}
@@ -467,8 +478,8 @@ func (d *delivery) replacement(qid string) sanitize.Replacement {
 	}
 }
 
-// hostname names this host in notices.
-func hostname() string {
+// Hostname names this host in notices and greetings.
+func Hostname() string {
 	h, err := os.Hostname()
 	if err != nil || h == "" {
 		return "localhost"
@@ -478,7 +489,7 @@ func hostname() string {
 
 func (d *delivery) noticeData(v rules.Verdict, qid string) notify.Data {
 	data := notify.Data{
-		Hostname: hostname(),
+		Hostname: Hostname(),
 		Date:     d.now().Format(time.RFC1123Z), QuarantineID: qid, Contact: d.contact(),
 		Sender: d.sender, Recipient: d.rcpt, Subject: d.o.msg.Subject, MessageID: d.hi.messageID,
 		Status: string(v.Status), Action: verdictAction(v), Reason: strings.Join(v.Reasons, "; "),
@@ -506,8 +517,8 @@ func (d *delivery) notify(ctx context.Context, pol rules.Policy, v rules.Verdict
 		return
 	}
 	n := notify.Notifier{
-		From: cmp.Or(d.cfg.Notify.From, "postmaster@"+hostname()), FromName: d.cfg.Notify.FromName,
-		Hostname: hostname(), Lang: d.lang(),
+		From: cmp.Or(d.cfg.Notify.From, "postmaster@"+Hostname()), FromName: d.cfg.Notify.FromName,
+		Hostname: Hostname(), Lang: d.lang(),
 		Templates: d.templates(), Now: d.now, Mailer: d.cfg.Notify.mailer(),
 	}
 	data := d.noticeData(v, qid)

@@ -82,7 +82,11 @@ func scanMessage(ctx context.Context, snap *Snapshot, raw *Message, env scan.Env
 	o.res = scan.Run(ctx, engines, ScanObjects(m, raw), env, cfg.Scan.Concurrency)
 	// The canary: an engine that answers but no longer detects EICAR
 	// counts as down (its on_error applies).
-	o.res.Failed = append(o.res.Failed, canaryCheck(ctx, cfg.Canary, cfg.Spool.Dir, cfg.Engines, engines, opt.Now(), opt.Warn)...)
+	if opt.CanaryFailed != nil {
+		o.res.Failed = append(o.res.Failed, opt.CanaryFailed()...)
+	} else {
+		o.res.Failed = append(o.res.Failed, canaryCheck(ctx, cfg.Canary, cfg.Spool.Dir, cfg.Engines, engines, opt.Now(), opt.Warn)...)
+	}
 	if err := ctx.Err(); err != nil {
 		m.Close()
 		return nil, err

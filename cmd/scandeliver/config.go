@@ -14,6 +14,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/scandeliver/scandeliver/pipeline"
+	"github.com/scandeliver/scandeliver/serve"
 )
 
 // DefaultConfigPath is read when -c is not given; its absence means the
@@ -46,6 +47,12 @@ func defaultConfig() Config {
 		HTML:    pipeline.HTMLConfig{Disarm: true},
 		Canary:  pipeline.CanaryConfig{Interval: pipeline.Duration(pipeline.DefaultCanaryInterval)},
 		Release: pipeline.ReleaseConfig{Key: pipeline.DefaultReleaseKey, MaxAge: pipeline.Duration(pipeline.DefaultReleaseMaxAge)},
+		Serve: pipeline.ServeConfig{
+			Listen:      "unix:/run/scandeliver/lmtp",
+			MaxSessions: 20,
+			MaxSize:     64 << 20,
+			Timeout:     pipeline.Duration(10 * time.Minute),
+		},
 	}
 }
 
@@ -112,6 +119,15 @@ func validateConfig(path string, c *Config) error {
 		if err := rs.Policy.Validate(); err != nil {
 			return &ConfigError{File: path, Key: fmt.Sprintf("ruleset[%d] (%s).policy", i, rs.Name), Err: err}
 		}
+	}
+	if err := serve.CheckTemplate(c.Serve.Mailbox); err != nil {
+		return &ConfigError{File: path, Key: "serve.mailbox", Err: err}
+	}
+	if c.Serve.MaxSessions < 1 {
+		return &ConfigError{File: path, Key: "serve.max_sessions", Err: errors.New("must be at least 1")}
+	}
+	if c.Serve.Timeout <= 0 {
+		return &ConfigError{File: path, Key: "serve.timeout", Err: errors.New("must be more than 0")}
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 
-	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/pipeline"
 )
 
@@ -35,18 +34,20 @@ func (e dataError) Error() string { return e.msg }
 // does so.
 func exitCode(err error) int {
 	var ue usageError
-	var re pipeline.RejectError
 	var de dataError
 	switch {
 	case err == nil:
 		return exOK
 	case errors.As(err, &ue):
 		return exUsage
-	case errors.As(err, &re), errors.As(err, &de):
+	case errors.As(err, &de):
 		return exDataErr
-	case errors.Is(err, deliver.ErrNoUser):
-		return exNoUser
-	default:
-		return exTempFail
 	}
+	switch pipeline.ActionOf(err) {
+	case pipeline.Rejected:
+		return exDataErr
+	case pipeline.NoUser:
+		return exNoUser
+	}
+	return exTempFail
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -29,6 +30,7 @@ const usageText = `Usage:
   scandeliver check-config [-c FILE]
   scandeliver selftest [-c FILE]
   scandeliver quarantine list|show|release|purge ...
+  scandeliver serve [-c FILE] [--listen ADDR]
   scandeliver version | --version | -V
   scandeliver --help
 
@@ -51,6 +53,16 @@ do not (cron: */20 * * * * root /usr/local/bin/scandeliver selftest || ...).
 quarantine lists, shows, releases and purges quarantined messages
 ("scandeliver quarantine help").
 
+serve is the resident mode: an LMTP server (RFC 2033) on --listen
+(unix:/path or a loopback host:port; default [serve] listen,
+unix:/run/scandeliver/lmtp) that scans once per message and replies per
+recipient: 250 delivered, 4xx try again later, 5xx rejected or unknown
+user. [serve] mailbox = "/var/vmail/%d/%n/Maildir/" delivers to virtual
+mailboxes, "lmtp:unix:/run/dovecot/lmtp" hands the result to Dovecot,
+and "" (default) to the system user the local part names. SIGHUP reloads
+the configuration, SIGTERM finishes the messages in flight and exits
+(man scandeliver.8).
+
 Options:
   -c FILE     configuration file (default /etc/scandeliver/scandeliver.toml;
               when that file is missing the built-in defaults apply)
@@ -63,8 +75,10 @@ Options:
   --to DEST   destination: an absolute path, or one starting with "~/"
               (the recipient's home); ending in "/" it is a Maildir
               (created with its missing parents), else an mbox file (its
-              directory must exist) (default: [deliver] default,
-              "~/Maildir/"); a relative or empty DEST exits 64
+              directory must exist); lmtp:unix:/path or
+              lmtp:inet:host:port hands it to another LMTP server
+              (default: [deliver] default, "~/Maildir/"); a relative or
+              empty DEST exits 64
 
 An empty message (nothing, or only white space, after a From_ line) is
 not delivered: exit 65.
@@ -76,6 +90,7 @@ user; 75 temporary failure, nothing delivered (the MTA retries).
 Postfix:   mailbox_command = /usr/local/bin/scandeliver -a "$RECIPIENT"
 sendmail:  Mlocal, P=/usr/local/bin/scandeliver, A=scandeliver -f $g -d $u
 .forward:  "|exec /usr/local/bin/scandeliver || exit 75"
+Postfix, resident:  virtual_transport = lmtp:unix:/run/scandeliver/lmtp
 `
 
 // run is the whole program. It never panics: a panic becomes exit 75,
@@ -97,11 +112,13 @@ func run(args []string, e *sysEnv) (code int) {
 			return selftestCommand(args[1:], e)
 		case "quarantine":
 			return quarantineCommand(args[1:], e)
+		case "serve":
+			return serveCommand(args[1:], e)
 		case "version", "--version", "-version", "-V":
 			fmt.Fprintf(e.stdout, "scandeliver %s\n", versionString())
 			return exOK
 		case "help", "-h", "-help", "--help":
-			fmt.Fprint(e.stdout, usageText)
+			io.WriteString(e.stdout, usageText)
 			return exOK
 		}
 	}
@@ -122,7 +139,7 @@ func versionString() string {
 func newFlagSet(name string, e *sysEnv) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(e.stderr, usageText) }
+	fs.Usage = func() { io.WriteString(e.stderr, usageText) }
 	return fs
 }
 
@@ -230,17 +247,24 @@ func deliverMessage(args []string, e *sysEnv) int {
 
 	s := &pipeline.Summary{}
 	err = deliverSpooled(ctx, e, cfg, path, s, *fSender, *fRcpt, *fUser, *fTo)
+	return e.logOutcome(cfg.Log, s, err, e.now().Sub(start))
+}
+
+// logOutcome ends a recipient's summary line (duration, result, error),
+// logs it, and returns the exit code of err. One-shot and serve write the
+// same line.
+func (e *sysEnv) logOutcome(cfg pipeline.LogConfig, s *pipeline.Summary, err error, took time.Duration) int {
 	code := exitCode(err)
-	s.Add("duration", e.now().Sub(start).Round(time.Microsecond).String())
+	s.Add("duration", took.Round(time.Microsecond).String())
 	if err != nil {
 		s.Level = slog.LevelError // errors are always logged
 		s.Add("result", resultWord(code))
 		s.Add("error", err.Error())
-		e.logSummary(cfg.Log, s, "not delivered")
+		e.logSummary(cfg, s, "not delivered")
 		return code
 	}
 	s.Add("result", "delivered")
-	e.logSummary(cfg.Log, s, "delivered")
+	e.logSummary(cfg, s, "delivered")
 	return exOK
 }
 

@@ -1,0 +1,394 @@
+// Package serve tests `scandeliver serve` as an MTA talks to it: the real
+// binary, LMTP over a private unix socket, real Maildirs.
+package serve
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/scandeliver/scandeliver/scan/builtin"
+	"github.com/scandeliver/scandeliver/tests/testenv"
+)
+
+var bin string
+
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithBinary(m, &bin, nil)) }
+
+// server is a running `scandeliver serve`.
+type server struct {
+	cmd    *exec.Cmd
+	sock   string
+	cfg    string
+	vmail  string
+	mu     sync.Mutex
+	stderr bytes.Buffer
+}
+
+func (s *server) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.Write(p)
+}
+
+func (s *server) log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
+}
+
+// config is a private configuration: virtual mailboxes under vmail, a
+// private quarantine and spool.
+func config(dir, vmail, extra string) string {
+	return fmt.Sprintf(`[log]
+syslog = false
+[spool]
+dir = %q
+[quarantine]
+dir = %q
+[notify]
+sendmail = ["/bin/true"]
+[serve]
+mailbox = "%s/%%d/%%n/Maildir/"
+%s`, dir, filepath.Join(dir, "q"), vmail, extra)
+}
+
+func startServer(t *testing.T, extra string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &server{sock: filepath.Join(dir, "lmtp"), cfg: filepath.Join(dir, "c.toml"), vmail: filepath.Join(dir, "vmail")}
+	os.MkdirAll(s.vmail, 0o755)
+	if err := os.WriteFile(s.cfg, []byte(config(dir, s.vmail, extra)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd = exec.Command(bin, "serve", "-c", s.cfg, "--listen", "unix:"+s.sock)
+	s.cmd.Stdout, s.cmd.Stderr = s, s
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+		if t.Failed() {
+			t.Logf("server log:\n%s", s.log())
+		}
+	})
+	for i := 0; ; i++ {
+		if c, err := net.Dial("unix", s.sock); err == nil {
+			c.Close()
+			break
+		}
+		if i > 200 {
+			t.Fatalf("the server does not listen:\n%s", s.log())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return s
+}
+
+func (s *server) client(t *testing.T) *smtp.Client {
+	t.Helper()
+	conn, err := net.Dial("unix", s.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := smtp.NewClientLMTP(conn)
+	if err := c.Hello("test.example"); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// send runs one LMTP transaction and returns the reply per recipient
+// ("250 ...", "451 ...") and the RCPT replies of refused ones.
+func send(t *testing.T, c *smtp.Client, from string, to []string, msg string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	if err := c.Mail(from, nil); err != nil {
+		t.Fatalf("MAIL: %v", err)
+	}
+	var accepted []string
+	for _, r := range to {
+		if err := c.Rcpt(r, nil); err != nil {
+			out[r] = "RCPT " + err.Error()
+			continue
+		}
+		accepted = append(accepted, r)
+	}
+	if len(accepted) == 0 {
+		c.Reset()
+		return out
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatalf("DATA: %v", err)
+	}
+	w.Write([]byte(msg))
+	resp, err := w.CloseWithLMTPResponse()
+	for r := range resp {
+		out[r] = "250"
+	}
+	var le smtp.LMTPDataError
+	if errors.As(err, &le) {
+		for r, e := range le {
+			out[r] = fmt.Sprintf("%d %d.%d.%d %s", e.Code, e.EnhancedCode[0], e.EnhancedCode[1], e.EnhancedCode[2], e.Message)
+		}
+	} else if err != nil {
+		t.Fatalf("end of DATA: %v", err)
+	}
+	return out
+}
+
+func maildirFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(dir, "new"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, "new", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
+}
+
+func message(id, body string) string {
+	return "From: Alice <alice@example.org>\r\nTo: undisclosed-recipients:;\r\nSubject: test " + id +
+		"\r\nMessage-ID: <" + id + "@example.org>\r\n\r\n" + body + "\r\n"
+}
+
+// TestServeMultiRecipient: one message, three recipients, one of whose
+// mailboxes cannot be created: only that one gets a 4xx, the others get
+// exactly one copy each, and an EICAR message is sanitized for all.
+func TestServeMultiRecipient(t *testing.T) {
+	s := startServer(t, "")
+	// example.net/carol is a file: her Maildir cannot be made there, not
+	// even by root.
+	os.MkdirAll(filepath.Join(s.vmail, "example.net"), 0o755)
+	os.WriteFile(filepath.Join(s.vmail, "example.net", "carol"), []byte("in the way"), 0o644)
+	c := s.client(t)
+	defer c.Close()
+	got := send(t, c, "alice@example.org", []string{"bob@example.net", "Carol@example.net", "dave@example.com"}, message("m1", "hello"))
+	if !strings.HasPrefix(got["bob@example.net"], "250") || !strings.HasPrefix(got["dave@example.com"], "250") {
+		t.Errorf("replies %v", got)
+	}
+	if !strings.HasPrefix(got["Carol@example.net"], "451 4.") {
+		t.Errorf("carol's unwritable mailbox: %q, want 451 4.x.x", got["Carol@example.net"])
+	}
+	bob := maildirFiles(t, filepath.Join(s.vmail, "example.net", "bob", "Maildir"))
+	dave := maildirFiles(t, filepath.Join(s.vmail, "example.com", "dave", "Maildir"))
+	if len(bob) != 1 || len(dave) != 1 {
+		t.Fatalf("bob has %d copies, dave %d; want one each", len(bob), len(dave))
+	}
+	for _, m := range []string{bob[0], dave[0]} {
+		if !strings.Contains(m, "hello") || !strings.Contains(m, "X-Scandeliver-Status: clean") || !strings.HasPrefix(m, "Return-Path: <alice@example.org>") {
+			t.Errorf("delivered:\n%s", m)
+		}
+	}
+	if !strings.Contains(bob[0], "Delivered-To: bob@example.net") || !strings.Contains(dave[0], "Delivered-To: dave@example.com") {
+		t.Errorf("Delivered-To: bob:\n%s\ndave:\n%s", bob[0], dave[0])
+	}
+
+	// The same session goes on: an infected attachment, two recipients.
+	virus := "From: Alice <alice@example.org>\r\nSubject: invoice\r\nMessage-ID: <m2@example.org>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+		"--b\r\nContent-Type: application/octet-stream; name=x.com\r\nContent-Disposition: attachment; filename=x.com\r\n\r\n" +
+		string(builtin.Eicar()) + "\r\n--b--\r\n"
+	got = send(t, c, "alice@example.org", []string{"bob@example.net", "dave@example.com"}, virus)
+	if got["bob@example.net"] != "250" || got["dave@example.com"] != "250" {
+		t.Errorf("replies %v", got)
+	}
+	bob = maildirFiles(t, filepath.Join(s.vmail, "example.net", "bob", "Maildir"))
+	if len(bob) != 2 {
+		t.Fatalf("bob has %d messages", len(bob))
+	}
+	for _, m := range bob {
+		if strings.Contains(m, "EICAR-STANDARD") {
+			t.Errorf("EICAR delivered:\n%s", m)
+		}
+	}
+	// One log line per recipient, as in one-shot mode.
+	log := s.log()
+	for _, want := range []string{`recipient=bob@example.net`, `recipient=Carol@example.net`, `result=deferred`, `action=sanitized`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// TestServeMailboxTraversal: a local part or domain that would leave the
+// virtual mailbox tree is refused at RCPT, and nothing is written outside.
+func TestServeMailboxTraversal(t *testing.T) {
+	s := startServer(t, "")
+	c := s.client(t)
+	defer c.Close()
+	bad := []string{"../x@example.net", "\"a/b\"@example.net", "x@..", "x@../../tmp", ".hidden@example.net", "noatsign"}
+	got := send(t, c, "alice@example.org", append(bad, "ok@example.net"), message("m3", "hi"))
+	for _, b := range bad {
+		if !regexp.MustCompile(`^RCPT SMTP error 5\d\d`).MatchString(got[b]) {
+			t.Errorf("%q: %q, want 5xx at RCPT", b, got[b])
+		}
+	}
+	if got["ok@example.net"] != "250" {
+		t.Errorf("ok: %q", got["ok@example.net"])
+	}
+	var paths []string
+	filepath.Walk(filepath.Dir(s.vmail), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() && strings.Contains(p, "/new/") {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if len(paths) != 1 || !strings.HasPrefix(paths[0], filepath.Join(s.vmail, "example.net", "ok", "Maildir", "new")) {
+		t.Errorf("files written: %v", paths)
+	}
+}
+
+// TestServeReloadBrokenConfig: SIGHUP with a broken file keeps the old
+// configuration serving; a good one is taken.
+func TestServeReloadBrokenConfig(t *testing.T) {
+	s := startServer(t, "")
+	good, _ := os.ReadFile(s.cfg)
+	os.WriteFile(s.cfg, append(good, []byte("\n[serve\nbroken\n")...), 0o644)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, s, "reload failed")
+	c := s.client(t)
+	got := send(t, c, "alice@example.org", []string{"bob@example.net"}, message("m4", "still here"))
+	c.Close()
+	if got["bob@example.net"] != "250" {
+		t.Fatalf("after a broken reload: %v", got)
+	}
+	// A good new file: the status field's name changes.
+	os.WriteFile(s.cfg, append(good, []byte("\n[headers]\nstatus = \"X-Reloaded-Status\"\n")...), 0o644)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, s, "configuration reloaded")
+	c = s.client(t)
+	send(t, c, "alice@example.org", []string{"bob@example.net"}, message("m5", "reloaded"))
+	c.Close()
+	msgs := maildirFiles(t, filepath.Join(s.vmail, "example.net", "bob", "Maildir"))
+	n := 0
+	for _, m := range msgs {
+		if strings.Contains(m, "X-Reloaded-Status: clean") {
+			n++
+		}
+	}
+	if len(msgs) != 2 || n != 1 {
+		t.Errorf("%d messages, %d with the reloaded status field", len(msgs), n)
+	}
+}
+
+func waitLog(t *testing.T, s *server, want string) {
+	t.Helper()
+	for i := 0; !strings.Contains(s.log(), want); i++ {
+		if i > 400 {
+			t.Fatalf("log never said %q:\n%s", want, s.log())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// TestServeDrain: SIGTERM while a message is being scanned lets it finish
+// (its reply arrives, its copy is there), answers 421 to an idle session,
+// refuses new connections, and the server exits 0.
+func TestServeDrain(t *testing.T) {
+	dir := t.TempDir()
+	gate, started := filepath.Join(dir, "gate"), filepath.Join(dir, "started")
+	// A scanner that waits for the test to open the gate: the message is
+	// in flight for as long as the test wants.
+	slow := fmt.Sprintf(`
+[[engine]]
+name = "slow"
+type = "command"
+command = ["/bin/sh", "-c", ": > %s; while [ ! -e %s ]; do sleep 0.05; done; exit 1", "{}"]
+infected = [0]
+clean = [1]
+send = "raw"
+`, started, gate)
+	s := startServer(t, "[canary]\ndisable = true\n"+slow)
+	// An idle session, spoken to by hand to see what the server says.
+	ic, err := net.Dial("unix", s.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := textproto.NewConn(ic)
+	defer idle.Close()
+	if _, _, err := idle.ReadResponse(220); err != nil {
+		t.Fatal(err)
+	}
+	idle.PrintfLine("LHLO test.example")
+	if _, _, err := idle.ReadResponse(250); err != nil {
+		t.Fatal(err)
+	}
+	busy := s.client(t)
+	res := make(chan map[string]string, 1)
+	go func() {
+		res <- send(t, busy, "alice@example.org", []string{"bob@example.net"}, message("m6", "in flight"))
+	}()
+	for i := 0; ; i++ { // the message is being scanned
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if i > 400 {
+			t.Fatalf("the scanner never started:\n%s", s.log())
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	waitLog(t, s, "finishing the messages in flight")
+	// The idle session is told 421 and closed.
+	ic.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if code, msg, err := idle.ReadResponse(421); err != nil {
+		t.Errorf("idle session after SIGTERM: %d %s %v", code, msg, err)
+	}
+	// No new sessions.
+	if c, err := net.Dial("unix", s.sock); err == nil {
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		b := make([]byte, 100)
+		n, _ := c.Read(b)
+		if strings.HasPrefix(string(b[:n]), "220") {
+			t.Error("a new session was greeted after SIGTERM")
+		}
+		c.Close()
+	}
+	os.WriteFile(gate, nil, 0o644)
+	select {
+	case got := <-res:
+		if got["bob@example.net"] != "250" {
+			t.Errorf("the message in flight: %v", got)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the message in flight never got its reply")
+	}
+	if n := len(maildirFiles(t, filepath.Join(s.vmail, "example.net", "bob", "Maildir"))); n != 1 {
+		t.Errorf("%d copies delivered", n)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not exit after draining")
+	}
+	if !strings.Contains(s.log(), "serve: stopped") {
+		t.Errorf("log:\n%s", s.log())
+	}
+}
