@@ -29,6 +29,11 @@ type Snapshot struct {
 func NewSnapshot(cfg Config, file string) (*Snapshot, error) {
 	engines, err := BuildEngines(cfg.Engines)
 	if err != nil {
+		var ce *ConfigError
+		if errors.As(err, &ce) {
+			ce.File = file
+			return nil, ce
+		}
 		return nil, &ConfigError{File: file, Err: err}
 	}
 	return &Snapshot{Config: cfg, File: file, Engines: engines}, nil

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -28,7 +29,12 @@ func BuildEngines(cfgs []scan.Config) ([]scan.Engine, error) {
 	for i, c := range cfgs {
 		e, err := scan.New(c)
 		if err != nil {
-			return nil, fmt.Errorf("[[engine]] #%d (%q): %w", i+1, c.Name, err)
+			key := fmt.Sprintf("engine[%d]", i)
+			var ke *scan.KeyError
+			if errors.As(err, &ke) {
+				key += "." + ke.Key
+			}
+			return nil, &ConfigError{Key: key, Err: err}
 		}
 		out = append(out, e)
 	}

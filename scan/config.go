@@ -1,11 +1,15 @@
 package scan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scandeliver/scandeliver/scan/clamd"
 )
 
 // on_error actions.
@@ -26,32 +30,122 @@ const (
 // documented default (see the package doc).
 type Config struct {
 	Name    string    `toml:"name"`
-	Type    string    `toml:"type"`    // clamd | spamd | rspamd | command | builtin
-	Address Addresses `toml:"address"` // clamd, spamd, rspamd: one address or a list (failover in order)
-	Timeout Duration  `toml:"timeout"` // whole Scan call; default 60s
+	Type    string    `toml:"type"`              // clamd | spamd | rspamd | command | builtin
+	Address Addresses `toml:"address,omitempty"` // clamd, spamd, rspamd: one address or a list (failover in order)
+	Timeout Duration  `toml:"timeout"`           // whole Scan call; default 60s
 	OnError string    `toml:"on_error"`
 	Send    string    `toml:"send"`
-	MaxSize Size      `toml:"max_size"` // objects above are not sent: "unscannable"
+	MaxSize Size      `toml:"max_size,omitzero"` // objects above are not sent: "unscannable"
 
 	// clamd
-	Fildes  *bool `toml:"fildes"`      // pass descriptors over a UNIX socket when the object is a file; default true
-	Session *bool `toml:"session"`     // several objects per connection (IDSESSION); default true
-	Conns   int   `toml:"connections"` // connections used at once; default 2
+	Fildes  *bool `toml:"fildes,omitempty"`     // pass descriptors over a UNIX socket when the object is a file; default true
+	Session *bool `toml:"session,omitempty"`    // several objects per connection (IDSESSION); default true
+	Conns   int   `toml:"connections,omitzero"` // connections used at once; default 2
 
 	// spamd
-	Request string `toml:"request"` // SYMBOLS (default), REPORT or CHECK
+	Request string `toml:"request,omitempty"` // SYMBOLS (default), REPORT or CHECK
 
 	// command
-	Command          []string `toml:"command"`           // argv; "{}" is replaced by the file's path, else the path is appended
-	Infected         []int    `toml:"infected"`          // exit codes meaning infected; default [1]
-	Clean            []int    `toml:"clean"`             // default [0]
-	Error            []int    `toml:"error"`             // listed for clarity: any unlisted code is an error too
-	SignaturePattern string   `toml:"signature_pattern"` // regexp over the output; group 1 (or the match) is the signature
-	TempDir          string   `toml:"temp_dir"`          // parent of the private per-scan directory; default os.TempDir()
+	Command          []string `toml:"command,omitempty"`           // argv; "{}" is replaced by the file's path, else the path is appended
+	Infected         []int    `toml:"infected,omitempty"`          // exit codes meaning infected; default [1]
+	Clean            []int    `toml:"clean,omitempty"`             // default [0]
+	Error            []int    `toml:"error,omitempty"`             // listed for clarity: any unlisted code is an error too
+	SignaturePattern string   `toml:"signature_pattern,omitempty"` // regexp over the output; group 1 (or the match) is the signature
+	TempDir          string   `toml:"temp_dir,omitempty"`          // parent of the private per-scan directory; default os.TempDir()
 
 	// builtin
-	Databases []string `toml:"databases"` // .hdb/.hsb files, or directories holding them
-	NoEicar   bool     `toml:"no_eicar"`  // builtin: do not detect EICAR
+	Databases []string `toml:"databases,omitempty"` // .hdb/.hsb files, or directories holding them
+	NoEicar   bool     `toml:"no_eicar,omitempty"`  // builtin: do not detect EICAR
+}
+
+// KeyError is a configuration error in one key of an [[engine]] table:
+// check-config and the delivery's error name the file, line and key.
+type KeyError struct {
+	Engine string // the engine's name
+	Key    string // "type", "on_error", "address", ...
+	Err    error
+}
+
+func (e *KeyError) Error() string { return fmt.Sprintf("engine %q: %v", e.Engine, e.Err) }
+func (e *KeyError) Unwrap() error { return e.Err }
+
+func keyErr(engine, key string, err error) error {
+	return &KeyError{Engine: engine, Key: key, Err: err}
+}
+
+// Types are the engine types, in the order the documentation lists them.
+var Types = []string{"clamd", "spamd", "rspamd", "command", "builtin"}
+
+func (c Config) checkType() error {
+	name := c.Name
+	if name == "" {
+		name = c.Type
+	}
+	switch c.Type {
+	case "clamd", "spamd", "rspamd", "command", "builtin":
+		return nil
+	case "":
+		return keyErr(name, "type", errors.New("no type (clamd, spamd, rspamd, command, builtin)"))
+	}
+	return keyErr(name, "type", fmt.Errorf("unknown type %q (clamd, spamd, rspamd, command, builtin)", c.Type))
+}
+
+func kindOf(typ string) Kind {
+	if typ == "spamd" || typ == "rspamd" {
+		return Spam
+	}
+	return Virus
+}
+
+func wantsAddress(typ string) bool { return typ == "clamd" || typ == "spamd" || typ == "rspamd" }
+
+// WithDefaults returns c with every unset key given the value New uses:
+// what check-config prints as the effective configuration. Keys that do
+// not apply to c's type stay unset.
+func (c Config) WithDefaults() Config {
+	if c.Name == "" {
+		c.Name = c.Type
+	}
+	if c.Timeout == 0 {
+		c.Timeout = Duration(DefaultTimeout)
+	}
+	if c.OnError == "" {
+		c.OnError = defaultOnError(kindOf(c.Type))
+	}
+	t := true
+	switch c.Type {
+	case "clamd":
+		c.Send = cmp.Or(c.Send, SendBoth)
+		if c.Fildes == nil {
+			c.Fildes = &t
+		}
+		if c.Session == nil {
+			c.Session = &t
+		}
+		if c.Conns <= 0 {
+			c.Conns = clamd.DefaultConns
+		}
+	case "spamd":
+		c.Send = cmp.Or(c.Send, SendRaw)
+		c.Request = cmp.Or(c.Request, "SYMBOLS")
+		if c.MaxSize == 0 {
+			c.MaxSize = DefaultSpamdMaxSize
+		}
+	case "rspamd":
+		c.Send = cmp.Or(c.Send, SendRaw)
+	case "command":
+		c.Send = cmp.Or(c.Send, SendParts)
+		if c.Infected == nil {
+			c.Infected = []int{1}
+		}
+		if c.Clean == nil {
+			c.Clean = []int{0}
+		}
+		c.TempDir = cmp.Or(c.TempDir, os.TempDir())
+	case "builtin":
+		c.Send = cmp.Or(c.Send, SendParts)
+	}
+	return c
 }
 
 // Addresses is one address or a list of them. Both

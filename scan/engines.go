@@ -26,61 +26,36 @@ const DefaultSpamdMaxSize = 500 << 10
 
 // New builds the engine described by cfg. It checks the configuration
 // (addresses, patterns, databases: a builtin engine loads its databases
-// here) but contacts no daemon.
+// here) but contacts no daemon. Every default comes from
+// cfg.WithDefaults. An error wraps a *KeyError naming the key at fault.
 func New(cfg Config) (Engine, error) {
-	if cfg.Name == "" {
-		cfg.Name = cfg.Type
+	if err := cfg.checkType(); err != nil {
+		return nil, err
 	}
-	e := &engine{name: cfg.Name, kind: Virus, timeout: time.Duration(cfg.Timeout), maxSize: int64(cfg.MaxSize)}
-	if e.timeout == 0 {
-		e.timeout = DefaultTimeout
-	}
-	var defSend string
-	wantAddr := false
-	switch cfg.Type {
-	case "clamd":
-		defSend, wantAddr = SendBoth, true
-	case "spamd":
-		e.kind, defSend, wantAddr = Spam, SendRaw, true
-		if e.maxSize == 0 {
-			e.maxSize = DefaultSpamdMaxSize
-		}
-	case "rspamd":
-		e.kind, defSend, wantAddr = Spam, SendRaw, true
-	case "command", "builtin":
-		defSend = SendParts
-	case "":
-		return nil, fmt.Errorf("engine %q: no type (clamd, spamd, rspamd, command, builtin)", cfg.Name)
-	default:
-		return nil, fmt.Errorf("engine %q: unknown type %q (clamd, spamd, rspamd, command, builtin)", cfg.Name, cfg.Type)
-	}
-	e.send = cfg.Send
+	cfg = cfg.WithDefaults()
+	e := &engine{name: cfg.Name, kind: kindOf(cfg.Type), timeout: time.Duration(cfg.Timeout), maxSize: int64(cfg.MaxSize),
+		send: cfg.Send, onError: cfg.OnError}
 	switch e.send {
-	case "":
-		e.send = defSend
 	case SendParts, SendRaw, SendBoth:
 	default:
-		return nil, fmt.Errorf("engine %q: send = %q: want parts, raw or both", cfg.Name, cfg.Send)
+		return nil, keyErr(cfg.Name, "send", fmt.Errorf("send = %q: want parts, raw or both", cfg.Send))
 	}
-	e.onError = cfg.OnError
 	switch e.onError {
-	case "":
-		e.onError = defaultOnError(e.kind)
 	case OnErrorTempfail, OnErrorPass, OnErrorQuarantine:
 	default:
-		return nil, fmt.Errorf("engine %q: on_error = %q: want tempfail, pass or quarantine", cfg.Name, cfg.OnError)
+		return nil, keyErr(cfg.Name, "on_error", fmt.Errorf("on_error = %q: want tempfail, pass or quarantine", cfg.OnError))
 	}
 	var addrs []addr.Addr
-	if wantAddr {
+	if wantsAddress(cfg.Type) {
 		if len(cfg.Address) == 0 {
-			return nil, fmt.Errorf("engine %q: %s needs an address", cfg.Name, cfg.Type)
+			return nil, keyErr(cfg.Name, "address", fmt.Errorf("%s needs an address", cfg.Type))
 		}
 		var err error
 		if addrs, err = addr.ParseList(cfg.Address); err != nil {
-			return nil, fmt.Errorf("engine %q: %w", cfg.Name, err)
+			return nil, keyErr(cfg.Name, "address", err)
 		}
 	} else if len(cfg.Address) > 0 {
-		return nil, fmt.Errorf("engine %q: %s takes no address", cfg.Name, cfg.Type)
+		return nil, keyErr(cfg.Name, "address", fmt.Errorf("%s takes no address", cfg.Type))
 	}
 	switch cfg.Type {
 	case "clamd":
@@ -94,7 +69,7 @@ func New(cfg Config) (Engine, error) {
 		switch cfg.Request {
 		case "", "SYMBOLS", "REPORT", "CHECK":
 		default:
-			return nil, fmt.Errorf("engine %q: request = %q: want SYMBOLS, REPORT or CHECK", cfg.Name, cfg.Request)
+			return nil, keyErr(cfg.Name, "request", fmt.Errorf("request = %q: want SYMBOLS, REPORT or CHECK", cfg.Request))
 		}
 		c := &spamd.Client{Addrs: addrs, Request: cfg.Request}
 		e.scan = func(ctx context.Context, objs []Object, env Envelope) ([]Verdict, error) {
@@ -111,13 +86,13 @@ func New(cfg Config) (Engine, error) {
 		}
 	case "command":
 		if len(cfg.Command) == 0 || cfg.Command[0] == "" {
-			return nil, fmt.Errorf("engine %q: command needs an argument list", cfg.Name)
+			return nil, keyErr(cfg.Name, "command", errors.New("command needs an argument list"))
 		}
 		s := &command.Scanner{Argv: cfg.Command, Clean: cfg.Clean, Infected: cfg.Infected, TempDir: cfg.TempDir}
 		if cfg.SignaturePattern != "" {
 			re, err := regexp.Compile(cfg.SignaturePattern)
 			if err != nil {
-				return nil, fmt.Errorf("engine %q: signature_pattern: %w", cfg.Name, err)
+				return nil, keyErr(cfg.Name, "signature_pattern", fmt.Errorf("signature_pattern: %w", err))
 			}
 			s.Pattern = re
 		}
@@ -129,7 +104,7 @@ func New(cfg Config) (Engine, error) {
 	case "builtin":
 		db := &builtin.DB{}
 		if err := db.LoadFiles(cfg.Databases...); err != nil {
-			return nil, fmt.Errorf("engine %q: %w", cfg.Name, err)
+			return nil, keyErr(cfg.Name, "databases", err)
 		}
 		var eicar []byte
 		if !cfg.NoEicar {

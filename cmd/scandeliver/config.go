@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/pipeline"
 	"github.com/scandeliver/scandeliver/serve"
 )
@@ -73,7 +74,7 @@ func loadConfig(path string, explicit bool) (Config, error) {
 		return cfg, &ConfigError{File: path, Err: err}
 	}
 	if err := decodeConfig(path, data, &cfg); err != nil {
-		return cfg, err
+		return cfg, withLines(err)
 	}
 	return cfg, nil
 }
@@ -107,34 +108,166 @@ var tomlTypeErr = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
 })
 
-// validate checks what the types alone cannot.
+// validate checks what the types alone cannot. Every error is a
+// *ConfigError with its key (and line, found in the file); several are
+// joined.
 func validateConfig(path string, c *Config) error {
+	var errs []error
 	if c.Deliver.Default == "" {
-		return &ConfigError{File: path, Key: "deliver.default", Err: errors.New("must not be empty")}
+		errs = append(errs, &ConfigError{File: path, Key: "deliver.default", Err: errors.New("must not be empty")})
+	} else if _, err := deliver.ParseDest(c.Deliver.Default, "/home/recipient"); err != nil {
+		// Relative, ~user: no delivery could use it.
+		errs = append(errs, &ConfigError{File: path, Key: "deliver.default", Err: err})
 	}
-	if err := c.Policy.Validate(); err != nil {
-		return &ConfigError{File: path, Key: "policy", Err: err}
-	}
-	for i, rs := range c.Rulesets {
-		if err := rs.Policy.Validate(); err != nil {
-			return &ConfigError{File: path, Key: fmt.Sprintf("ruleset[%d] (%s).policy", i, rs.Name), Err: err}
+	policyErrs := func(prefix string, err error) {
+		for _, e := range pipeline.Errors(err) {
+			key := prefix
+			if m := policyKey().FindStringSubmatch(e.Error()); m != nil {
+				key += "." + m[1]
+			}
+			errs = append(errs, &ConfigError{File: path, Key: key, Err: e})
 		}
 	}
+	policyErrs("policy", c.Policy.Validate())
+	for i, rs := range c.Rulesets {
+		policyErrs(fmt.Sprintf("ruleset[%d].policy", i), rs.Policy.Validate())
+	}
 	if err := serve.CheckTemplate(c.Serve.Mailbox); err != nil {
-		return &ConfigError{File: path, Key: "serve.mailbox", Err: err}
+		errs = append(errs, &ConfigError{File: path, Key: "serve.mailbox", Err: err})
 	}
 	if c.Serve.MaxSessions < 1 {
-		return &ConfigError{File: path, Key: "serve.max_sessions", Err: errors.New("must be at least 1")}
+		errs = append(errs, &ConfigError{File: path, Key: "serve.max_sessions", Err: errors.New("must be at least 1")})
 	}
 	if c.Serve.Timeout <= 0 {
-		return &ConfigError{File: path, Key: "serve.timeout", Err: errors.New("must be more than 0")}
+		errs = append(errs, &ConfigError{File: path, Key: "serve.timeout", Err: errors.New("must be more than 0")})
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return &ConfigError{File: path, Key: "log.level", Err: fmt.Errorf("%q is not one of debug, info, warn, error", c.Log.Level)}
+		errs = append(errs, &ConfigError{File: path, Key: "log.level", Err: fmt.Errorf("%q is not one of debug, info, warn, error", c.Log.Level)})
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// policyKey finds the key an error of rules.Policy.Validate is about:
+// "filename_rules[3]: ...", "spam.action ...".
+var policyKey = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([a-z_]+(?:\.[a-z_]+)*(?:\[\d+\])?)`)
+})
+
+// withLines gives every *ConfigError of err that names a key but no line
+// the line of that key in the file (read again: only a broken
+// configuration pays for it).
+func withLines(err error) error {
+	for _, e := range pipeline.Errors(err) {
+		var ce *ConfigError
+		if !errors.As(e, &ce) || ce.Line > 0 || ce.Key == "" || ce.File == "" {
+			continue
+		}
+		data, rerr := os.ReadFile(ce.File)
+		if rerr != nil {
+			continue
+		}
+		ce.Line = keyPathLine(data, ce.Key)
+	}
+	return err
+}
+
+// keyPathLine finds the line of a key path as the errors name them:
+// "deliver.default", "engine[1].type" (the second [[engine]] table),
+// "policy.filename_rules[3]" (the line of filename_rules under
+// [policy]), "ruleset[0].policy.infected". When the key itself is not in
+// the file (a missing key, a default), it is the line of its table's
+// header; 0 when neither is found.
+func keyPathLine(data []byte, key string) int {
+	type seg struct {
+		name string
+		idx  int // -1: no index
+	}
+	var segs []seg
+	for _, p := range strings.Split(key, ".") {
+		s := seg{name: p, idx: -1}
+		if i := strings.IndexByte(p, '['); i > 0 && strings.HasSuffix(p, "]") {
+			if n, err := strconv.Atoi(p[i+1 : len(p)-1]); err == nil {
+				s = seg{name: p[:i], idx: n}
+			}
+		}
+		segs = append(segs, s)
+	}
+	if len(segs) == 0 {
+		return 0
+	}
+	names := make([]string, len(segs))
+	for i, s := range segs {
+		names[i] = s.name
+	}
+	// count[p] is the index of the current [[p]] table.
+	count := map[string]int{}
+	// indexOK: the array tables the key goes through are at the wanted
+	// occurrence.
+	indexOK := func(upto int) bool {
+		for i := 0; i < upto && i < len(segs); i++ {
+			if segs[i].idx >= 0 {
+				p := strings.Join(names[:i+1], ".")
+				c, ok := count[p]
+				if (ok && c != segs[i].idx) || (!ok && i < len(segs)-1) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	cur := ""
+	best := 0
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.Index(line, " #"); i >= 0 && !strings.ContainsAny(line[:i], `"'`) {
+			line = strings.TrimSpace(line[:i])
+		}
+		if strings.HasPrefix(line, "[") {
+			arr := strings.HasPrefix(line, "[[")
+			h := strings.TrimSpace(strings.Trim(line, "[]"))
+			h = strings.ReplaceAll(h, " ", "")
+			if arr {
+				if _, ok := count[h]; ok {
+					count[h]++
+				} else {
+					count[h] = 0
+				}
+			}
+			cur = h
+			// The header of the key's table (or of an enclosing one).
+			for l := len(segs); l >= 1; l-- {
+				if h == strings.Join(names[:l], ".") && indexOK(l) {
+					if l == len(segs) {
+						return n // the key is a table
+					}
+					best = n
+					break
+				}
+			}
+			continue
+		}
+		eq := strings.IndexByte(line, '=')
+		if eq < 0 {
+			continue
+		}
+		lhs := strings.ReplaceAll(strings.TrimSpace(line[:eq]), " ", "")
+		lhs = strings.Trim(lhs, `"'`)
+		full := lhs
+		if cur != "" {
+			full = cur + "." + lhs
+		}
+		// The key, or an enclosing key holding it inline.
+		for l := len(segs); l >= 1; l-- {
+			if full == strings.Join(names[:l], ".") && indexOK(len(segs)) {
+				return n
+			}
+		}
+	}
+	return best
 }
 
 // keyLine finds the line where key k is set: BurntSushi/toml reports

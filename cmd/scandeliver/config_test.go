@@ -49,8 +49,10 @@ func TestConfigErrors(t *testing.T) {
 		{"bad duration", "[deliver]\nlock_timeout = \"soon\"\n", 2, "", "invalid duration"},
 		{"wrong type", "[log]\nsyslog = \"yes\"\n", 2, "log.syslog", "incompatible types"},
 		{"syntax", "[deliver\n", 2, "", ""},
-		{"bad level", "[log]\nlevel = \"loud\"\n", 0, "log.level", "not one of"},
-		{"empty default", "[deliver]\ndefault = \"\"\n", 0, "deliver.default", "must not be empty"},
+		{"bad level", "[log]\nlevel = \"loud\"\n", 2, "log.level", "not one of"},
+		{"empty default", "[deliver]\ndefault = \"\"\n", 2, "deliver.default", "must not be empty"},
+		{"bad filename rule", "[policy]\ninfected = \"deny\"\nfilename_rules = [{ action = \"deny\", pattern = '(' }]\n", 3, "policy.filename_rules[0]", "pattern"},
+		{"bad ruleset pattern", "[[ruleset]]\nname = \"a\"\n[ruleset.policy]\ninfected = \"deny\"\n[[ruleset]]\nname = \"b\"\n[ruleset.policy]\nfilename_rules = [{ action = \"deny\", pattern = '(' }]\n", 8, "ruleset[1].policy.filename_rules[0]", "pattern"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

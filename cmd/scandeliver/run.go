@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/BurntSushi/toml"
 	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/pipeline"
 	"github.com/scandeliver/scandeliver/quarantine"
@@ -182,23 +181,6 @@ func configCommand(name string, args []string, e *sysEnv) (cfg Config, path stri
 	return cfg, path, -1
 }
 
-func checkConfig(args []string, e *sysEnv) int {
-	cfg, path, code := configCommand("check-config", args, e)
-	if code >= 0 {
-		return code
-	}
-	if _, err := os.Stat(path); err != nil {
-		fmt.Fprintf(e.stdout, "# %s not found: built-in defaults\n", path)
-	} else {
-		fmt.Fprintf(e.stdout, "# %s: OK\n", path)
-	}
-	if err := toml.NewEncoder(e.stdout).Encode(cfg); err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
-		return exCheckFail
-	}
-	return exOK
-}
-
 // deliverMessage is the main job: spool, (scan,) deliver, log, exit code.
 func deliverMessage(args []string, e *sysEnv) int {
 	start := e.now()
@@ -301,7 +283,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 
 	snap, err := pipeline.NewSnapshot(cfg, cfgPath)
 	if err != nil {
-		return err
+		return withLines(err)
 	}
 
 	m, err := pipeline.NewMessage(e.stdin, cfg.Spool)
