@@ -16,6 +16,7 @@ const (
 	OriginRFC822     Origin = "rfc822"     // a message inside a message/rfc822 or message/global part
 	OriginUUEncode   Origin = "uuencode"   // a uuencoded block in a text body
 	OriginYEnc       Origin = "yenc"       // a yEnc block in a text body
+	OriginBinHex     Origin = "binhex"     // a fork of a BinHex 4.0 block (attachment or text body)
 	OriginTNEF       Origin = "tnef"       // an attachment inside application/ms-tnef (winmail.dat)
 	OriginArchive    Origin = "archive"    // a member of an archive (zip, tar, 7z, rar...)
 	OriginCompressed Origin = "compressed" // the content of a compressed stream (gzip, xz...)

@@ -12,6 +12,7 @@ import (
 // MimeUntypedText) and Outlook Express open "begin NNN name" uuencoded
 // blocks and "=ybegin" yEnc blocks found in plain text bodies as
 // attachments, so we make them parts: a payload there is one click away.
+// BinHex blocks likewise (binhex.go).
 
 // blockSink receives the blocks found by scanBlocks.
 type blockSink interface {
@@ -39,6 +40,7 @@ func scanBlocks(r io.Reader, sink blockSink) error {
 		uuEnded bool // saw the zero-length line of uuencode
 		ysize   int64
 		ygot    int64
+		bh      *binhexBlock
 	)
 	for {
 		line, err := br.ReadSlice('\n')
@@ -68,6 +70,15 @@ func scanBlocks(r io.Reader, sink blockSink) error {
 			} else if bytes.HasPrefix(t, []byte("=ybegin ")) {
 				name, size := yBegin(t)
 				inBlock, w, probs, ysize, ygot = OriginYEnc, sink.begin(OriginYEnc, name), nil, size, 0
+			} else if isBinhexStart(t) {
+				inBlock, bh = OriginBinHex, &binhexBlock{sink: sink}
+			}
+		case OriginBinHex:
+			if bh.feed(t) {
+				inBlock = ""
+				if err := bh.finish(false); err != nil {
+					return err
+				}
 			}
 		case OriginUUEncode:
 			if bytes.Equal(bytes.TrimRight(t, " \t"), []byte("end")) {
@@ -124,6 +135,9 @@ func scanBlocks(r io.Reader, sink blockSink) error {
 			}
 			break
 		}
+	}
+	if inBlock == OriginBinHex {
+		return bh.finish(true)
 	}
 	if inBlock != "" {
 		return sink.end(append(probs, "the text ends inside the block"))
