@@ -37,7 +37,7 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "Debian packages"
 pkgs=(clamav-daemon clamav clamav-testfiles spamassassin spamc rspamd postfix swaks
-	procmail maildrop mandoc python3 ripmime chromium p7zip-full time
+	procmail maildrop mandoc python3 ripmime mpack chromium p7zip-full time
 	genisoimage qemu-utils python3-olefile)
 missing=()
 for p in "${pkgs[@]}"; do
