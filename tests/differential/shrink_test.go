@@ -157,23 +157,23 @@ func shrinkAll(t *testing.T, e *env, rs []*result, limit int) {
 		shrunk       []byte
 		file         string
 	}
-	// One message per (family, first trick, reader, kind) first, in seed
-	// order, so that the budget covers as many kinds of leak as it can.
+	// One message per (tricks, payload kind), those with one trick first,
+	// in seed order, so that the budget covers as many kinds of leak as it
+	// can.
 	seen := map[string]bool{}
 	var jobs []*job
-	for _, r := range rs {
-		for _, reader := range sortedKeys(r.leaks) {
-			kind := leakKind(r.leaks[reader])
-			first := ""
-			if len(r.m.tricks) > 0 {
-				first = r.m.tricks[0]
+	for pass := 0; pass < 2; pass++ {
+		for _, r := range rs {
+			if len(r.leaks) == 0 || (len(r.m.tricks) == 1) != (pass == 0) {
+				continue
 			}
-			key := r.family + " " + first + " " + reader + " " + kind
+			key := strings.Join(r.m.tricks, "+") + " " + r.m.kind
 			if seen[key] {
 				continue
 			}
 			seen[key] = true
-			jobs = append(jobs, &job{r: r, reader: reader, kind: kind})
+			reader := sortedKeys(r.leaks)[0]
+			jobs = append(jobs, &job{r: r, reader: reader, kind: leakKind(r.leaks[reader])})
 		}
 	}
 	if len(jobs) > limit {
