@@ -59,6 +59,9 @@ go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 mandoc -Tlint -Wwarning man/*
 # (tests/docs renders the pages and looks for what -Tlint misses.)
 
+step "newcomer: the README's quick start and the first hour on a fresh clone"
+"$top/tests/newcomer.sh"
+
 step "engines"
 work=$(mktemp -d /tmp/scandeliver-tests.XXXXXX)
 chmod 0755 "$work" # spamd and rspamd run as nobody and read their config here
