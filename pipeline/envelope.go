@@ -23,7 +23,8 @@ type headerInfo struct {
 // and they are removed before ours are added.
 var statusFields = map[string]bool{
 	"x-scandeliver-status": true, "x-scandeliver-warning": true, "x-scandeliver-html": true, "x-scandeliver-quarantine-id": true,
-	"x-spam-status": true, "x-spam-score": true, "x-spam-flag": true, "x-spam-level": true,
+	"x-scandeliver-normalized": true,
+	"x-spam-status":            true, "x-spam-score": true, "x-spam-flag": true, "x-spam-level": true,
 }
 
 // isStatusField reports whether a header field name is one of ours

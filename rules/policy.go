@@ -96,7 +96,20 @@ type Policy struct {
 	// NotifySender: notices to real senders of infected or blocked mail
 	// (default false; local senders of infected mail are always told).
 	NotifySender *bool `toml:"notify_sender" json:"notify_sender,omitempty"`
+
+	// Normalize: when a delivered message is written anew in canonical
+	// form (one boundary per multipart, one encoding and one name per
+	// part): "ambiguous" (the default) when readers could read it
+	// differently, "always", or "never".
+	Normalize string `toml:"normalize" json:"normalize,omitempty"`
 }
+
+// The normalize modes.
+const (
+	NormalizeAmbiguous = "ambiguous"
+	NormalizeAlways    = "always"
+	NormalizeNever     = "never"
+)
 
 const defaultRenameTo = "__FILENAME__.disarmed"
 
@@ -195,6 +208,7 @@ func Defaults() Policy {
 		Postmaster:       "postmaster",
 		NotifyPostmaster: ptr(true),
 		NotifySender:     ptr(false),
+		Normalize:        NormalizeAmbiguous,
 	}
 }
 
@@ -270,6 +284,11 @@ func (p Policy) Validate() error {
 		"encrypted": p.Encrypted, "unscannable": p.Unscannable, "infected": p.Infected,
 	} {
 		add(a.check(name, partActions...))
+	}
+	switch p.Normalize {
+	case "", NormalizeAmbiguous, NormalizeAlways, NormalizeNever:
+	default:
+		add(fmt.Errorf("normalize: %q is not one of ambiguous, always, never", p.Normalize))
 	}
 	add(p.LocalInfected.check("local_infected", messageActions...))
 	add(p.Spam.Action.check("spam.action", spamActions...))

@@ -585,7 +585,8 @@ func ambiguity(m *unpack.Message) (bool, string) {
 		}
 		for _, pr := range p.Problems {
 			if pr.Kind == unpack.KindAmbiguous {
-				return true, "part " + p.Path + ": " + cleanValue(pr.Detail)
+				// The path only: the detail quotes the message.
+				return true, "readers could read part " + p.Path + " differently"
 			}
 		}
 	}

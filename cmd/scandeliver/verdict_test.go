@@ -1,0 +1,205 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/base64"
+	"hash/crc32"
+	"strings"
+	"testing"
+
+	"github.com/scandeliver/scandeliver/scan/builtin"
+)
+
+// Issue 11 sections 2 to 4: the verdict on where a finding is, benign
+// ambiguity, the canonical rewrite.
+
+// encryptedZip is a zip whose one member has the "encrypted" flag and
+// bytes no one can read without the password (ZipCrypto: APPNOTE.TXT
+// section 6.1; the bytes need not decrypt to anything for the test).
+func encryptedZip(t *testing.T) []byte {
+	t.Helper()
+	data := []byte("the terms of the contract\n")
+	enc := append(bytes.Repeat([]byte{0x5a}, 12), data...)
+	for i := range enc {
+		enc[i] ^= byte(0x9d + 7*i)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "contract.doc", Method: zip.Store, Flags: 0x1,
+		CRC32: crc32.ChecksumIEEE(data), CompressedSize64: uint64(len(enc)), UncompressedSize64: uint64(len(data))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(enc)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestVerdictEncryptedZipCutOut: a ZipCrypto zip beside a text part is cut
+// out (replaced by a text, the original quarantined) and the text is
+// delivered; it used to withhold the whole message (issue 11 section 2,
+// last bullet; the man page's "the part is cut out where it can be").
+func TestVerdictEncryptedZipCutOut(t *testing.T) {
+	ps := newPolicySetup(t, "")
+	msg := attach("contract.zip", "application/zip", encryptedZip(t))
+	code, log := ps.deliver(t, msg, "alice@example.org")
+	if code != exOK {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	got := ps.delivered(t)
+	if len(got) != 1 {
+		t.Fatalf("%d delivered: %s", len(got), log)
+	}
+	for _, want := range []string{"See attached.", "X-Scandeliver-Status: unscannable", "contract.zip"} {
+		if !strings.Contains(got[0], want) {
+			t.Errorf("delivered message lacks %q:\n%s", want, got[0])
+		}
+	}
+	if strings.Contains(got[0], base64.StdEncoding.EncodeToString(encryptedZip(t))[:40]) {
+		t.Errorf("the encrypted zip was delivered:\n%s", got[0])
+	}
+	if !strings.Contains(log, "action=sanitized") || len(ps.quarantined(t)) != 1 {
+		t.Errorf("want sanitized with the original quarantined: %s", log)
+	}
+}
+
+// TestVerdictFindingInAmbiguousStructure: EICAR in a part whose
+// boundary is a prefix of the enclosing one (readers split the message
+// differently) withholds the whole message: replacing the part as we
+// read it would leave what another reader sees (issue 11 section 2).
+func TestVerdictFindingInAmbiguousStructure(t *testing.T) {
+	ps := newPolicySetup(t, "")
+	eicar := base64.StdEncoding.EncodeToString(builtin.Eicar())
+	msg := "From: Alice <alice@example.org>\nTo: bob@example.net\nSubject: files\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=\"ab\"\n\n--ab\nContent-Type: text/plain\n\nhello\n" +
+		"--ab\nContent-Type: multipart/mixed; boundary=\"abc\"\n\n--abc\nContent-Type: application/octet-stream; name=\"x.bin\"\n" +
+		"Content-Transfer-Encoding: base64\n\n" + eicar + "\n--abc--\n--ab--\n"
+	code, log := ps.deliver(t, msg, "alice@example.org")
+	if code != exOK {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	got := ps.delivered(t)
+	if len(got) != 1 || strings.Contains(got[0], eicar) || strings.Contains(got[0], "hello") {
+		t.Fatalf("want the notice alone, got %q", got)
+	}
+	if !strings.Contains(log, "action=withheld") || !strings.Contains(log, "in ambiguous structure") {
+		t.Errorf("not withheld for the ambiguity: %s", log)
+	}
+}
+
+// TestVerdictBenignAmbiguityDelivered: HTML attachments whose header is
+// odd but harmless (a file name that differs from the Content-Type name,
+// an unclosed quote, no empty line after the header) are disarmed and
+// delivered; they were withheld as "html: malformed header" (issue 11
+// section 3: 47 legitimate corpus messages).
+func TestVerdictBenignAmbiguityDelivered(t *testing.T) {
+	html := "<html><body><p onclick=\"steal()\">Hi</p><script>alert(1)</script></body></html>\n"
+	for name, msg := range map[string]string{
+		"name mismatch": "From: a@example.org\nTo: bob@example.net\nSubject: html\nMIME-Version: 1.0\n" +
+			"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee the page\n" +
+			"--b\nContent-Type: text/html; name=\"page-name.html\"\nContent-Disposition: attachment; filename=\"page-filename.html\"\n\n" + html + "--b--\n",
+		"unclosed quote": "From: a@example.org\nTo: bob@example.net\nSubject: html\nMIME-Version: 1.0\n" +
+			"Content-Type: text/html; charset=\"utf-8\n\n" + html,
+		"no empty line": "From: a@example.org\nTo: bob@example.net\nSubject: html\nMIME-Version: 1.0\n" +
+			"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\nsee the page\n" +
+			"--b\nContent-Type: text/html\n" + html + "--b--\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			ps := newPolicySetup(t, "")
+			code, log := ps.deliver(t, msg, "a@example.org")
+			if code != exOK {
+				t.Fatalf("exit %d: %s", code, log)
+			}
+			got := ps.delivered(t)
+			if len(got) != 1 || strings.Contains(log, "action=withheld") {
+				t.Fatalf("not delivered: %s", log)
+			}
+			body := decodedBodies(t, got[0])
+			if !strings.Contains(body, "Hi") {
+				t.Errorf("the HTML is missing:\n%s", got[0])
+			}
+			for _, bad := range []string{"<script", "onclick", "alert(1)"} {
+				if strings.Contains(body, bad) {
+					t.Errorf("delivered HTML still has %q:\n%s", bad, got[0])
+				}
+			}
+			if len(ps.quarantined(t)) != 0 {
+				t.Errorf("quarantined: %s", log)
+			}
+		})
+	}
+}
+
+// decodedBodies returns the message with every base64 line decoded too,
+// so that content can be looked for whatever its transfer encoding.
+func decodedBodies(t *testing.T, m string) string {
+	var b strings.Builder
+	b.WriteString(m)
+	var run strings.Builder
+	flush := func() {
+		if d, err := base64.StdEncoding.DecodeString(run.String()); err == nil {
+			b.Write(d)
+		}
+		run.Reset()
+	}
+	for _, line := range strings.Split(m, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if line != "" && strings.Trim(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") == "" {
+			run.WriteString(line)
+			continue
+		}
+		flush()
+	}
+	flush()
+	return b.String()
+}
+
+// TestVerdictNormalize: [policy] normalize: "ambiguous" (the default)
+// rewrites a message readers could read differently in canonical form and
+// says so; "never" delivers it as it came; "always" rewrites a plain
+// one too; another value is a configuration error.
+func TestVerdictNormalize(t *testing.T) {
+	ambiguous := "From: a@example.org\nTo: bob@example.net\nSubject: n\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=\"x\"\nContent-Transfer-Encoding: base64\n\n" +
+		"preamble\n--x\nContent-Type: text/plain\n\none\n--x\nContent-Type: application/pdf; name=a.pdf\n" +
+		"Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--x--\nepilogue\n"
+	plain := "From: a@example.org\nTo: bob@example.net\nSubject: n\n\nhello\n"
+	for _, c := range []struct {
+		mode, msg  string
+		normalized bool
+	}{
+		{"", ambiguous, true},
+		{`normalize = "ambiguous"`, ambiguous, true},
+		{`normalize = "never"`, ambiguous, false},
+		{"", plain, false},
+		{`normalize = "always"`, plain, true},
+	} {
+		ps := newPolicySetup(t, c.mode)
+		code, log := ps.deliver(t, c.msg, "a@example.org")
+		if code != exOK {
+			t.Fatalf("%s: exit %d: %s", c.mode, code, log)
+		}
+		got := ps.delivered(t)
+		if len(got) != 1 {
+			t.Fatalf("%s: %d delivered", c.mode, len(got))
+		}
+		m := got[0]
+		has := strings.Contains(m, "X-Scandeliver-Normalized:")
+		if has != c.normalized || strings.Contains(log, "normalized=yes") != c.normalized {
+			t.Errorf("%q: normalized %v, want %v:\n%s\n%s", c.mode, has, c.normalized, m, log)
+		}
+		if c.normalized && c.msg == ambiguous && (strings.Contains(m, "preamble") || strings.Contains(m, "epilogue") || !strings.Contains(m, "boundary=\"=_scandeliver_")) {
+			t.Errorf("%q: not in canonical form:\n%s", c.mode, m)
+		}
+		if !c.normalized && !strings.HasSuffix(m, c.msg) {
+			t.Errorf("%q: not delivered as it came:\n%s", c.mode, m)
+		}
+	}
+	ps := newPolicySetup(t, `normalize = "sometimes"`)
+	if code, log := ps.deliver(t, plain, "a@example.org"); code != exTempFail || !strings.Contains(log, "normalize") {
+		t.Errorf("a bad normalize value: exit %d: %s", code, log)
+	}
+}
