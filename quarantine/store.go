@@ -256,10 +256,7 @@ func (s Store) create() error {
 	if os.Geteuid() != 0 {
 		parent := filepath.Dir(s.Dir)
 		var st unix.Stat_t
-		if err := unix.Stat(parent, &st); err != nil {
-			return fmt.Errorf("quarantine directory %s: %w (as root, run: scandeliver quarantine init)", s.Dir, err)
-		}
-		if int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
+		if err := unix.Stat(parent, &st); err != nil || int(st.Uid) != os.Geteuid() || st.Mode&0o022 != 0 {
 			return fmt.Errorf("quarantine directory %s does not exist (as root, run: scandeliver quarantine init, or install.sh)", s.Dir)
 		}
 		if err := os.Mkdir(s.Dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
@@ -312,9 +309,10 @@ func (s Store) Put(raw io.Reader, report Report) (id string, err error) {
 	}
 	top, err := s.openTop()
 	if errors.Is(err, fs.ErrNotExist) {
-		if err = s.Ensure(); err == nil {
-			top, err = s.openTop()
+		if err = s.Ensure(); err != nil {
+			return "", err // it says what to run
 		}
+		top, err = s.openTop()
 	}
 	if err != nil {
 		return "", fmt.Errorf("quarantine directory: %w", err)

@@ -28,7 +28,7 @@ const usageText = `Usage:
   scandeliver scan [-c FILE] [--json] [--no-engines] [FILE...]
   scandeliver check-config [-c FILE]
   scandeliver selftest [-c FILE]
-  scandeliver quarantine list|show|release|purge ...
+  scandeliver quarantine list|show|release|purge|init ...
   scandeliver serve [-c FILE] [--listen ADDR]
   scandeliver version | --version | -V
   scandeliver --help
@@ -49,7 +49,8 @@ selftest sends EICAR to every virus engine and GTUBE to every spam
 engine: one line per engine, exit 0 when all detect, 1 naming those that
 do not (cron: */20 * * * * root /usr/local/bin/scandeliver selftest || ...).
 
-quarantine lists, shows, releases and purges quarantined messages
+quarantine lists, shows, releases and purges quarantined messages, and
+init creates the quarantine directory
 ("scandeliver quarantine help").
 
 serve is the resident mode: an LMTP server (RFC 2033) on --listen
@@ -70,7 +71,7 @@ Options:
   -a ADDRESS  original recipient (default: $ORIGINAL_RECIPIENT, else
               $RECIPIENT, else the user)
   -d USER     deliver for local USER; as root, switch to the user's uid,
-              gid and groups before touching the mailbox
+              gid and groups before reading the message
   --to DEST   destination: an absolute path, or one starting with "~/"
               (the recipient's home); ending in "/" it is a Maildir
               (created with its missing parents), else an mbox file (its

@@ -264,3 +264,38 @@ func TestReportSwapRace(t *testing.T) {
 	swaps, _ := os.ReadFile(filepath.Join(ready, "swaps"))
 	t.Logf("2000 updates, %d failed (a swapped file is refused; first: %v); the attacker swapped %s times", errs, first, strings.TrimSpace(string(swaps)))
 }
+
+// TestFirstDelivery: no quarantine directory yet (no install.sh, no cron
+// job). A delivery as a user cannot make it safely (it would be theirs):
+// it defers, saying what to run. A delivery started as root with -d makes
+// it, root's and sticky, before it becomes the user, and the user's entry
+// lands in it.
+func TestFirstDelivery(t *testing.T) {
+	needRoot(t)
+	b := newBox(t, "", "", "")
+	bob := newUser(t, b.dir, "b")
+	if err := os.Remove(b.qdir); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, &bob, eicarMessage("first-user"), "-c", b.cfg, "-f", "alice@example.org", "--to", bob.Home+"/Maildir/")
+	if r.code != 75 || !strings.Contains(r.stderr, "scandeliver quarantine init") {
+		t.Errorf("as a user without the directory: exit %d: %s", r.code, r.stderr)
+	}
+	if _, err := os.Lstat(b.qdir); err == nil {
+		t.Fatalf("a user's delivery made the quarantine directory")
+	}
+	r = run(t, nil, eicarMessage("first-root"), "-c", b.cfg, "-f", "alice@example.org", "-d", bob.Name)
+	if r.code != 0 {
+		t.Fatalf("as root with -d: exit %d: %s", r.code, r.stderr)
+	}
+	fi, err := os.Lstat(b.qdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uidOf(t, b.qdir) != 0 || fi.Mode()&os.ModeSticky == 0 || fi.Mode().Perm() != 0o733 {
+		t.Errorf("quarantine directory made by the first delivery: owner %d mode %v", uidOf(t, b.qdir), fi.Mode())
+	}
+	if e := b.entryOf(t, bob.Uid); e.ID == "" {
+		t.Error("no entry of bob's")
+	}
+}
