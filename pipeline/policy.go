@@ -53,6 +53,11 @@ func facts(m *unpack.Message, res scan.Result, size int64, sender, rcpt string, 
 			pf.Problems = append(pf.Problems, pr.Kind+": "+pr.Detail)
 		}
 		pf.Ambiguous, pf.Separable = placement(ix, p)
+		for _, n := range p.Names {
+			if n != p.Name {
+				pf.OtherNames = append(pf.OtherNames, n)
+			}
+		}
 		f.Parts = append(f.Parts, pf)
 	}
 	// Index after the loop: pointers taken while f.Parts grew would point
@@ -107,6 +112,12 @@ func newTreeIndex(m *unpack.Message) treeIndex {
 			ix[c] = p
 			walk(c)
 		}
+		for _, a := range p.Alternatives {
+			if q := ix[p]; q != nil {
+				ix[a] = q
+			}
+			walk(a)
+		}
 	}
 	if m.Root != nil {
 		walk(m.Root)
@@ -118,14 +129,23 @@ func newTreeIndex(m *unpack.Message) treeIndex {
 // why readers could disagree on its bounds or content ("" when they
 // agree), and whether it can be cut out alone (sanitize replaces the
 // nearest enclosing part whose bytes are in the message: it must not be
-// the message itself, and readers must agree on it).
-// todo: with unpack's readings (Part.Ambiguous), the readings decide;
-// until then a problem of kind ambiguous on the part or around it that is
-// about structure (a boundary, a transfer encoding on a multipart,
-// duplicate Content-Type or Content-Transfer-Encoding fields), not only
-// about a name.
+// the message itself, and readers must agree on it). unpack's readings
+// decide (Part.Ambiguous on the part, or on a part between it and the
+// one sanitize would replace); so does, until every disagreement is
+// modelled as a reading, a problem of kind ambiguous about structure (a
+// boundary, a transfer encoding on a multipart, duplicate Content-Type or
+// Content-Transfer-Encoding fields) on the part or around it, not one
+// only about a name.
 func placement(ix treeIndex, p *unpack.Part) (ambiguous string, separable bool) {
+	raw := p
+	for raw != nil && raw.HeaderStart < 0 {
+		raw = ix[raw]
+	}
 	for q := p; q != nil; q = ix[q] {
+		if q.Ambiguous && (raw == nil || q.Depth >= raw.Depth) {
+			ambiguous = "readers read part " + q.Path + " differently"
+			break
+		}
 		for _, pr := range q.Problems {
 			if pr.Kind == unpack.KindAmbiguous && structuralAmbiguity(pr.Detail) {
 				ambiguous = "part " + q.Path + ": " + pr.Detail
@@ -135,10 +155,6 @@ func placement(ix treeIndex, p *unpack.Part) (ambiguous string, separable bool) 
 		if ambiguous != "" {
 			break
 		}
-	}
-	raw := p
-	for raw != nil && raw.HeaderStart < 0 {
-		raw = ix[raw]
 	}
 	return ambiguous, ambiguous == "" && raw != nil && raw.Depth > 0
 }

@@ -161,6 +161,8 @@ func (nz *normalizer) entity(w *bufio.Writer, p *unpack.Part, msgHdr []byte) err
 		return nz.multipart(w, p, hb)
 	case embeddedChild(p) != nil:
 		return nz.message(w, p, hb)
+	case p.Depth == 0 && len(nz.extraParts()) > 0:
+		return nz.wrapped(w, p, o, hb)
 	}
 	return nz.leaf(w, p, o, hb)
 }
@@ -248,11 +250,73 @@ func (nz *normalizer) multipart(w *bufio.Writer, p *unpack.Part, hb *headerBuf) 
 	return err
 }
 
-// extras would write, as further parts of the root multipart, the
-// contents that only another reading of the message gives.
-// todo: with unpack's readings (Part.Alternatives), every leaf of an
-// alternative reading not already written goes here.
-func (nz *normalizer) extras(w *bufio.Writer, b string) error { return nil }
+// extraParts are the leaves that only another reading of the message
+// gives (unpack's Part.Alternatives): every content any reader saw is to
+// be in the rewrite (issue 11 section 4).
+func (nz *normalizer) extraParts() []*unpack.Part {
+	ix := nz.rw.ix
+	var out []*unpack.Part
+	for _, p := range nz.rw.m.Parts {
+		if p.Container || p.Same != "" || (p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822) ||
+			embeddedChild(p) != nil || nz.written[p] || !ix.inAlternative(p) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// extras writes the leaves of other readings as further parts of the
+// root multipart.
+func (nz *normalizer) extras(w *bufio.Writer, b string) error {
+	for _, p := range nz.extraParts() {
+		w.WriteString(nz.rw.eol + "--" + b + nz.rw.eol)
+		if err := nz.part(w, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// part writes p as a part of a multipart (not a message root, whatever
+// its origin): its own fields, then its content or replacement.
+func (nz *normalizer) part(w *bufio.Writer, p *unpack.Part) error {
+	nz.written[p] = true
+	hb := &headerBuf{eol: nz.rw.eol}
+	if inRaw(p) {
+		own, _, err := nz.rw.readHeader(p)
+		if err != nil {
+			return err
+		}
+		hb.partFields(own)
+	}
+	if o := nz.ops[p]; o != nil && len(o.replace) > 0 {
+		return nz.replaced(w, p, o, hb)
+	}
+	return nz.leaf(w, p, nz.ops[p], hb)
+}
+
+// wrapped writes a message whose root is a leaf but that other readings
+// give more parts: a multipart/mixed of the root's content, then theirs.
+func (nz *normalizer) wrapped(w *bufio.Writer, p *unpack.Part, o *op, hb *headerBuf) error {
+	eol := nz.rw.eol
+	nz.n++
+	b := normBoundary(nz.n)
+	hb.add("Content-Type", "multipart/mixed", `boundary="`+b+`"`)
+	if err := hb.finish(w); err != nil {
+		return err
+	}
+	w.WriteString("--" + b + eol)
+	inner := &headerBuf{eol: eol}
+	if err := nz.leaf(w, p, o, inner); err != nil {
+		return err
+	}
+	if err := nz.extras(w, b); err != nil {
+		return err
+	}
+	_, err := w.WriteString(eol + "--" + b + "--" + eol)
+	return err
+}
 
 // message writes a message/rfc822 part and the message inside it.
 func (nz *normalizer) message(w *bufio.Writer, p *unpack.Part, hb *headerBuf) error {
@@ -570,14 +634,23 @@ func Normalized(m *unpack.Message, mode string) (yes bool, why string) {
 	return ambiguity(m)
 }
 
-// ambiguity says whether readers could read m differently, and how.
-// todo: with unpack's readings, Message.Ambiguous and Part.Names decide;
-// until then the problems unpack records that readers resolve differently
-// (kind ambiguous: a boundary read two ways, duplicate fields, a name
-// that differs between Content-Type and Content-Disposition).
+// ambiguity says whether readers could read m differently, and how:
+// unpack's readings disagree (Message.Ambiguous: a part some reader
+// reads otherwise; or a part readers name differently), or, until every
+// disagreement is modelled as a reading, unpack recorded a problem of
+// kind ambiguous (a boundary read two ways, duplicate fields, a name that
+// differs between Content-Type and Content-Disposition).
 func ambiguity(m *unpack.Message) (bool, string) {
 	if m == nil {
 		return false, ""
+	}
+	for _, p := range m.Parts {
+		if p.Ambiguous {
+			return true, "readers read part " + p.Path + " differently"
+		}
+		if len(p.Names) > 1 {
+			return true, "readers name part " + p.Path + " differently"
+		}
 	}
 	for _, p := range m.Parts {
 		if p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822 {

@@ -124,16 +124,37 @@ type plan struct {
 type index struct {
 	byPath map[string]*unpack.Part
 	parent map[*unpack.Part]*unpack.Part
+	alt    map[*unpack.Part]bool // the root of an alternative reading
+}
+
+// inAlternative reports whether p is part of an alternative reading: its
+// offsets are another reader's split of bytes the first reading covers.
+func (ix index) inAlternative(p *unpack.Part) bool {
+	for ; p != nil; p = ix.parent[p] {
+		if ix.alt[p] {
+			return true
+		}
+	}
+	return false
 }
 
 func newIndex(m *unpack.Message) index {
-	ix := index{byPath: map[string]*unpack.Part{}, parent: map[*unpack.Part]*unpack.Part{}}
+	ix := index{byPath: map[string]*unpack.Part{}, parent: map[*unpack.Part]*unpack.Part{}, alt: map[*unpack.Part]bool{}}
 	var walk func(p *unpack.Part)
 	walk = func(p *unpack.Part) {
 		ix.byPath[p.Path] = p
 		for _, c := range p.Children {
 			ix.parent[c] = p
 			walk(c)
+		}
+		// Another reading of p's bytes (unpack's readings) has p's
+		// parent; its parts are other readers' views of bytes we have.
+		for _, a := range p.Alternatives {
+			if q := ix.parent[p]; q != nil {
+				ix.parent[a] = q
+			}
+			ix.alt[a] = true
+			walk(a)
 		}
 	}
 	if m.Root != nil {
@@ -194,8 +215,17 @@ func makePlan(m *unpack.Message, v rules.Verdict, opt Options) (*plan, error) {
 			return nil, fmt.Errorf("sanitize: decision for part %q, which the message does not have", d.Part)
 		}
 		t := ix.rawAncestor(p)
-		if t == nil {
-			t = m.Root
+		if t == nil || ix.inAlternative(t) {
+			// QUIRK: a decision inside another reading replaces its
+			// nearest ancestor of the first reading (rules withhold the
+			// message for such a finding; this is for a site's policy
+			// that does not): ranges of two readings overlap otherwise.
+			for t != nil && ix.inAlternative(t) {
+				t = ix.rawAncestor(ix.parent[t])
+			}
+			if t == nil {
+				t = m.Root
+			}
 		}
 		switch {
 		case d.Action.Severity() >= rules.Deny.Severity():
@@ -218,7 +248,9 @@ func makePlan(m *unpack.Message, v rules.Verdict, opt Options) (*plan, error) {
 	}
 	if opt.DisarmHTML {
 		for _, p := range m.Parts {
-			if isHTML(p) {
+			// The parts of other readings are not edited in place (their
+			// ranges overlap the first reading's); Normalize writes them.
+			if isHTML(p) && !ix.inAlternative(p) {
 				get(p).html = true
 			}
 		}

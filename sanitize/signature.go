@@ -31,7 +31,7 @@ func signing(v rules.Verdict, opt Options) bool {
 // embedded (forwarded) message.
 func inBody(ix index, p *unpack.Part) bool {
 	if p.Container || !inRaw(p) || p.Unscannable != "" || p.Encrypted || p.Name != "" ||
-		strings.EqualFold(p.Disposition, "attachment") {
+		strings.EqualFold(p.Disposition, "attachment") || ix.inAlternative(p) {
 		return false
 	}
 	for q := p; q != nil; q = ix.parent[q] {
