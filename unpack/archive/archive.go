@@ -334,6 +334,8 @@ func walk(w *walker, format string, r io.ReaderAt, size int64) error {
 		return walkCpio(w, r, size)
 	case "cab":
 		return walkCab(w, r, size)
+	case "arj":
+		return walkArj(w, r, size)
 	}
 	if _, ok := streams[format]; ok {
 		return walkStream(w, format, io.NewSectionReader(r, 0, size))
@@ -344,5 +346,5 @@ func walk(w *walker, format string, r io.ReaderAt, size int64) error {
 
 // Formats lists the format names Walk opens.
 func Formats() []string {
-	return append([]string{"zip", "tar", "7z", "rar", "cpio", "cab"}, streamOrder...)
+	return append([]string{"zip", "tar", "7z", "rar", "cpio", "cab", "arj"}, streamOrder...)
 }

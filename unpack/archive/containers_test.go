@@ -244,6 +244,7 @@ func TestContainersCorpus(t *testing.T) {
 var corpusContainers = []struct{ file, formats string }{
 	{"clamav/clam.d64.zip", "zip"},
 	{"clamav/clam.cab", "cab"},
+	{"clamav/clam.arj", "arj"},
 	{"clamav/clam.impl.zip", "zip"},
 	{"clamav/clam.bin-be.cpio", "cpio"},
 	{"clamav/clam.bin-le.cpio", "cpio"},
@@ -555,5 +556,90 @@ func TestCab(t *testing.T) {
 	})
 	if unread != 3 {
 		t.Errorf("LZX: %d members unreadable, want 3; problems %q", unread, probs)
+	}
+}
+
+// mkArj writes an ARJ archive of stored (method 0) members, as
+// TECHNOTE.DOC lays it out: a main header, one header per file with its
+// CRC-32, then the data; an empty header ends it.
+func mkArj(files []cpioFile) []byte {
+	var b bytes.Buffer
+	le := binary.LittleEndian
+	header := func(ftype byte, name string, data []byte) {
+		var h bytes.Buffer
+		h.Write([]byte{30, 11, 1, 2, 0, 0, ftype, 0})
+		binary.Write(&h, le, uint32(0))         // date
+		binary.Write(&h, le, uint32(len(data))) // packed
+		binary.Write(&h, le, uint32(len(data))) // original
+		binary.Write(&h, le, crc32.ChecksumIEEE(data))
+		h.Write(make([]byte, 6)) // filespec position, mode, host data
+		h.WriteString(name + "\x00" + "\x00")
+		b.Write([]byte{0x60, 0xea})
+		binary.Write(&b, le, uint16(h.Len()))
+		b.Write(h.Bytes())
+		binary.Write(&b, le, crc32.ChecksumIEEE(h.Bytes()))
+		b.Write([]byte{0, 0}) // no extended header
+		b.Write(data)
+	}
+	header(2, "test.arj", nil) // main header
+	for _, f := range files {
+		header(0, f.name, f.data)
+	}
+	b.Write([]byte{0x60, 0xea, 0, 0})
+	return b.Bytes()
+}
+
+// TestArj opens an ARJ archive made here holding EICAR, and ARJ32 3.10's
+// own archives of the same two files in each method (0 stored, 1 to 3
+// Huffman-coded LZ77, 4 "fastest") and one garbled (encrypted).
+func TestArj(t *testing.T) {
+	data := mkArj([]cpioFile{{"readme.txt", 0, []byte("read me\n")}, {"EICAR.COM", 0, builtin.Eicar()}})
+	if f, _ := archive.Identify(data); f != "arj" {
+		t.Fatalf("identified as %q", f)
+	}
+	leaves, _, probs := open(t, data)
+	if got, want := names(leaves), []string{"EICAR.COM", "readme.txt"}; !slices.Equal(got, want) || len(probs) > 0 {
+		t.Errorf("members %q, want %q; problems %q", got, want, probs)
+	}
+	if !hasContent(leaves, builtin.Eicar()) {
+		t.Errorf("EICAR not found")
+	}
+	if _, _, probs := open(t, data[:len(data)-30]); len(probs) == 0 {
+		t.Errorf("cut: no problem")
+	}
+	want := map[string]string{
+		"text.txt": "4402bf231434ee7dbf099a6a70cac10c1df8e81f5b832f4e4739a0abc3fb534d",
+		"bin.dat":  "2aadc290616b46791f7ead50c6b2b7045a8198e9ebf0ae661c09f0893469d534",
+	}
+	for m := range 5 {
+		t.Run(fmt.Sprint("method", m), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "containers", fmt.Sprintf("arj-m%d.arj", m)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			leaves, _, probs := open(t, data)
+			if len(leaves) != 2 || len(probs) > 0 {
+				t.Fatalf("%d members, problems %q", len(leaves), probs)
+			}
+			for _, l := range leaves {
+				if got := fmt.Sprintf("%x", sha256.Sum256(l.data)); got != want[l.path] {
+					t.Errorf("%s: SHA-256 %s, want %s", l.path, got, want[l.path])
+				}
+			}
+		})
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "containers", "arj-garbled.arj"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enc int
+	archive.Walk(context.Background(), "arj", bytes.NewReader(data), int64(len(data)), archive.Limits{}, func(m archive.Member, c io.Reader) error {
+		if m.Encrypted {
+			enc++
+		}
+		return nil
+	})
+	if enc != 1 {
+		t.Errorf("garbled: %d encrypted members, want 1", enc)
 	}
 }

@@ -413,6 +413,8 @@ func Identify(head []byte) (format string, ok bool) {
 		return "zip", true
 	case isCab(head):
 		return "cab", true
+	case isArj(head):
+		return "arj", true
 	case has(0, "\xfd7zXZ\x00"):
 		return "xz", true
 	case has(0, "\x28\xb5\x2f\xfd"):

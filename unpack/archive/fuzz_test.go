@@ -135,3 +135,5 @@ func FuzzLZ(f *testing.F) {
 func FuzzZip(f *testing.F) { fuzzFormat(f, "zip", ".zip") }
 
 func FuzzCab(f *testing.F) { fuzzFormat(f, "cab", ".cab") }
+
+func FuzzArj(f *testing.F) { fuzzFormat(f, "arj", ".arj") }
