@@ -167,6 +167,12 @@ func probeAll(ctx context.Context, check []scan.Engine, warn io.Writer) []scan.E
 		if p.OK {
 			continue
 		}
+		if ctx.Err() != nil {
+			// The message's time budget (or the caller) ended the
+			// canary: that says nothing of the engine. It is not
+			// recorded, so it runs again at the next delivery.
+			break
+		}
 		// An engine that is merely down is reported as down (the scan
 		// would say the same); CANARY FAILED is kept for the news only
 		// the canary brings: an engine that answers but does not detect.

@@ -121,7 +121,15 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d)
 type ScanConfig struct {
 	// Concurrency bounds how many engines run at once (0: all).
 	Concurrency int `toml:"concurrency"`
+	// Budget is the time one message may take to be unpacked and
+	// scanned, all engines together (0: DefaultBudget). When it runs out
+	// the message is unscannable and follows that policy; no engine is
+	// waited for past it, whatever its own timeout.
+	Budget Duration `toml:"budget"`
 }
+
+// DefaultBudget is the time budget of one message ([scan] budget).
+const DefaultBudget = 30 * time.Second
 
 // NotifyConfig is the [notify] table: how notices reach the postmaster
 // and real senders.

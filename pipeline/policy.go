@@ -226,6 +226,7 @@ func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
 	pol, ruleset := rules.SelectNamed(base, d.cfg.Rulesets, d.sender, d.rcpt)
 	d.ruleset = ruleset
 	f := facts(d.o.msg, d.o.res, d.raw.Size(), d.sender, d.rcpt, pol.WithDefaults().IsLocal(d.sender))
+	f.Unscannable = cmp.Or(f.Unscannable, d.o.unscannable)
 	d.htmlBudget = html.NewBudget(int64(d.cfg.HTML.MaxMemory))
 	if d.cfg.HTML.Disarm {
 		d.markHTMLUnscannable(ctx, &f)

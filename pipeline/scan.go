@@ -1,11 +1,13 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/scandeliver/scandeliver/quarantine"
 	"github.com/scandeliver/scandeliver/scan"
@@ -45,22 +47,70 @@ func BuildEngines(cfgs []scan.Config) ([]scan.Engine, error) {
 // own (MIME leaves, archives and their members, uuencoded, yEnc and TNEF
 // attachments), by its path, and the raw message once, so that a parser
 // differential between us and an engine cannot hide a payload.
+//
+// What unpack judged over its limits (a bomb: too deep, too many members,
+// too much expanded, out of time) is not sent: neither the part, nor an
+// archive holding it (the engine would open the same bomb), nor the raw
+// message (it holds it too). The policy withholds such a part, and
+// NotSent says why the raw message was left out, which makes the whole
+// message unscannable: an engine's verdict could not change that, and
+// the engine would chew the bomb for a minute first (issue 12.4).
 func ScanObjects(m *unpack.Message, raw *Message) []scan.Object {
-	objs := []scan.Object{{
-		ID:   scan.RawID,
-		Raw:  true,
-		Size: raw.Size(),
-		Open: func() (io.ReadCloser, error) { return io.NopCloser(raw.Reader()), nil },
-		File: raw.File(),
-	}}
+	var objs []scan.Object
+	if NotSent(m) == "" {
+		objs = append(objs, scan.Object{
+			ID:   scan.RawID,
+			Raw:  true,
+			Size: raw.Size(),
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(raw.Reader()), nil },
+			File: raw.File(),
+		})
+	}
 	for _, p := range m.Parts {
 		if p.Container {
 			continue // multipart and message/rfc822: their children are scanned
+		}
+		if overLimits(p) {
+			continue
 		}
 		p := p
 		objs = append(objs, scan.Object{ID: p.Path, Size: p.Size, Open: p.Open})
 	}
 	return objs
+}
+
+// NotSent says why the raw message is not sent to the engines: "" when
+// it is, else the first part unpack judged over its limits.
+func NotSent(m *unpack.Message) string {
+	for _, p := range m.Parts {
+		if limitHit(p) {
+			return fmt.Sprintf("part %s over the limits (%s): not sent to the engines", p.Path, p.Unscannable)
+		}
+	}
+	return ""
+}
+
+// limitHit reports a part that a limit of unpack stopped.
+func limitHit(p *unpack.Part) bool {
+	for _, pr := range p.Problems {
+		if pr.Kind == unpack.KindLimit {
+			return true
+		}
+	}
+	return false
+}
+
+// overLimits reports a part that a limit stopped, or that holds one.
+func overLimits(p *unpack.Part) bool {
+	if limitHit(p) {
+		return true
+	}
+	for _, c := range p.Children {
+		if overLimits(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // scanned is what unpacking and scanning found; the policy stage (rules)
@@ -71,6 +121,10 @@ type scanned struct {
 	action  string   // "deliver", or "quarantine" when an engine with on_error = quarantine failed
 	reasons []string // why, for the log and the quarantine report
 	headers []string // warnings for the status header fields
+	// unscannable says why the message as a whole could not be judged:
+	// the time budget ran out, or the raw message was not sent to the
+	// engines (NotSent). The policy's unscannable action applies.
+	unscannable string
 }
 
 // scanMessage unpacks the message and runs it through the engines.
@@ -79,19 +133,43 @@ type scanned struct {
 // it through with a header saying so.
 func scanMessage(ctx context.Context, snap *Snapshot, raw *Message, env scan.Envelope, opt Options) (*scanned, error) {
 	cfg, engines := snap.Config, snap.Engines
+	// One time budget for unpacking and scanning (issue 12.4): unpack
+	// gets what is left of it as its own limit (a limit marks parts
+	// unscannable, it is no error), the engines a context that ends
+	// with it.
+	budget := time.Duration(cmp.Or(cfg.Scan.Budget, Duration(DefaultBudget)))
+	deadline := time.Now().Add(budget)
+	lim := cfg.Limits
+	if lim.Timeout <= 0 || lim.Timeout > budget {
+		lim.Timeout = budget
+	}
 	// A delivery never shows the parts' hashes: they are not computed.
-	m, err := unpack.Unpack(ctx, raw, raw.Size(), unpack.Options{Limits: cfg.Limits, TempDir: cfg.Spool.Dir, NoHashes: true})
+	m, err := unpack.Unpack(ctx, raw, raw.Size(), unpack.Options{Limits: lim, TempDir: cfg.Spool.Dir, NoHashes: true})
 	if err != nil {
 		return nil, fmt.Errorf("unpacking the message: %w", err)
 	}
-	o := &scanned{msg: m, action: "deliver"}
-	o.res = scan.Run(ctx, engines, ScanObjects(m, raw), env, cfg.Scan.Concurrency)
+	o := &scanned{msg: m, action: "deliver", unscannable: NotSent(m)}
+	sctx, cancel := context.WithDeadline(ctx, deadline)
+	o.res = scan.Run(sctx, engines, ScanObjects(m, raw), env, cfg.Scan.Concurrency)
 	// The canary: an engine that answers but no longer detects EICAR
-	// counts as down (its on_error applies).
+	// counts as down (its on_error applies). It runs within the budget.
 	if opt.CanaryFailed != nil {
 		o.res.Failed = append(o.res.Failed, opt.CanaryFailed()...)
 	} else {
-		o.res.Failed = append(o.res.Failed, canaryCheck(ctx, cfg.Canary, cfg.Spool.Dir, cfg.Engines, engines, opt.Now(), opt.Warn)...)
+		o.res.Failed = append(o.res.Failed, canaryCheck(sctx, cfg.Canary, cfg.Spool.Dir, cfg.Engines, engines, opt.Now(), opt.Warn)...)
+	}
+	spent := sctx.Err() != nil && ctx.Err() == nil
+	cancel()
+	if spent {
+		// The engines that had not answered did not fail: the message
+		// could not be scanned within its budget. That is a verdict
+		// (unscannable), not an engine's on_error.
+		for _, f := range o.res.Failed {
+			o.res.Verdicts = append(o.res.Verdicts, scan.Verdict{Engine: f.Engine, Object: scan.RawID, Kind: f.Kind,
+				Status: scan.Unscannable, Reason: fmt.Sprintf("time budget of %s spent", budget)})
+		}
+		o.res.Failed = nil
+		o.unscannable = cmp.Or(o.unscannable, fmt.Sprintf("time budget of %s spent", budget))
 	}
 	if err := ctx.Err(); err != nil {
 		m.Close()

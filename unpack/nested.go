@@ -156,7 +156,14 @@ func (u *unpacker) openArchive(p *Part, format string, adepth int, ch *chain) er
 		return u.expand(child, adepth+1, ch)
 	})
 	for _, pr := range probs {
-		p.unscannable(KindArchive, "%s", clip(pr))
+		// The archive reader's problems start with a keyword
+		// (archive/doc.go): its limits are ours, KindLimit, so that
+		// the part counts as over the limits (the engines are spared it).
+		kind := KindArchive
+		if strings.HasPrefix(pr, "limit:") {
+			kind, pr = KindLimit, strings.TrimSpace(strings.TrimPrefix(pr, "limit:"))
+		}
+		p.unscannable(kind, "%s", clip(pr))
 	}
 	if err != nil {
 		switch {
