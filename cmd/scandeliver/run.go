@@ -39,7 +39,10 @@ every part and the whole message with the configured engines (default:
 the builtin engine), and applying the policy: an infected or banned part
 is replaced by a text and the original quarantined, a message that cannot
 be judged is withheld with a notice, HTML is disarmed, the postmaster is
-told.
+told. Where mail readers could read the message differently, every
+reading is scanned: a finding in such ambiguous structure withholds the
+whole message, and a clean one is delivered rewritten in one canonical
+form ([policy] normalize, header X-Scandeliver-Normalized).
 
 scan prints the part tree of each FILE (or standard input) and every
 engine's verdict, delivering nothing: one line per part, or a JSON document
