@@ -51,9 +51,12 @@ type DeliverConfig struct {
 
 // SpoolConfig is the [spool] table.
 type SpoolConfig struct {
-	Dir     string `toml:"dir"`      // "" = $TMPDIR or /tmp
-	Memory  Size   `toml:"memory"`   // above this the message goes to a file
-	MaxSize Size   `toml:"max_size"` // 0 = no limit; above it the message is deferred
+	Dir    string `toml:"dir"`    // "" = $TMPDIR or /tmp
+	Memory Size   `toml:"memory"` // above this the message goes to a file
+	// MaxSize is the hard size ceiling: a message above it is refused
+	// without being stored (TooLargeError). 0: Config.Ceiling's default,
+	// CeilingFactor times the largest max_message_size.
+	MaxSize Size `toml:"max_size"`
 }
 
 // QuarantineConfig is the [quarantine] table.

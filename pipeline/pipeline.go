@@ -123,7 +123,8 @@ const (
 	Dropped   Action = "dropped"   // quarantined, nothing delivered (policy)
 	Rejected  Action = "rejected"  // a reject rule: the MTA bounces it
 	NoUser    Action = "no-such-user"
-	TempFail  Action = "tempfail" // nothing delivered; try again later
+	TooLarge  Action = "too-large" // over the size ceiling, refused unstored: EX_DATAERR, 552
+	TempFail  Action = "tempfail"  // nothing delivered; try again later
 )
 
 // Outcome is what happened for one recipient.
@@ -164,7 +165,8 @@ type Write struct {
 }
 
 // ActionOf classifies an error the way the front doors map it to exit
-// codes and LMTP replies: a RejectError is Rejected, deliver.ErrNoUser is
+// codes and LMTP replies: a RejectError is Rejected, a *TooLargeError is
+// TooLarge (65, 552), deliver.ErrNoUser is
 // NoUser, an LMTP next hop's permanent reply is NoUser (5.1.x) or
 // Rejected; anything else is temporary.
 func ActionOf(err error) Action {
@@ -175,6 +177,8 @@ func ActionOf(err error) Action {
 		return Delivered
 	case errors.As(err, &re):
 		return Rejected
+	case errors.As(err, new(*TooLargeError)):
+		return TooLarge
 	case errors.Is(err, deliver.ErrNoUser):
 		return NoUser
 	case errors.As(err, &hop) && hop.Permanent():

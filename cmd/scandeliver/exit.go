@@ -44,7 +44,7 @@ func exitCode(err error) int {
 		return exDataErr
 	}
 	switch pipeline.ActionOf(err) {
-	case pipeline.Rejected:
+	case pipeline.Rejected, pipeline.TooLarge:
 		return exDataErr
 	case pipeline.NoUser:
 		return exNoUser

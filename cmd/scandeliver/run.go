@@ -87,7 +87,8 @@ An empty message (nothing, or only white space, after a From_ line) is
 not delivered: exit 65.
 
 Exit status: 0 delivered (or withheld, quarantined, dropped by policy, on
-record); 64 bad usage; 65 rejected by policy (the MTA bounces); 67 unknown
+record); 64 bad usage; 65 rejected by policy, or over the size ceiling
+([spool] max_size; the MTA bounces); 67 unknown
 user; 75 temporary failure, nothing delivered (the MTA retries).
 
 Postfix:   mailbox_command = /usr/local/bin/scandeliver -a "$RECIPIENT"
@@ -290,7 +291,21 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 		return withLines(err)
 	}
 
-	m, err := pipeline.NewMessage(e.stdin, cfg.Spool)
+	m, err := pipeline.SpoolMessage(e.stdin, cfg)
+	if tl := (*pipeline.TooLargeError)(nil); errors.As(err, &tl) {
+		// Refused unstored (65, the MTA bounces); the postmaster is told
+		// from the envelope alone.
+		sender = cmp.Or(sender, e.getenv("SENDER"), "MAILER-DAEMON")
+		rcpt = cmp.Or(rcpt, e.getenv("ORIGINAL_RECIPIENT"), e.getenv("RECIPIENT"), userName, e.getenv("USER"))
+		s.Add("sender", sender)
+		s.Add("recipient", rcpt)
+		if nerr := pipeline.NotifyTooLarge(ctx, cfg, sender, rcpt, tl, e.now()); nerr != nil {
+			s.Add("notify_error", "postmaster: "+nerr.Error())
+		} else {
+			s.Add("notified", "postmaster")
+		}
+		return tl
+	}
 	if err != nil {
 		return fmt.Errorf("spooling the message: %w", err)
 	}

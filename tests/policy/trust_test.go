@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strings"
@@ -65,6 +66,77 @@ func TestSenderNotices(t *testing.T) {
 			}
 			if !strings.Contains(r.stderr, "quarantine_id=") {
 				t.Errorf("the attachment was not blocked: %s", r.stderr)
+			}
+		})
+	}
+}
+
+// TestSizeCeiling delivers messages over the hard size ceiling (issue
+// 12.4: above max_message_size a message was quarantined whole, so a
+// 4 GiB message cost 8 GiB of disk): refused with exit 65, nothing
+// delivered, quarantined or left in the spool, the postmaster told. The
+// default ceiling is 4 times max_message_size; between the two the
+// message is still quarantined whole.
+func TestSizeCeiling(t *testing.T) {
+	const cfg = `[log]
+syslog = false
+[quarantine]
+dir = %q
+[spool]
+dir = %q
+memory = "64KB"
+%s
+[notify]
+sendmail = [%q, %q]
+[policy]
+postmaster = "postmaster@example.net"
+local_domains = ["example.net"]
+max_message_size = "100KB"
+`
+	body := func(n int) []byte {
+		return append([]byte(header("big", "text/plain")), bytes.Repeat([]byte("0123456789abcde\n"), n/16)...)
+	}
+	cases := []struct {
+		name, spool string
+		msg         []byte
+		code        int
+		quarantined int
+	}{
+		{"over the default ceiling (4 x 100KB)", "", body(500 << 10), 65, 0},
+		{"under the default ceiling, over max_message_size", "", body(300 << 10), 0, 1},
+		{"over [spool] max_size", `max_size = "1MB"`, body(2 << 20), 65, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBox(t, "")
+			text := fmt.Sprintf(cfg, b.qdir, b.tmp, c.spool, recordSendmail, b.notices)
+			if err := os.WriteFile(b.cfg, []byte(text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := b.deliver(t, c.msg, "alice@example.org")
+			if r.code != c.code {
+				t.Fatalf("exit %d, want %d: %s", r.code, c.code, r.stderr)
+			}
+			if q := strings.Count(r.stderr, "quarantine_id="); q != c.quarantined {
+				t.Errorf("%d quarantine entries logged, want %d: %s", q, c.quarantined, r.stderr)
+			}
+			if c.code != 65 {
+				return
+			}
+			if d := b.delivered(t); len(d) != 0 {
+				t.Errorf("%d messages delivered", len(d))
+			}
+			if left, _ := os.ReadDir(b.tmp); len(left) != 0 {
+				t.Errorf("the spool holds %d files", len(left))
+			}
+			told := false
+			for _, n := range b.sent(t) {
+				if n.rcpt() == "postmaster@example.net" && bytes.Contains(n.stdin, []byte("size ceiling")) {
+					told = true
+				}
+			}
+			if !told {
+				t.Errorf("the postmaster was not told; log: %s", r.stderr)
 			}
 		})
 	}
