@@ -98,6 +98,9 @@ func (c Config) Effective() Config {
 	c.Policy = c.Policy.WithDefaults()
 	c.Limits = c.Limits.WithDefaults()
 	c.Spool.Dir = cmp.Or(c.Spool.Dir, os.TempDir())
+	if c.Scan.Budget <= 0 {
+		c.Scan.Budget = Duration(DefaultBudget)
+	}
 	c.Canary.Interval = Duration(c.Canary.Every())
 	c.Release.Key = c.Release.KeyFile()
 	c.Release.MaxAge = Duration(c.Release.maxAge())

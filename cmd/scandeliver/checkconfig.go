@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/BurntSushi/toml"
+	"github.com/scandeliver/scandeliver/confdoc"
 	"github.com/scandeliver/scandeliver/pipeline"
 )
 
@@ -60,9 +60,8 @@ func checkConfigFile(path string, explicit bool, e *sysEnv) int {
 		fmt.Fprintf(e.stdout, "# %s: OK\n", path)
 	}
 	fmt.Fprintf(e.stdout, "# %d engine(s) built, templates rendered; the effective configuration, defaults filled in:\n", len(snap.Engines))
-	if err := toml.NewEncoder(e.stdout).Encode(cfg.Effective()); err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
-		return exCheckFail
-	}
+	// The printout is written like the example configuration, by confdoc,
+	// one sentence of scandeliver.toml(5) per key.
+	confdoc.Write(e.stdout, cfg.Effective(), confdoc.Options{Brief: true})
 	return exOK
 }

@@ -27,11 +27,18 @@ func TestExampleConfigDecodesStrictly(t *testing.T) {
 	want.Engines = pipeline.DefaultEngines()
 	want.Notify.Sendmail = []string{"/usr/sbin/sendmail"}
 	want.Notify.Lang = "en"
+	want.Scan.Budget = pipeline.Duration(pipeline.DefaultBudget)
 	lim := unpack.Limits{}.WithDefaults()
 	if cfg.Limits != lim {
 		t.Errorf("example [limits] %+v differ from the defaults %+v", cfg.Limits, lim)
 	}
 	want.Limits = cfg.Limits
+	// The example spells out the policy's shipped scalars (its lists are
+	// too long to be written out): the same policy once defaults apply.
+	if !reflect.DeepEqual(cfg.Policy.WithDefaults(), want.Policy.WithDefaults()) {
+		t.Errorf("example [policy] differs from the shipped policy")
+	}
+	want.Policy = cfg.Policy
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("example config and built-in defaults differ:\nexample  %+v\ndefaults %+v", cfg, want)
 	}

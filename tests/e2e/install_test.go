@@ -198,7 +198,7 @@ func TestInstallTellsTheTruth(t *testing.T) {
 	if !strings.Contains(string(conf), "\ngroup = \"sdnosuchgroup\"\n") {
 		t.Errorf("installed configuration does not set [quarantine] group:\n%s", conf)
 	}
-	if bytes.Contains(conf, []byte("group = \"\"")) {
+	if bytes.Contains(conf, []byte("\ngroup = \"\"")) {
 		t.Errorf("installed configuration still has group = \"\"")
 	}
 }
