@@ -54,7 +54,25 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 		return nil
 	}
 	if format, ok := archive.Identify(head); ok {
-		return u.openArchive(p, format, adepth, ch)
+		return u.openArchive(p, format, 0, adepth, ch)
+	}
+	// An archive behind bytes in front of it (a self-extractor's stub,
+	// or junk) is opened where unzip, 7-Zip and unrar find it.
+	if ra, size := p.readerAt(); size > 0 {
+		format, off, err := archive.Locate(ra, size)
+		if err != nil {
+			p.unscannable(KindLimit, "%s", clip(err.Error()))
+			return nil
+		}
+		if format != "" {
+			if err := u.openArchive(p, format, off, adepth, ch); err != nil {
+				return err
+			}
+			if p.DetectedType != "text/plain" && p.DeclaredType != "text/plain" {
+				return nil
+			}
+			return u.openBlocks(p, adepth, ch)
+		}
 	}
 	// A disk image is known by structures past its first bytes, which
 	// is all that mimetype saw.
@@ -100,7 +118,8 @@ func isCompressed(format string) bool {
 	return compressedFormats[strings.ToLower(strings.TrimPrefix(format, "."))]
 }
 
-func (u *unpacker) openArchive(p *Part, format string, adepth int, ch *chain) error {
+// openArchive opens the archive in p's content that starts at off.
+func (u *unpacker) openArchive(p *Part, format string, off int64, adepth int, ch *chain) error {
 	p.Format = format
 	if adepth >= u.lim.MaxArchiveDepth {
 		p.unscannable(KindLimit, "archives nested deeper than %d", u.lim.MaxArchiveDepth)
@@ -111,6 +130,9 @@ func (u *unpacker) openArchive(p *Part, format string, adepth int, ch *chain) er
 		origin = OriginCompressed
 	}
 	ra, size := p.readerAt()
+	if off > 0 {
+		ra, size = io.NewSectionReader(ra, off, size-off), size-off
+	}
 	alim := archive.Limits{
 		MaxMembers: u.lim.MaxArchiveMembers,
 		MaxBytes:   min(ch.remaining(), int64(u.lim.MaxExpandedBytes)-u.total),

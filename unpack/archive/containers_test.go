@@ -643,3 +643,75 @@ func TestArj(t *testing.T) {
 		t.Errorf("garbled: %d encrypted members, want 1", enc)
 	}
 }
+
+// TestLocate puts bytes in front of an archive of each kind (a fake
+// self-extractor stub of 100 KB, and a few lines of text), as unzip,
+// 7-Zip and unrar accept: Identify claims nothing, Locate finds it, and
+// walking from there gives the members (EICAR where the archive is made
+// here).
+func TestLocate(t *testing.T) {
+	eicar := builtin.Eicar()
+	sample := func(name string) []byte {
+		b, err := os.ReadFile(filepath.Join("testdata", "samples", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	var zb bytes.Buffer
+	zw := kzip.NewWriter(&zb)
+	w, _ := zw.Create("eicar.com")
+	w.Write(eicar)
+	zw.Close()
+	archives := []struct {
+		format string
+		data   []byte
+		eicar  bool
+	}{
+		{"zip", zb.Bytes(), true},
+		{"cab", mkCab(t, 1, []cpioFile{{"eicar.com", 0, eicar}}), true},
+		{"arj", mkArj([]cpioFile{{"EICAR.COM", 0, eicar}}), true},
+		{"rar", sample("test_read_format_rar5_stored.rar"), false},
+		{"rar", sample("test_read_format_rar.rar"), false},
+		{"7z", sample("copy.7z"), false},
+	}
+	stub := append([]byte("MZ\x90\x00"), bytes.Repeat([]byte("This program cannot be run in DOS mode.\x00\x01"), 100000/41)...)
+	for _, a := range archives {
+		for _, prefix := range [][]byte{stub, []byte("junk line one\r\njunk line two\r\n\r\n")} {
+			t.Run(fmt.Sprintf("%s-%d", a.format, len(prefix)), func(t *testing.T) {
+				data := append(append([]byte(nil), prefix...), a.data...)
+				if f, ok := archive.Identify(data); ok {
+					t.Fatalf("Identify claims %q", f)
+				}
+				f, off, err := archive.Locate(bytes.NewReader(data), int64(len(data)))
+				if err != nil || f != a.format {
+					t.Fatalf("Locate: %q at %d, %v; want %q", f, off, err, a.format)
+				}
+				if f != "zip" && off != int64(len(prefix)) {
+					t.Errorf("at %d, want %d", off, len(prefix))
+				}
+				r := io.NewSectionReader(bytes.NewReader(data), off, int64(len(data))-off)
+				var got []string
+				var found bool
+				probs, err := archive.Walk(context.Background(), f, r, r.Size(), archive.Limits{}, func(m archive.Member, c io.Reader) error {
+					b, _ := io.ReadAll(c)
+					got = append(got, m.Name)
+					found = found || bytes.Equal(b, eicar)
+					return nil
+				})
+				if err != nil || len(got) == 0 || (a.eicar && !found) {
+					t.Errorf("members %q (EICAR %v), problems %q, err %v", got, found, probs, err)
+				}
+			})
+		}
+	}
+	// Nothing in random bytes, and a limit on crafted false starts.
+	noise := bytes.Repeat([]byte("Rar!\x1a\x07\x00xxxxxxxxx"), 2000)
+	if f, _, err := archive.Locate(bytes.NewReader(noise), int64(len(noise))); f != "" || !errors.Is(err, archive.ErrLimit) {
+		t.Errorf("2000 false RAR signatures: %q, %v; want ErrLimit", f, err)
+	}
+	text := bytes.Repeat([]byte("plain text, nothing here\n"), 10000)
+	if f, _, err := archive.Locate(bytes.NewReader(text), int64(len(text))); f != "" || err != nil {
+		t.Errorf("text: %q, %v", f, err)
+	}
+}
