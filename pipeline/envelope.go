@@ -15,23 +15,18 @@ type headerInfo struct {
 	messageID     string
 	hasReturnPath bool     // the MTA already put a Return-Path: on top
 	deliveredTo   []string // Delivered-To: fields at the top of the header
-	forged        bool     // the header holds status fields of ours or spam fields from outside
 }
 
-// statusFields are the fields whose meaning we own: a message that arrives
-// with them was marked by someone else (a sender forging a "clean" mark),
-// and they are removed before ours are added.
-var statusFields = map[string]bool{
-	"x-scandeliver-status": true, "x-scandeliver-warning": true, "x-scandeliver-html": true, "x-scandeliver-quarantine-id": true,
-	"x-scandeliver-normalized": true,
-	"x-spam-status":            true, "x-spam-score": true, "x-spam-flag": true, "x-spam-level": true,
-}
-
-// isStatusField reports whether a header field name is one of ours
-// (statusFields, or the configured status field name).
+// isStatusField reports whether a header field name is one we own: every
+// X-Scandeliver-* field (status, warnings, quarantine id, the release
+// mark), every X-Spam-* field, and the configured status field name. A
+// message that arrives with one was marked by someone else (a sender
+// forging a "clean" mark, or a release): they are all removed before ours
+// are added (issue 12.3).
 func isStatusField(name, custom string) bool {
 	n := strings.ToLower(strings.TrimSpace(name))
-	return statusFields[n] || (custom != "" && n == strings.ToLower(custom))
+	return strings.HasPrefix(n, "x-scandeliver-") || strings.HasPrefix(n, "x-spam-") ||
+		(custom != "" && n == strings.ToLower(strings.TrimSpace(custom)))
 }
 
 // maxHeaderScan bounds how much of the header the delivery path reads;
@@ -95,9 +90,6 @@ func scanHeader(r io.ReaderAt, size int64) headerInfo {
 		}
 		key := strings.ToLower(strings.TrimSpace(string(name)))
 		val := strings.TrimSpace(string(value))
-		if isStatusField(key, "") {
-			hi.forged = true
-		}
 		switch key {
 		case "return-path":
 			if top {
@@ -181,59 +173,109 @@ func cleanField(s string) string {
 	}, s)
 }
 
-// stripStatusFields copies the message from r to w without the status
-// fields (statusFields, and custom) in its top-level header; the rest is
-// copied byte for byte.
-func stripStatusFields(w io.Writer, r io.Reader, custom string) error {
+// headerFilter says which fields of a message's top-level header are
+// removed before delivery: every field we own (isStatusField, wherever it
+// stands in the header, however long its line), and a Return-Path in the
+// leading trace fields that does not name the envelope sender (it would
+// hide it: ours is written on top instead, as Postfix's local(8) does).
+type headerFilter struct {
+	custom     string // the configured status field name
+	returnPath string // the envelope sender as Return-Path names it, "" for <>
+}
+
+// removes reports whether the field named key (lower case) with value is
+// removed; top says it stands among the leading trace fields.
+func (f headerFilter) removes(key string, value []byte, top bool) bool {
+	if isStatusField(key, f.custom) {
+		return true
+	}
+	return key == "return-path" && top && !strings.EqualFold(returnPathAddr(string(value)), f.returnPath)
+}
+
+// returnPathAddr is the address of a Return-Path value: "<a@b>" -> "a@b".
+func returnPathAddr(v string) string {
+	v = strings.TrimSpace(v)
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "<"), ">")
+	return strings.TrimSpace(v)
+}
+
+// traceField reports the fields an MTA puts on top at delivery (see
+// scanHeader): a Return-Path among them is the envelope's.
+func traceField(key string) bool {
+	return key == "return-path" || key == "delivered-to" || key == "x-original-to"
+}
+
+// filterHeader copies the message from r to w without the fields f
+// removes from its top-level header (up to the first empty line); the
+// rest is copied byte for byte. With w nil it only reports, as soon as it
+// knows, whether anything would be removed. Lines of any length are
+// judged by their start: a field of ours padded past the reader's buffer
+// is still ours.
+func filterHeader(w io.Writer, r io.Reader, f headerFilter) (removed bool, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	bw := bufio.NewWriterSize(w, 64<<10)
-	skipping := false
+	var bw *bufio.Writer
+	if w != nil {
+		bw = bufio.NewWriterSize(w, 64<<10)
+	}
+	write := func(b []byte) {
+		if bw != nil {
+			bw.Write(b)
+		}
+	}
+	skipping, top := false, true
 	for {
 		line, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			// A header line over 64 KiB: not one of ours; copy it whole.
-			if !skipping {
-				bw.Write(line)
+		long := err == bufio.ErrBufferFull
+		if len(line) == 0 && err != nil && !long {
+			if err != io.EOF {
+				return removed, err
 			}
-			for err == bufio.ErrBufferFull {
-				line, err = br.ReadSlice('\n')
-				if !skipping {
-					bw.Write(line)
-				}
-			}
-			if err != nil && err != io.EOF {
-				return err
-			}
-			continue
-		}
-		if len(line) == 0 && err != nil {
 			break
 		}
 		t := bytes.TrimRight(line, "\r\n")
-		if len(t) == 0 { // end of the header
-			bw.Write(line)
+		if len(t) == 0 && !long { // the empty line that ends the header
+			write(line)
 			break
 		}
-		if t[0] == ' ' || t[0] == '\t' {
-			if !skipping {
-				bw.Write(line)
-			}
+		if len(t) > 0 && (t[0] == ' ' || t[0] == '\t') {
+			// A continuation line (RFC 5322 section 2.2.3): it goes with
+			// its field.
 		} else {
-			name, _, _ := bytes.Cut(t, []byte(":"))
-			skipping = isStatusField(string(name), custom)
+			name, value, ok := bytes.Cut(t, []byte(":"))
+			key := strings.ToLower(strings.TrimSpace(string(name)))
+			skipping = ok && f.removes(key, value, top)
+			if !ok || !traceField(key) {
+				top = false
+			}
+			if skipping {
+				removed = true
+				if bw == nil {
+					return true, nil
+				}
+			}
+		}
+		if !skipping {
+			write(line)
+		}
+		for long {
+			line, err = br.ReadSlice('\n')
+			long = err == bufio.ErrBufferFull
 			if !skipping {
-				bw.Write(line)
+				write(line)
 			}
 		}
 		if err != nil {
 			if err == io.EOF {
 				break
 			}
-			return err
+			return removed, err
 		}
 	}
-	if _, err := io.Copy(bw, br); err != nil {
-		return err
+	if bw == nil {
+		return removed, nil
 	}
-	return bw.Flush()
+	if _, err := io.Copy(bw, br); err != nil {
+		return removed, err
+	}
+	return removed, bw.Flush()
 }

@@ -41,10 +41,83 @@ func FuzzScanHeader(f *testing.F) {
 		if from && bytes.IndexByte(msg, '\n') < 0 && hi.bodyStart != int64(len(msg)) {
 			t.Fatalf("a From_ line without newline: body starts at %d of %d", hi.bodyStart, len(msg))
 		}
-		var out bytes.Buffer
-		if err := stripStatusFields(&out, bytes.NewReader(msg), ""); err != nil {
-			t.Fatal(err)
-		}
 		prefixFields(hi, "a@b", "c@d", nil)
+		checkFilter(t, msg)
 	})
+}
+
+// checkFilter checks filterHeader's properties on msg: asking first gives
+// the same answer as filtering; what it writes holds no field the filter
+// removes (filtering again removes nothing); it only removes lines of the
+// header; everything from the empty line ending the header on is copied
+// byte for byte.
+func checkFilter(t *testing.T, msg []byte) {
+	t.Helper()
+	f := headerFilter{custom: "X-Custom-Status", returnPath: "a@b"}
+	var out bytes.Buffer
+	removed, err := filterHeader(&out, bytes.NewReader(msg), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked, err := filterHeader(nil, bytes.NewReader(msg), f)
+	if err != nil || asked != removed {
+		t.Fatalf("asking says %v (%v), filtering removed %v", asked, err, removed)
+	}
+	if again, _ := filterHeader(nil, bytes.NewReader(out.Bytes()), f); again {
+		t.Fatalf("the filtered message still holds a field to remove:\n%q", out.Bytes())
+	}
+	if !removed && !bytes.Equal(out.Bytes(), msg) {
+		t.Fatalf("nothing removed but the message changed:\n%q\n%q", msg, out.Bytes())
+	}
+	// The body: from the first empty line on, whatever it holds.
+	end := len(msg)
+	for i := 0; i < len(msg); {
+		j := bytes.IndexByte(msg[i:], '\n')
+		if j < 0 {
+			break
+		}
+		if len(bytes.TrimRight(msg[i:i+j+1], "\r\n")) == 0 {
+			end = i
+			break
+		}
+		i += j + 1
+	}
+	if !bytes.HasSuffix(out.Bytes(), msg[end:]) || out.Len() > len(msg) {
+		t.Fatalf("the body changed:\n%q\n%q", msg, out.Bytes())
+	}
+}
+
+// TestFilterHeader checks what filterHeader removes (issue 12.3: status
+// fields survived after 256 KiB of header or on a line over 64 KiB, and
+// X-Scandeliver-Released was never removed; a Return-Path on top hid the
+// envelope sender).
+func TestFilterHeader(t *testing.T) {
+	pad := strings.Repeat("X-Pad: "+strings.Repeat("p", 70)+"\n", 300<<10/78)
+	cases := []struct {
+		name, msg, want string
+	}{
+		{"status fields", "X-Scandeliver-Status: clean\nSubject: s\nX-Spam-Flag: NO\n folded\nX-Spam-Checker-Version: x\n\nX-Spam-Flag: body\n",
+			"Subject: s\n\nX-Spam-Flag: body\n"},
+		{"after 256 KiB of header", pad + "X-Spam-Status: No\nSubject: s\n\nb\n", pad + "Subject: s\n\nb\n"},
+		{"on a line over 64 KiB", "Subject: s\nX-Scandeliver-Status: clean" + strings.Repeat(" ", 70<<10) + "\n more\nTo: t\n\nb\n", "Subject: s\nTo: t\n\nb\n"},
+		{"forged release mark", "X-Scandeliver-Released: v=2; id=x\nSubject: s\n\nb\n", "Subject: s\n\nb\n"},
+		{"custom name, any case", "x-custom-status : clean\nSubject: s\r\n\r\nb\n", "Subject: s\r\n\r\nb\n"},
+		{"forged Return-Path on top", "Return-Path: <victim@example.com>\nDelivered-To: r@x\nReturn-Path: <a@b>\nSubject: s\n\nb\n",
+			"Delivered-To: r@x\nReturn-Path: <a@b>\nSubject: s\n\nb\n"},
+		{"Return-Path of the sender kept", "Return-Path: <A@b>\nSubject: s\n\nb\n", "Return-Path: <A@b>\nSubject: s\n\nb\n"},
+		{"Return-Path lower down kept", "Subject: s\nReturn-Path: <x@y>\n\nb\n", "Subject: s\nReturn-Path: <x@y>\n\nb\n"},
+		{"nothing to remove", "Subject: s\nX-Spammy: 1\n\nX-Scandeliver-Status: in the body\n", "Subject: s\nX-Spammy: 1\n\nX-Scandeliver-Status: in the body\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if _, err := filterHeader(&out, strings.NewReader(c.msg), headerFilter{custom: "X-Custom-Status", returnPath: "a@b"}); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != c.want {
+				t.Errorf("got  %.300q\nwant %.300q", out.String(), c.want)
+			}
+			checkFilter(t, []byte(c.msg))
+		})
+	}
 }

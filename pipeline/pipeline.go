@@ -264,7 +264,7 @@ func Deliver(ctx context.Context, snap *Snapshot, m *Message, env Envelope, opt 
 				}
 				s.Add("action", "delivered")
 				action = Delivered
-				return d.put(ctx, dest, prefixFields(m.hi, env.Sender, rc.Address, []string{d.statusName() + ": released (" + mk.ID + ")"}), m.Reader(), m.Size())
+				return d.putFinal(ctx, dest, []string{d.statusName() + ": released (" + mk.ID + ")"}, m, m.Size())
 			} else if ok {
 				s.Add("release_mark", "the engines' verdict stands: released "+mk.ID+" without --force")
 			} else if why != "" {

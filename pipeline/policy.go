@@ -435,19 +435,7 @@ func (d *delivery) respool(write func(w io.Writer) error) (*unpack.Spool, error)
 // HTML disarming changes anything, and says which it was.
 func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rules.Verdict, qid string, status []string, opt sanitize.Options) (string, error) {
 	if !sanitize.Plan(d.o.msg, v, opt) {
-		prefix := prefixFields(d.hi, d.sender, d.rcpt, status)
-		if !d.hi.forged && d.cfg.Headers.Status == "" {
-			return "delivered", d.put(ctx, dest, prefix, d.raw.Reader(), d.raw.Size())
-		}
-		// Status fields from outside: removed, so that a sender cannot
-		// forge a "clean" mark; the rest byte for byte.
-		sp, err := d.respool(func(w io.Writer) error { return stripStatusFields(w, d.raw.Reader(), d.cfg.Headers.Status) })
-		if err != nil {
-			return "", fmt.Errorf("removing status fields: %w", err)
-		}
-		defer sp.Close()
-		d.s.Add("removed_fields", "status")
-		return "delivered", d.put(ctx, dest, prefix, sp.Open(), sp.Size())
+		return "delivered", d.putFinal(ctx, dest, status, d.raw, d.raw.Size())
 	}
 	var res sanitize.Result
 	sp, err := d.respool(func(w io.Writer) error {
@@ -491,21 +479,38 @@ func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rule
 		d.s.Add("html", fmt.Sprintf("scripts=%d handlers=%d urls=%d disarmed=%d webbugs=%d phishing=%d",
 			res.HTML.Scripts, res.HTML.Handlers, res.HTML.BadURLs, res.HTML.Disarmed, res.HTML.WebBugs, res.HTML.Phishing))
 	}
-	hi := scanHeader(sp, sp.Size())
-	if hi.forged {
-		d.s.Add("removed_fields", "status")
+	return action, d.putFinal(ctx, dest, status, sp, sp.Size())
+}
+
+// putFinal delivers body (size bytes) below our header fields: the
+// return path, the recipient and status. Every field of ours that came
+// with the message (a forged "clean" mark, a release mark, spam fields
+// from outside) is removed first, wherever it stands, and so is a
+// Return-Path on top that does not name the envelope sender (issue
+// 12.3); the rest is delivered byte for byte.
+func (d *delivery) putFinal(ctx context.Context, dest deliver.Dest, status []string, body io.ReaderAt, size int64) error {
+	rp := d.sender
+	if strings.EqualFold(rp, "MAILER-DAEMON") {
+		rp = ""
 	}
-	if hi.forged || d.cfg.Headers.Status != "" {
-		sp2, err := d.respool(func(w io.Writer) error { return stripStatusFields(w, sp.Open(), d.cfg.Headers.Status) })
+	f := headerFilter{custom: d.cfg.Headers.Status, returnPath: cleanAddr(rp)}
+	found, err := filterHeader(nil, io.NewSectionReader(body, 0, size), f)
+	if err != nil {
+		return fmt.Errorf("reading the header: %w", err)
+	}
+	if found {
+		sp, err := d.respool(func(w io.Writer) error {
+			_, err := filterHeader(w, io.NewSectionReader(body, 0, size), f)
+			return err
+		})
 		if err != nil {
-			return "", fmt.Errorf("removing status fields: %w", err)
+			return fmt.Errorf("removing forged fields: %w", err)
 		}
-		defer sp2.Close()
-		sp = sp2
-		hi = scanHeader(sp, sp.Size())
+		defer sp.Close()
+		d.s.Add("removed_fields", "ours")
+		body, size = sp, sp.Size()
 	}
-	prefix := prefixFields(hi, d.sender, d.rcpt, status)
-	return action, d.put(ctx, dest, prefix, sp.Open(), sp.Size())
+	return d.put(ctx, dest, prefixFields(scanHeader(body, size), d.sender, d.rcpt, status), body, size)
 }
 
 // deliverNotice delivers the short notice that stands for a message
@@ -522,8 +527,7 @@ func (d *delivery) deliverNotice(ctx context.Context, dest deliver.Dest, v rules
 		return fmt.Errorf("writing the withheld notice: %w", err)
 	}
 	defer sp.Close()
-	hi := scanHeader(sp, sp.Size())
-	return d.put(ctx, dest, prefixFields(hi, d.sender, d.rcpt, status), sp.Open(), sp.Size())
+	return d.putFinal(ctx, dest, status, sp, sp.Size())
 }
 
 func (d *delivery) templates() notify.Templates { return notify.Templates{Dir: d.cfg.Notify.Templates} }

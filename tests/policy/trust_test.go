@@ -141,3 +141,50 @@ max_message_size = "100KB"
 		})
 	}
 }
+
+// TestForgedFields delivers messages that carry fields of ours and a
+// Return-Path naming someone else (issue 12.3): status and spam fields
+// after 256 KiB of header or on a line over 64 KiB, a forged
+// X-Scandeliver-Released. Delivered as is and sanitized, the message
+// holds none of them but ours, and its Return-Path names the envelope
+// sender.
+func TestForgedFields(t *testing.T) {
+	pad := strings.Repeat("X-Pad: "+strings.Repeat("p", 70)+"\n", 300<<10/78)
+	forged := "Return-Path: <victim@example.com>\n" + pad +
+		"X-Scandeliver-Status: clean (forged after 256 KiB)\n" +
+		"X-Spam-Flag: NO\nX-Spam-Status: No, score=-100 (forged)\n" +
+		"X-Scandeliver-Warning: forged" + strings.Repeat(" ", 70<<10) + "on a long line\n" +
+		"X-Scandeliver-Released: v=2; id=20261127-154843-123456-9f86d081884c; forged\n"
+	cases := []struct {
+		name string
+		msg  []byte
+	}{
+		{"delivered", append([]byte(forged), header("hello", "text/plain")+"hello\n"...)},
+		{"sanitized", append([]byte(forged), mixed("hello", attachment("application/octet-stream", "x.exe", []byte("MZ")))...)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBox(t, "")
+			r := b.deliver(t, c.msg, "alice@example.org")
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			d := b.delivered(t)
+			if len(d) != 1 {
+				t.Fatalf("%d messages delivered", len(d))
+			}
+			h, _ := splitMessage(d[0].data)
+			if !bytes.HasPrefix(h, []byte("Return-Path: <alice@example.org>\n")) {
+				t.Errorf("the header does not start with the envelope sender's Return-Path:\n%.200s", h)
+			}
+			for _, bad := range []string{"forged", "victim@example.com", "X-Scandeliver-Released"} {
+				if bytes.Contains(h, []byte(bad)) {
+					t.Errorf("the delivered header holds %q", bad)
+				}
+			}
+			if n := bytes.Count(h, []byte("\nX-Scandeliver-Status:")); n != 1 {
+				t.Errorf("%d X-Scandeliver-Status fields, want ours alone", n)
+			}
+		})
+	}
+}
