@@ -127,7 +127,7 @@ func TestCheckConfigEffective(t *testing.T) {
 		}
 	}
 	// No file: the builtin engine and the shipped policy.
-	e, out, errb = testEnv("", nil)
+	e, _, errb = testEnv("", nil)
 	if code := run([]string{"check-config", "-c", filepath.Join(dir, "none.toml")}, e); code != exCheckFail {
 		t.Errorf("a missing file named with -c: exit %d: %s", code, errb)
 	}

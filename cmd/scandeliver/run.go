@@ -44,6 +44,10 @@ reading is scanned: a finding in such ambiguous structure withholds the
 whole message, and a clean one is delivered rewritten in one canonical
 form ([policy] normalize, header X-Scandeliver-Normalized).
 
+check-config builds every engine, destination and template as a delivery
+would; each error is printed as FILE:LINE: key "KEY" and exits 1; else
+the effective configuration is printed, defaults filled in.
+
 scan prints the part tree of each FILE (or standard input) and every
 engine's verdict, delivering nothing: one line per part, or a JSON document
 per message with --json. Exit 0 clean, 1 infected or spam, 2 error.

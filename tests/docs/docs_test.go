@@ -160,7 +160,7 @@ func TestReadmeTestCommand(t *testing.T) {
 	if regexp.MustCompile(`(?m)^\s*sudo\s`).MatchString(readme) {
 		t.Errorf("README runs a command with sudo")
 	}
-	if !regexp.MustCompile("(?m)^\\./tests/run\\.sh$").MatchString(readme) {
+	if !regexp.MustCompile(`(?m)^\./tests/run\.sh$`).MatchString(readme) {
 		t.Errorf("README does not give ./tests/run.sh as the test command")
 	}
 	for _, p := range runShPackages(t) {
