@@ -447,14 +447,19 @@ as an argument, never taken from the notice's header.`,
 			{Keys: []string{"status"}, Arg: "Ar name", Text: `The status field.
 Default:
 .Ql X-Scandeliver-Status .
-Status and spam fields
-.Pf ( Ql X-Spam-Status ,
-.Ql X-Spam-Score ,
-.Ql X-Spam-Flag ,
-.Ql X-Spam-Level ,
-.Ql X-Scandeliver-Quarantine-ID ,
-which names the quarantine entry of a message whose original was kept)
-that arrive with a message are removed, so that a sender cannot forge a
+Every field we own that arrives with a message is removed before ours are
+added, wherever it stands in the header and however long its line: the
+status field (this name, and
+.Ql X-Scandeliver-Status ) ,
+every
+.Ql X-Scandeliver-*
+field
+.Pf ( Ql X-Scandeliver-Quarantine-ID ,
+which names the quarantine entry of a message whose original was kept, and
+.Ql X-Scandeliver-Released ,
+the release mark, once it has been checked) and every
+.Ql X-Spam-*
+field, so that a sender cannot forge a
 .Dq clean
 mark.`},
 		},
