@@ -74,6 +74,12 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 			return u.openBlocks(p, adepth, ch)
 		}
 	}
+	// A format that desktop tools open and we do not cannot be judged.
+	if format, ok := archive.Unopened(head); ok {
+		p.Format = format
+		p.unscannable(KindArchive, "unsupported: %s archives are not opened", format)
+		return nil
+	}
 	// A disk image is known by structures past its first bytes, which
 	// is all that mimetype saw.
 	if p.DetectedType == "application/octet-stream" || p.DetectedType == "" {

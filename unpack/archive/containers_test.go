@@ -22,6 +22,8 @@ import (
 	"testing"
 
 	kzip "github.com/klauspost/compress/zip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz/lzma"
 
 	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/tests/testenv"
@@ -713,5 +715,66 @@ func TestLocate(t *testing.T) {
 	text := bytes.Repeat([]byte("plain text, nothing here\n"), 10000)
 	if f, _, err := archive.Locate(bytes.NewReader(text), int64(len(text))); f != "" || err != nil {
 		t.Errorf("text: %q, %v", f, err)
+	}
+}
+
+// TestLzmaAndSkippable opens EICAR compressed in the legacy .lzma format
+// (xz --format=lzma) and in a zstd stream behind a skippable frame
+// (RFC 8878 section 3.1.2), which xz and zstd open.
+func TestLzmaAndSkippable(t *testing.T) {
+	var lz bytes.Buffer
+	lw, err := lzma.NewWriter(&lz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw.Write(builtin.Eicar())
+	lw.Close()
+	var zs bytes.Buffer
+	zs.Write([]byte{0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 'p', 'a', 'd', '!'})
+	zw, _ := zstd.NewWriter(&zs)
+	zw.Write(builtin.Eicar())
+	zw.Close()
+	for _, tc := range []struct {
+		format string
+		data   []byte
+	}{{"lzma", lz.Bytes()}, {"zstd", zs.Bytes()}} {
+		if f, _ := archive.Identify(tc.data); f != tc.format {
+			t.Errorf("identified as %q, want %q", f, tc.format)
+			continue
+		}
+		leaves, _, probs := open(t, tc.data)
+		if !hasContent(leaves, builtin.Eicar()) || len(probs) > 0 {
+			t.Errorf("%s: EICAR not found; problems %q", tc.format, probs)
+		}
+	}
+}
+
+// TestUnopened names the formats that desktop tools open and we do not,
+// on the corpus's samples: the unpack stage marks such a part
+// unscannable.
+func TestUnopened(t *testing.T) {
+	corpus := testenv.Corpus(t)
+	for file, want := range map[string]string{
+		"clamav/alz/bzip2.alz":                           "alz",
+		"clamav/clam.chm":                                "chm",
+		"clamav/lha_lzh/lh6.lzh":                         "lha",
+		"libarchive/test_read_format_lha_header3.lzh":    "lha",
+		"libarchive/test_expand.Z":                       "compress",
+		"libarchive/test_read_format_ar.ar":              "ar",
+		"libarchive/test_read_format_xar_doublelink.xar": "xar",
+	} {
+		data, err := os.ReadFile(filepath.Join(corpus, "attachments", "archives", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, ok := archive.Identify(data); ok {
+			t.Errorf("%s: Identify claims %q", file, f)
+		}
+		if f, _ := archive.Unopened(data); f != want {
+			t.Errorf("%s: Unopened %q, want %q", file, f, want)
+		}
+	}
+	if f, ok := archive.Unopened([]byte("plain text that is no archive at all.....")); ok {
+		t.Errorf("text: %q", f)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -18,6 +19,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/mholt/archives"
 	"github.com/nwaples/rardecode/v2"
+	"github.com/ulikunitz/xz/lzma"
 )
 
 // walkZip reads the central directory, as unzip, Windows Explorer and
@@ -278,7 +280,7 @@ type stream struct {
 	open func(w *walker, r io.Reader) (rc io.ReadCloser, name string, err error)
 }
 
-var streamOrder = []string{"gzip", "bzip2", "xz", "zstd", "lz4", "lzip", "snappy", "minlz", "zlib", "brotli"}
+var streamOrder = []string{"gzip", "bzip2", "xz", "zstd", "lz4", "lzip", "lzma", "snappy", "minlz", "zlib", "brotli"}
 
 var streams = map[string]stream{
 	"gzip": {func(_ *walker, r io.Reader) (io.ReadCloser, string, error) {
@@ -297,6 +299,20 @@ var streams = map[string]stream{
 	"brotli": {mholt(archives.Brotli{})},
 	"zstd": {func(w *walker, r io.Reader) (io.ReadCloser, string, error) {
 		return mholtOpen(archives.Zstd{DecoderOptions: zstdOptions(w.lim)}, r)
+	}},
+	"lzma": {func(w *walker, r io.Reader) (io.ReadCloser, string, error) {
+		br := &peekReader{r: r}
+		h, _ := br.peek(5)
+		if len(h) == 5 {
+			if d := int64(binary.LittleEndian.Uint32(h[1:])); d > w.lim.MaxWindow {
+				return nil, "", &windowError{d, w.lim.MaxWindow}
+			}
+		}
+		lr, err := lzma.NewReader(br)
+		if err != nil {
+			return nil, "", err
+		}
+		return io.NopCloser(lr), "", nil
 	}},
 	"lzip": {func(w *walker, r io.Reader) (io.ReadCloser, string, error) {
 		br := &peekReader{r: r}
@@ -417,8 +433,11 @@ func Identify(head []byte) (format string, ok bool) {
 		return "arj", true
 	case has(0, "\xfd7zXZ\x00"):
 		return "xz", true
-	case has(0, "\x28\xb5\x2f\xfd"):
+	case has(0, "\x28\xb5\x2f\xfd"), len(head) >= 8 && head[0]&0xf0 == 0x50 && has(1, "\x2a\x4d\x18"):
+		// A frame, or a skippable frame (RFC 8878 section 3.1.2) before one.
 		return "zstd", true
+	case isLzmaAlone(head):
+		return "lzma", true
 	case has(0, "\x04\x22\x4d\x18"):
 		return "lz4", true
 	case has(0, "LZIP") && len(head) >= 5 && head[4] == 1:
@@ -472,6 +491,25 @@ func isTar(h []byte) bool {
 		sum += int64(c)
 	}
 	return sum == want
+}
+
+// isLzmaAlone recognises the header of the legacy .lzma format of LZMA
+// Utils and xz --format=lzma: the properties byte that every encoder
+// writes (lc=3, lp=0, pb=2), a dictionary size of 2^n or 2^n+2^(n-1),
+// and an uncompressed size that is unknown (all ones) or plausible.
+func isLzmaAlone(h []byte) bool {
+	if len(h) < 13 || h[0] != 0x5d {
+		return false
+	}
+	d := binary.LittleEndian.Uint32(h[1:])
+	if d < 1<<12 || d > 3<<29 {
+		return false
+	}
+	if d&(d-1) != 0 && (d%3 != 0 || (d/3)&(d/3-1) != 0) {
+		return false
+	}
+	size := binary.LittleEndian.Uint64(h[5:])
+	return size == ^uint64(0) || size < 1<<40
 }
 
 // isZlib accepts a valid RFC 1950 header only when what follows decodes:
