@@ -32,9 +32,8 @@ import (
 
 // leaf is one member reached by open, at any depth.
 type leaf struct {
-	path     string // names from the top, joined by " > "
-	data     []byte
-	problems []string
+	path string // names from the top, joined by " > "
+	data []byte
 }
 
 // open identifies data and walks it recursively under the default

@@ -65,7 +65,6 @@ type cpioHeader struct {
 	size     int64
 	hdrLen   int64 // header bytes, before the name
 	align    int64 // the name and the data are padded to this
-	nameOff  int64 // for newc, where padding counts from the header start
 }
 
 func walkCpio(w *walker, r io.ReaderAt, size int64) error {
