@@ -34,7 +34,7 @@ const usageText = `Usage:
   scandeliver --help
 
 Deliver one message, read on standard input, to a Maildir or an mbox,
-after unpacking it (MIME, uuencode, yEnc, TNEF, archives) and scanning
+after unpacking it (MIME, uuencode, yEnc, BinHex, TNEF, archives) and scanning
 every part and the whole message with the configured engines (default:
 the builtin engine), and applying the policy: an infected or banned part
 is replaced by a text and the original quarantined, a message that cannot

@@ -29,20 +29,40 @@
 //
 // # Formats
 //
-// Archives: zip, tar, 7z, rar (v1.5 to v5). Single compressed streams,
-// which yield one member: gzip (member name from the gzip header), bzip2,
-// xz, zstd, lz4, lzip, snappy (framed), minlz, zlib, and brotli (which has
-// no magic number, so Identify never returns it; Walk opens it when the
-// caller knows). A compressed tar (tar.gz) is two levels: the gzip stream
-// yields the tar as its one member.
+// Archives: zip, tar, 7z, rar (v1.5 to v5), cab, arj and cpio. Single
+// compressed streams, which yield one member: gzip (member name from the
+// gzip header), bzip2, xz, lzma (the legacy .lzma format), zstd (also
+// behind a skippable frame), lz4, lzip, snappy (framed), minlz, zlib, and
+// brotli (which has no magic number, so Identify never returns it; Walk
+// opens it when the caller knows). A compressed tar (tar.gz) is two
+// levels: the gzip stream yields the tar as its one member.
 //
-// The formats and the decoders are those of github.com/mholt/archives.
-// For zip, 7z and rar we drive the decoders that mholt/archives wraps
-// (klauspost/compress/zip, bodgit/sevenzip, nwaples/rardecode) directly,
-// because its wrappers hide what a scanner needs: its zip Extract stops the
-// whole walk when one member marked as a symlink holds more than 32 KiB, it
-// gives no way to cap the RAR dictionary (a 100-byte RAR can ask for a
-// 4 GiB window), and neither says which members are encrypted.
+// For zip, 7z and rar we drive the decoders that github.com/mholt/archives
+// wraps (klauspost/compress/zip, bodgit/sevenzip, nwaples/rardecode)
+// directly, because its wrappers hide what a scanner needs: its zip
+// Extract stops the whole walk when one member marked as a symlink holds
+// more than 32 KiB, it gives no way to cap the RAR dictionary (a 100-byte
+// RAR can ask for a 4 GiB window), and neither says which members are
+// encrypted. bodgit/sevenzip is replaced by a bounded copy (fork/sevenzip,
+// see its README.scandeliver.md): upstream allocates every count a 7z
+// header declares before reading it, and a 45-byte 7z ended the process
+// with a fatal out-of-memory error.
+//
+// Written here, after the formats' own documents: zip members compressed
+// with deflate64 and implode (lz.go), cab with stored and MSZIP folders
+// (cab.go), arj methods 0 to 4 (arj.go) and the four kinds of cpio
+// (cpio.go). A member whose method has no decoder here (cab LZX and
+// Quantum, zip LZMA and PPMd, arj past method 4) is yielded with a reader
+// that fails with ErrUnsupported: the caller marks it unscannable, never
+// empty. Decoded members of those formats are checked against their
+// declared size and CRC-32 where the format has one.
+//
+// Locate finds an archive with bytes in front of it (a self-extractor's
+// stub, junk) as unzip, 7-Zip and unrar do: a zip by its end record, a
+// rar, 7z, cab or arj archive by its signature in the first SearchLimit
+// bytes, checked against its header. Unopened names the formats desktop
+// tools open and Walk does not (LHA, ALZ, ZOO, ACE, StuffIt, xar, CHM,
+// Unix compress, ar), for the caller to mark unscannable.
 //
 // # Limits
 //
