@@ -36,7 +36,7 @@ need clamd clamav-daemon
 need clamdscan clamav-daemon
 need clamscan clamav
 [ -f /usr/share/clamav-testfiles/clam.exe ] || need /nonexistent clamav-testfiles
-need spamd spamassassin
+need spamd spamd # Debian 12 ships spamd apart from spamassassin
 need spamc spamc
 need rspamd rspamd
 need python3 python3
