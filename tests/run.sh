@@ -38,7 +38,7 @@ step() { printf '\n=== %s\n' "$*"; }
 step "Debian packages"
 pkgs=(clamav-daemon clamav clamav-testfiles spamassassin spamd spamc rspamd postfix swaks
 	procmail maildrop mandoc python3 ripmime mpack chromium p7zip-full time
-	genisoimage qemu-utils python3-olefile)
+	genisoimage qemu-utils python3-olefile dovecot-core dovecot-lmtpd)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 	"github.com/scandeliver/scandeliver/scan/builtin"
+	"github.com/scandeliver/scandeliver/tests/e2e"
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
@@ -51,7 +52,7 @@ func (s *server) log() string {
 
 // config is a private configuration: virtual mailboxes under vmail, a
 // private quarantine and spool.
-func config(dir, vmail, extra string) string {
+func config(dir, mailbox, extra string) string {
 	return fmt.Sprintf(`[log]
 syslog = false
 [spool]
@@ -61,16 +62,26 @@ dir = %q
 [notify]
 sendmail = ["/bin/true"]
 [serve]
-mailbox = "%s/%%d/%%n/Maildir/"
-%s`, dir, filepath.Join(dir, "q"), vmail, extra)
+mailbox = %q
+%s`, dir, filepath.Join(dir, "q"), mailbox, extra)
 }
 
 func startServer(t *testing.T, extra string) *server {
 	t.Helper()
+	return startServerMailbox(t, "", extra)
+}
+
+// startServerMailbox starts a server whose [serve] mailbox is mailbox
+// ("": virtual mailboxes under s.vmail).
+func startServerMailbox(t *testing.T, mailbox, extra string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	s := &server{sock: filepath.Join(dir, "lmtp"), cfg: filepath.Join(dir, "c.toml"), vmail: filepath.Join(dir, "vmail")}
 	os.MkdirAll(s.vmail, 0o755)
-	if err := os.WriteFile(s.cfg, []byte(config(dir, s.vmail, extra)), 0o644); err != nil {
+	if mailbox == "" {
+		mailbox = s.vmail + "/%d/%n/Maildir/"
+	}
+	if err := os.WriteFile(s.cfg, []byte(config(dir, mailbox, extra)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s.cmd = exec.Command(bin, "serve", "-c", s.cfg, "--listen", "unix:"+s.sock)
@@ -390,5 +401,48 @@ send = "raw"
 	}
 	if !strings.Contains(s.log(), "serve: stopped") {
 		t.Errorf("log:\n%s", s.log())
+	}
+}
+
+// TestServeOnwardDovecot: serve hands the scanned message to a private
+// Dovecot over LMTP (mailbox = "lmtp:unix:..."), and Dovecot's reply for
+// each recipient comes back as it is: 250 for a user it knows, its own
+// 550 5.1.1 for one it does not. One-shot mode with --to lmtp:... maps the
+// same replies to exit 0 and 67.
+func TestServeOnwardDovecot(t *testing.T) {
+	d := e2e.StartDovecot(t, "bob@example.net", "dave@example.net")
+	s := startServerMailbox(t, "lmtp:unix:"+d.Socket, "")
+	c := s.client(t)
+	defer c.Close()
+	got := send(t, c, "alice@example.org", []string{"bob@example.net", "nobody@example.net", "dave@example.net"}, message("m7", "onward"))
+	if got["bob@example.net"] != "250" || got["dave@example.net"] != "250" {
+		t.Errorf("replies %v", got)
+	}
+	if !strings.HasPrefix(got["nobody@example.net"], "550 5.1.1 ") || !strings.Contains(got["nobody@example.net"], "User doesn't exist") {
+		t.Errorf("dovecot's unknown user: %q, want its 550 5.1.1", got["nobody@example.net"])
+	}
+	for _, u := range []string{"bob@example.net", "dave@example.net"} {
+		ents, _ := os.ReadDir(d.Maildir(u))
+		if len(ents) != 1 {
+			t.Fatalf("%s has %d messages in dovecot's Maildir\n%s", u, len(ents), d.Log())
+		}
+		b, _ := os.ReadFile(filepath.Join(d.Maildir(u), ents[0].Name()))
+		if !strings.Contains(string(b), "X-Scandeliver-Status: clean") || !strings.Contains(string(b), "Delivered-To: "+u) || !strings.Contains(string(b), "onward") {
+			t.Errorf("%s got:\n%s", u, b)
+		}
+	}
+
+	// One-shot, the same next hop.
+	for rcpt, want := range map[string]int{"bob@example.net": 0, "nobody@example.net": 67} {
+		cmd := exec.Command(bin, "-c", s.cfg, "-f", "alice@example.org", "-a", rcpt, "--to", "lmtp:unix:"+d.Socket)
+		cmd.Stdin = strings.NewReader(message("m8", "one-shot onward"))
+		cmd.Env = []string{"HOME=/nonexistent", "USER=nobody", "PATH=/usr/bin:/bin"}
+		out, _ := cmd.CombinedOutput()
+		if code := cmd.ProcessState.ExitCode(); code != want {
+			t.Errorf("one-shot to %s: exit %d, want %d: %s", rcpt, code, want, out)
+		}
+	}
+	if ents, _ := os.ReadDir(d.Maildir("bob@example.net")); len(ents) != 2 {
+		t.Errorf("bob has %d messages after one-shot", len(ents))
 	}
 }
