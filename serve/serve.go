@@ -46,12 +46,13 @@ type Server struct {
 	smtp   *smtp.Server
 	start  pipeline.ServeConfig // the settings that take effect at start
 
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	draining bool
-	conns    atomic.Int64
-	stopped  chan struct{}
-	stopOnce sync.Once
+	mu        sync.Mutex
+	sessions  map[*session]struct{}
+	listeners []net.Listener
+	draining  bool
+	conns     atomic.Int64
+	stopped   chan struct{}
+	stopOnce  sync.Once
 }
 
 type canaryResult struct {
@@ -131,6 +132,9 @@ func (s *Server) Canary(ctx context.Context) {
 
 // Serve accepts LMTP sessions on l until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	s.listeners = append(s.listeners, l)
+	s.mu.Unlock()
 	err := s.smtp.Serve(&limitListener{Listener: l, s: s})
 	select {
 	case <-s.stopped:
@@ -148,6 +152,9 @@ func (s *Server) Serve(l net.Listener) error {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.draining = true
+	for _, l := range s.listeners {
+		l.Close() // before anything else: no new session from now on
+	}
 	s.mu.Unlock()
 	s.stopOnce.Do(func() { close(s.stopped) })
 	// Closes the listeners; connections stay (go-smtp's Shutdown waits for
@@ -189,11 +196,18 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		l.s.mu.Lock()
+		draining := l.s.draining
+		l.s.mu.Unlock()
 		max := int64(l.s.start.MaxSessions)
-		if n := l.s.conns.Add(1); max > 0 && n > max {
+		if n := l.s.conns.Add(1); draining || (max > 0 && n > max) {
 			l.s.conns.Add(-1)
+			why := "Too many sessions"
+			if draining {
+				why = "Service shutting down"
+			}
 			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			io.WriteString(c, "421 4.3.2 Too many sessions, try again later\r\n")
+			io.WriteString(c, "421 4.3.2 "+why+", try again later\r\n")
 			c.Close()
 			continue
 		}

@@ -446,3 +446,38 @@ func TestServeOnwardDovecot(t *testing.T) {
 		t.Errorf("bob has %d messages after one-shot", len(ents))
 	}
 }
+
+// TestServeMaxSessions: past [serve] max_sessions a new connection is
+// answered 421 (the MTA retries); when a session ends, a new one is served.
+func TestServeMaxSessions(t *testing.T) {
+	s := startServer(t, "max_sessions = 1\n")
+	first := s.client(t)
+	c, err := net.Dial("unix", s.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := textproto.NewConn(c)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if code, msg, err := tc.ReadResponse(421); err != nil {
+		t.Errorf("second session: %d %s %v", code, msg, err)
+	}
+	tc.Close()
+	first.Quit()
+	for i := 0; ; i++ {
+		c, err := net.Dial("unix", s.sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := textproto.NewConn(c)
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		code, _, _ := tc.ReadResponse(0)
+		tc.Close()
+		if code == 220 {
+			break
+		}
+		if i > 100 {
+			t.Fatalf("no session after the first ended: %d", code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
