@@ -25,6 +25,17 @@ var provenOpen = map[string]string{
 	"clam.tar.gz":  "gzip>tar",
 	"clam.exe.bz2": "bzip2",
 	"clam.tnef":    "tnef",
+	// unpack/archive's TestContainersCorpus and unpack's TestBinHexCorpus
+	// (issue 11 section 5).
+	"clam.arj":         "arj",
+	"clam.cab":         "cab",
+	"clam.bin-be.cpio": "cpio",
+	"clam.bin-le.cpio": "cpio",
+	"clam.newc.cpio":   "cpio",
+	"clam.odc.cpio":    "cpio",
+	"clam.d64.zip":     "zip",
+	"clam.impl.zip":    "zip",
+	"clam.exe.binhex":  "binhex",
 }
 
 // TestClamavTestfiles attaches every /usr/share/clamav-testfiles/clam.*
