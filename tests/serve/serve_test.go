@@ -71,19 +71,10 @@ func startServer(t *testing.T, extra string) *server {
 	return startServerMailbox(t, "", extra)
 }
 
-// startServerMailbox starts a server whose [serve] mailbox is mailbox
-// ("": virtual mailboxes under s.vmail).
-func startServerMailbox(t *testing.T, mailbox, extra string) *server {
+// startCmd starts the server of s (its cfg and sock set) and waits until
+// it listens.
+func startCmd(t *testing.T, s *server) {
 	t.Helper()
-	dir := t.TempDir()
-	s := &server{sock: filepath.Join(dir, "lmtp"), cfg: filepath.Join(dir, "c.toml"), vmail: filepath.Join(dir, "vmail")}
-	os.MkdirAll(s.vmail, 0o755)
-	if mailbox == "" {
-		mailbox = s.vmail + "/%d/%n/Maildir/"
-	}
-	if err := os.WriteFile(s.cfg, []byte(config(dir, mailbox, extra)), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	s.cmd = exec.Command(bin, "serve", "-c", s.cfg, "--listen", "unix:"+s.sock)
 	s.cmd.Stdout, s.cmd.Stderr = s, s
 	if err := s.cmd.Start(); err != nil {
@@ -106,6 +97,22 @@ func startServerMailbox(t *testing.T, mailbox, extra string) *server {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
+}
+
+// startServerMailbox starts a server whose [serve] mailbox is mailbox
+// ("": virtual mailboxes under s.vmail).
+func startServerMailbox(t *testing.T, mailbox, extra string) *server {
+	t.Helper()
+	dir := t.TempDir()
+	s := &server{sock: filepath.Join(dir, "lmtp"), cfg: filepath.Join(dir, "c.toml"), vmail: filepath.Join(dir, "vmail")}
+	os.MkdirAll(s.vmail, 0o755)
+	if mailbox == "" {
+		mailbox = s.vmail + "/%d/%n/Maildir/"
+	}
+	if err := os.WriteFile(s.cfg, []byte(config(dir, mailbox, extra)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startCmd(t, s)
 	return s
 }
 
@@ -490,5 +497,58 @@ func TestServeMaxSessions(t *testing.T) {
 			t.Fatalf("no session after the first ended: %d", code)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestServeSystemUsers: with no [serve] mailbox, the local part names a
+// system user, and a child process running as that user writes the
+// message into ~/Maildir/: the files are the user's, and a user whose
+// home the user cannot write gets a 4xx (root could have written it: the
+// write really runs as the user). An unknown user is refused at RCPT.
+func TestServeSystemUsers(t *testing.T) {
+	base, err := os.MkdirTemp("", "scandeliver-serve-users-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	os.Chmod(base, 0o755)
+	amy := testenv.NewUser(t, base, "sdsa")
+	ben := testenv.NewUser(t, base, "sdsb")
+	// Ben's home is root's: he cannot make his Maildir there.
+	os.Chown(ben.Home, 0, 0)
+	os.Chmod(ben.Home, 0o755)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte(config(dir, "", "")), 0o644)
+	s := &server{sock: filepath.Join(dir, "lmtp"), cfg: cfg}
+	startCmd(t, s)
+	c := s.client(t)
+	defer c.Close()
+	got := send(t, c, "alice@example.org", []string{amy.Name + "@localhost", ben.Name + "@localhost", "sdnosuchuser@localhost"}, message("m9", "for users"))
+	if got[amy.Name+"@localhost"] != "250" {
+		t.Errorf("amy: %q", got[amy.Name+"@localhost"])
+	}
+	if !strings.HasPrefix(got[ben.Name+"@localhost"], "451 4.") {
+		t.Errorf("ben, whose home is not his: %q, want 451", got[ben.Name+"@localhost"])
+	}
+	if !strings.Contains(got["sdnosuchuser@localhost"], "550") {
+		t.Errorf("unknown user: %q", got["sdnosuchuser@localhost"])
+	}
+	newDir := filepath.Join(amy.Home, "Maildir", "new")
+	ents, err := os.ReadDir(newDir)
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("amy's Maildir: %v %v", ents, err)
+	}
+	for _, p := range []string{filepath.Join(amy.Home, "Maildir"), filepath.Join(newDir, ents[0].Name())} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != amy.Uid || int(st.Gid) != amy.Gid {
+			t.Errorf("%s is %d:%d, want amy's %d:%d", p, st.Uid, st.Gid, amy.Uid, amy.Gid)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(ben.Home, "Maildir")); err == nil {
+		t.Error("ben's Maildir was made (as root?)")
 	}
 }

@@ -4,11 +4,15 @@
 package testenv
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"testing"
 )
 
@@ -140,4 +144,46 @@ func RunWithBinary(m *testing.M, bin *string, setup func() error) int {
 		}
 	}
 	return m.Run()
+}
+
+// User is a local user made by NewUser.
+type User struct {
+	Name, Home string
+	Uid, Gid   int
+}
+
+// NewUser creates a local user with its own group and a home under base
+// (useradd(8); needs root: skips, or fails under CI, without) and removes
+// it when the test ends.
+func NewUser(t testing.TB, base, prefix string) User {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Missing(t, "needs root: it creates local users (useradd)")
+	}
+	if _, err := exec.LookPath("useradd"); err != nil {
+		Missing(t, "useradd not found (Debian package passwd)")
+	}
+	var r [3]byte
+	rand.Read(r[:])
+	name := prefix + hex.EncodeToString(r[:])
+	home := filepath.Join(base, "home", name)
+	if err := os.MkdirAll(filepath.Dir(home), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("useradd", "--create-home", "--home-dir", home, "--shell", "/bin/sh", "--user-group", name).CombinedOutput()
+	if err != nil {
+		t.Fatalf("useradd %s: %v: %s", name, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v: %s", name, err, out)
+		}
+	})
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return User{Name: name, Home: home, Uid: uid, Gid: gid}
 }
