@@ -237,7 +237,17 @@ private directory), else the path is appended.`},
 			{Keys: []string{"infected", "clean", "error"}, Arg: "Ar list", Text: `command: exit codes.
 Default: infected [1], clean [0]; any other code is an error.`},
 			{Keys: []string{"signature_pattern"}, Arg: "Ar regexp", Text: `command: where the signature name is in the output (group 1).`},
-			{Keys: []string{"temp_dir"}, Arg: "Ar path", Text: `command: where the private directories are made.`},
+			{Keys: []string{"temp_dir"}, Arg: "Ar path", Text: `command: where the private directories are made
+.Pf ( Pa scandeliver-cmd- Ns Ar pid Ns Pa -* ,
+mode 0700, one per scan, removed after it).
+The scanner runs in a process group of its own, killed on timeout, and is
+killed by the kernel if scandeliver dies (even by SIGKILL); the directories
+that a killed scandeliver left are removed when the engine is next set up
+(only ours: our uid, mode 0700, not a symbolic link, its process gone).
+Default: the
+.Ev TMPDIR
+directory, else
+.Pa /tmp .`},
 			{Keys: []string{"databases"}, Arg: "Ar list", Text: `builtin: ClamAV
 .Pa .hdb
 and

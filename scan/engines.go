@@ -89,6 +89,8 @@ func New(cfg Config) (Engine, error) {
 			return nil, keyErr(cfg.Name, "command", errors.New("command needs an argument list"))
 		}
 		s := &command.Scanner{Argv: cfg.Command, Clean: cfg.Clean, Infected: cfg.Infected, TempDir: cfg.TempDir}
+		// What a process killed during a scan left behind (issue 12.4).
+		command.Sweep(cfg.TempDir, time.Now())
 		if cfg.SignaturePattern != "" {
 			re, err := regexp.Compile(cfg.SignaturePattern)
 			if err != nil {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -60,7 +61,9 @@ func (s *Scanner) Scan(ctx context.Context, open func() (io.ReadCloser, error)) 
 	if len(s.Argv) == 0 {
 		return Result{}, errors.New("command: empty argv")
 	}
-	dir, err := os.MkdirTemp(s.TempDir, "scandeliver-cmd-") // mode 0700
+	// The directory is named after our pid, so that Sweep can tell one
+	// left by a process that died (SIGKILL leaves it) from one in use.
+	dir, err := os.MkdirTemp(s.TempDir, dirPrefix+strconv.Itoa(os.Getpid())+"-") // mode 0700
 	if err != nil {
 		return Result{}, fmt.Errorf("command: %w", err)
 	}
@@ -91,8 +94,12 @@ func (s *Scanner) Scan(ctx context.Context, open func() (io.ReadCloser, error)) 
 	out := &capped{max: max}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so that a timeout kills the scanner and
-	// whatever it started.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// whatever it started; and killed by the kernel when we die, however
+	// we die (a SIGKILL runs none of our code: issue 12.4 found the
+	// scanner left running). QUIRK: Pdeathsig follows the thread that
+	// started the child, and the Go runtime does not end threads that
+	// no goroutine has locked.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error {
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 	}
@@ -186,4 +193,68 @@ func (c *capped) Write(p []byte) (int, error) {
 		c.Buffer.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
+}
+
+// dirPrefix starts the name of each scan's private directory, followed by
+// the pid of the process that made it and a random part.
+const dirPrefix = "scandeliver-cmd-"
+
+// staleUnnamed is the age past which a private directory without a pid in
+// its name (made before names carried one) is removed by Sweep.
+const staleUnnamed = 24 * time.Hour
+
+// Sweep removes the private directories that scans of a process that has
+// died left in dir ("" means os.TempDir()): a SIGKILL runs no deferred
+// removal. It removes only directories of ours: named dirPrefix + pid,
+// not symbolic links (Lstat), owned by our effective uid, mode 0700, and
+// whose process is gone; their contents are removed without following
+// symbolic links (os.RemoveAll). It returns how many it removed; what it
+// cannot read or remove is left alone.
+func Sweep(dir string, now time.Time) int {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, dirPrefix) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		fi, err := os.Lstat(path)
+		if err != nil || !fi.IsDir() || fi.Mode().Perm() != 0o700 {
+			continue
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || int(st.Uid) != os.Geteuid() {
+			continue
+		}
+		if !stale(strings.TrimPrefix(name, dirPrefix), fi.ModTime(), now) {
+			continue
+		}
+		if os.RemoveAll(path) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// stale decides from what follows dirPrefix ("PID-random", or "random"
+// for a directory of an older version) whether its process is gone.
+func stale(rest string, mtime, now time.Time) bool {
+	pidText, _, ok := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(pidText)
+	if !ok || err != nil || pid <= 0 {
+		return now.Sub(mtime) > staleUnnamed
+	}
+	if pid == os.Getpid() {
+		return false
+	}
+	// ESRCH: no such process. EPERM means it runs as someone else, so a
+	// pid reused: left alone, as is a live one.
+	return syscall.Kill(pid, 0) == syscall.ESRCH
 }
