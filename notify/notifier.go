@@ -40,11 +40,11 @@ func (n Notifier) Build(name, to string, d Data, auto string) ([]byte, error) {
 	}
 	from := n.From
 	if from == "" {
-		from = "postmaster"
+		from = DefaultFrom
 	}
 	fromName := n.FromName
 	if fromName == "" {
-		fromName = "Mail scanner"
+		fromName = DefaultFromName
 	}
 	lang := n.Lang
 	if lang == "" {

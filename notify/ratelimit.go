@@ -38,7 +38,7 @@ func (r RateLimit) Allow(addr string) (bool, error) {
 	}
 	iv := r.Interval
 	if iv <= 0 {
-		iv = time.Hour
+		iv = DefaultInterval
 	}
 	dfd, err := r.openDir()
 	if err != nil {

@@ -74,7 +74,7 @@ func (m Mailer) Send(ctx context.Context, rcpt string, msg []byte) error {
 	}
 	timeout := m.Timeout
 	if timeout <= 0 {
-		timeout = 60 * time.Second
+		timeout = DefaultSendTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

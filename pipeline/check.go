@@ -8,6 +8,7 @@ import (
 	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/notify"
 	"github.com/scandeliver/scandeliver/rules"
+	"github.com/scandeliver/scandeliver/sanitize/html"
 	"github.com/scandeliver/scandeliver/scan"
 )
 
@@ -105,6 +106,13 @@ func (c Config) Effective() Config {
 	c.Release.Key = c.Release.KeyFile()
 	c.Release.MaxAge = Duration(c.Release.maxAge())
 	c.Notify.Lang = cmp.Or(c.Notify.Lang, "en")
+	c.Notify.From = cmp.Or(c.Notify.From, notify.DefaultFrom)
+	c.Notify.FromName = cmp.Or(c.Notify.FromName, notify.DefaultFromName)
+	c.Notify.Timeout = cmp.Or(c.Notify.Timeout, Duration(notify.DefaultSendTimeout))
+	c.Notify.SenderInterval = cmp.Or(c.Notify.SenderInterval, Duration(notify.DefaultInterval))
+	c.HTML.MaxBytes = cmp.Or(c.HTML.MaxBytes, Size(html.DefaultMaxBytes))
+	c.HTML.Timeout = cmp.Or(c.HTML.Timeout, Duration(html.DefaultTimeout))
+	c.HTML.MaxMemory = cmp.Or(c.HTML.MaxMemory, Size(html.DefaultMessageMemory))
 	c.Headers.Status = cmp.Or(c.Headers.Status, "X-Scandeliver-Status")
 	return c
 }

@@ -28,6 +28,8 @@ func TestExampleConfigDecodesStrictly(t *testing.T) {
 	want.Notify.Sendmail = []string{"/usr/sbin/sendmail"}
 	want.Notify.Lang = "en"
 	want.Scan.Budget = pipeline.Duration(pipeline.DefaultBudget)
+	e := want.Effective()
+	want.Notify, want.HTML, want.Headers = e.Notify, e.HTML, e.Headers
 	lim := unpack.Limits{}.WithDefaults()
 	if cfg.Limits != lim {
 		t.Errorf("example [limits] %+v differ from the defaults %+v", cfg.Limits, lim)

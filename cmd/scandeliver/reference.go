@@ -35,6 +35,9 @@ func exampleConfig() Config {
 	c.Notify.Sendmail = []string{"/usr/sbin/sendmail"}
 	c.Notify.Lang = "en"
 	c.Scan.Budget = pipeline.Duration(pipeline.DefaultBudget)
+	// The zero values that mean a default, shown as the default.
+	e := c.Effective()
+	c.Notify, c.HTML, c.Headers = e.Notify, e.HTML, e.Headers
 	return c
 }
 
