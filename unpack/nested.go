@@ -117,7 +117,7 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 var compressedFormats = map[string]bool{
 	"gz": true, "gzip": true, "bz2": true, "bzip2": true, "xz": true, "zst": true, "zstd": true,
 	"lz4": true, "lz": true, "lzip": true, "lzma": true, "br": true, "brotli": true, "sz": true,
-	"snappy": true, "z": true, "compress": true, "lzw": true, "minlz": true, "mz": true,
+	"snappy": true, "z": true, "compress": true, "lzw": true, "minlz": true, "mz": true, "szdd": true,
 }
 
 func isCompressed(format string) bool {

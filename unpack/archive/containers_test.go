@@ -246,6 +246,7 @@ var corpusContainers = []struct{ file, formats string }{
 	{"clamav/clam.d64.zip", "zip"},
 	{"clamav/clam.cab", "cab"},
 	{"clamav/clam.arj", "arj"},
+	{"clamav/clam.exe.szdd", "szdd"},
 	{"clamav/clam.impl.zip", "zip"},
 	{"clamav/clam.bin-be.cpio", "cpio"},
 	{"clamav/clam.bin-le.cpio", "cpio"},
@@ -775,5 +776,55 @@ func TestUnopened(t *testing.T) {
 	}
 	if f, ok := archive.Unopened([]byte("plain text that is no archive at all.....")); ok {
 		t.Errorf("text: %q", f)
+	}
+}
+
+// mkSZDD compresses data as COMPRESS.EXE would in its simplest form:
+// literals, then a match that copies the data's first bytes again from
+// the window (positions start at 4096-16).
+func mkSZDD(data []byte, repeat int) []byte {
+	var b bytes.Buffer
+	b.WriteString("SZDD\x88\xf0\x27\x33A_")
+	binary.Write(&b, binary.LittleEndian, uint32(len(data)+repeat))
+	// Items: a literal (1 byte, control bit 1) or a match (2 bytes, 0),
+	// eight to a control byte.
+	var items [][]byte
+	for _, c := range data {
+		items = append(items, []byte{c})
+	}
+	if repeat > 0 { // one match of repeat (3..18) bytes from position 4080
+		from := 4096 - 16
+		items = append(items, []byte{byte(from), byte(from>>8)<<4 | byte(repeat-3)})
+	}
+	for i := 0; i < len(items); i += 8 {
+		group := items[i:min(i+8, len(items))]
+		var control byte
+		for k, it := range group {
+			if len(it) == 1 {
+				control |= 1 << k
+			}
+		}
+		b.WriteByte(control)
+		for _, it := range group {
+			b.Write(it)
+		}
+	}
+	return b.Bytes()
+}
+
+// TestSZDD opens COMPRESS.EXE's format (EXPAND.EXE and 7-Zip open it)
+// holding EICAR, whose first 18 bytes come again by a match.
+func TestSZDD(t *testing.T) {
+	data := mkSZDD(builtin.Eicar(), 18)
+	if f, _ := archive.Identify(data); f != "szdd" {
+		t.Fatalf("identified as %q", f)
+	}
+	leaves, _, probs := open(t, data)
+	want := append(append([]byte(nil), builtin.Eicar()...), builtin.Eicar()[:18]...)
+	if len(leaves) != 1 || !bytes.Equal(leaves[0].data, want) || len(probs) > 0 {
+		t.Errorf("got %q, problems %q", leaves, probs)
+	}
+	if _, _, probs := open(t, data[:len(data)-5]); len(probs) == 0 {
+		t.Errorf("cut: no problem")
 	}
 }

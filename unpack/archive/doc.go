@@ -32,7 +32,8 @@
 // Archives: zip, tar, 7z, rar (v1.5 to v5), cab, arj and cpio. Single
 // compressed streams, which yield one member: gzip (member name from the
 // gzip header), bzip2, xz, lzma (the legacy .lzma format), zstd (also
-// behind a skippable frame), lz4, lzip, snappy (framed), minlz, zlib, and
+// behind a skippable frame), lz4, lzip, snappy (framed), minlz, zlib,
+// SZDD (COMPRESS.EXE, szdd.go), and
 // brotli (which has no magic number, so Identify never returns it; Walk
 // opens it when the caller knows). A compressed tar (tar.gz) is two
 // levels: the gzip stream yields the tar as its one member.
