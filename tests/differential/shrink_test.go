@@ -157,21 +157,30 @@ func shrinkAll(t *testing.T, e *env, rs []*result, limit int) {
 		shrunk       []byte
 		file         string
 	}
-	// One message per (tricks, payload kind), those with one trick first,
-	// in seed order, so that the budget covers as many kinds of leak as it
-	// can.
-	seen := map[string]bool{}
+	// In seed order: first one message per trick among the messages of
+	// one trick, then messages of several tricks where one of them has no
+	// message yet, then one per (tricks, payload kind), so that the budget
+	// covers as many kinds of leak as it can. Regression files that exist
+	// already are not made again.
+	seen, covered := map[string]bool{}, map[string]bool{}
 	var jobs []*job
-	for pass := 0; pass < 2; pass++ {
+	for pass := 0; pass < 3; pass++ {
 		for _, r := range rs {
-			if len(r.leaks) == 0 || (len(r.m.tricks) == 1) != (pass == 0) {
+			if len(r.leaks) == 0 || (pass == 0 && len(r.m.tricks) != 1) || (pass == 1 && len(r.m.tricks) < 2) {
 				continue
 			}
 			key := strings.Join(r.m.tricks, "+") + " " + r.m.kind
-			if seen[key] {
+			fresh := false
+			for _, n := range r.m.tricks {
+				fresh = fresh || !covered[n]
+			}
+			if seen[key] || (pass < 2 && !fresh) {
 				continue
 			}
 			seen[key] = true
+			for _, n := range r.m.tricks {
+				covered[n] = true
+			}
 			reader := sortedKeys(r.leaks)[0]
 			jobs = append(jobs, &job{r: r, reader: reader, kind: leakKind(r.leaks[reader])})
 		}
@@ -209,7 +218,7 @@ func shrinkAll(t *testing.T, e *env, rs []*result, limit int) {
 			t.Logf("%s: shrunk message no longer leaks (flaky?), dropped", j.file)
 			continue
 		}
-		line := fmt.Sprintf("%s: %s obtained from the delivered copy through %s (binary: exit %d, %s); seed %d, tricks %s, payload %s\n",
+		line := fmt.Sprintf("%s: %s obtained from the delivered copy through %s (binary: exit %d, %s); seed %d, tricks %s, payload %s (SCANDELIVER_DIFF_SEED=%[6]d go test -run TestOne -v ./tests/differential shows the whole message)\n",
 			j.file, map[string]string{"eicar": "EICAR", "name": "a banned file name"}[j.kind], strings.Join(what, ", "),
 			probe[0].d.code, probe[0].d.action, j.r.m.seed, desc, j.r.m.kind)
 		if err := os.WriteFile(filepath.Join("testdata/regress", j.file+".eml"), j.shrunk, 0o644); err != nil {
