@@ -27,7 +27,8 @@
 // list is empty and the property holds without exception.
 //
 // TestDifferential runs seeds 1..2000 (200 with -short, or
-// $SCANDELIVER_DIFF_N) and logs the leak rate per family and per trick.
+// $SCANDELIVER_DIFF_N, or the seeds of $SCANDELIVER_DIFF_SEEDS=1,2,...)
+// and logs the leak rate per family and per trick.
 // TestRegress runs the shrunk failures under testdata/regress.
 // FuzzDifferential takes the seed under `go test -fuzz`. TestOne shows
 // one message ($SCANDELIVER_DIFF_SEED). SCANDELIVER_DIFF_SHRINK=K shrinks
