@@ -381,7 +381,9 @@ func TestPostfixScanning(t *testing.T) {
 				t.Logf("the re-sent copy carries a mark that verifies (entry %s), but was quarantined again as %s", id, e.ID)
 			}
 		}
-		if got := maildirWith(t, md2, "X-Scandeliver-Released: v=2; id="+id); len(got) != 1 {
+		// Released with --force (clamd still finds EICAR): delivered as
+		// released, the mark itself removed like every field of ours.
+		if got := maildirWith(t, md2, "X-Scandeliver-Status: released ("+id+")"); len(got) != 1 {
 			t.Errorf("re-sent copy not delivered to %s (%d copies): the delivery path must honour releasedOK", User2, len(got))
 		} else if !bytes.Contains(got[0], []byte(base64.StdEncoding.EncodeToString(zipOf(t, "report.txt", builtin.Eicar()))[:40])) {
 			t.Errorf("the re-sent copy was delivered without its released attachment")
