@@ -106,7 +106,9 @@ func check(t *testing.T, path string, have, want []byte) {
 			w = wl[k]
 		}
 		if h != w {
-			t.Errorf("%s differs from what confdoc writes (go test ./cmd/scandeliver -run TestReference -update), first at line %d:\n have %q\n want %q", path, k+1, h, w)
+			t.Errorf("%s differs from what confdoc writes, first at line %d:\n have %q\n want %q\n"+
+				"Its key reference is written from confdoc/docs.go: make the change there (-update would undo one made in %s), then\n"+
+				"  go test ./cmd/scandeliver -run TestReference -update", path, k+1, h, w, filepath.Base(path))
 			return
 		}
 	}
