@@ -404,3 +404,110 @@ func FuzzID(f *testing.F) {
 }
 
 func (s Store) entryDir(id string) string { return filepath.Join(s.Dir, id) }
+
+// TestMigrate: the old layout (Dir/YYYYMMDD/<id>, Dir/tmp) is moved into
+// place by Purge and Migrate: entries keep their ids and content, the day
+// and tmp directories go.
+func TestMigrate(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "q")}
+	id, err := s.Put(bytes.NewReader(raw), Report{Sender: "old@example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := filepath.Join(s.Dir, id[:8])
+	os.Mkdir(day, 0o777)
+	if err := os.Rename(filepath.Join(s.Dir, id), filepath.Join(day, id)); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(s.Dir, "tmp", id[:23]+"000000000000"), 0o700)
+	os.WriteFile(filepath.Join(day, "junk"), nil, 0o600)
+	if _, err := s.List(time.Time{}); err == nil || !strings.Contains(err.Error(), "old layout") {
+		t.Errorf("list of the old layout: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("migrating needs root")
+	}
+	if _, err := s.Purge(1000 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Get(id)
+	if err != nil || r.Sender != "old@example.org" {
+		t.Errorf("after migration: %+v %v", r, err)
+	}
+	for _, d := range []string{day, filepath.Join(s.Dir, "tmp")} {
+		if _, err := os.Lstat(d); err == nil {
+			t.Errorf("%s left", d)
+		}
+	}
+}
+
+// TestEntryChecks: what an entry's author could plant is refused: a
+// message that is a hard link, a file owned by someone else, a FIFO; and
+// a top directory that is not safe.
+func TestEntryChecks(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "q")}
+	id, err := s.Put(bytes.NewReader(raw), Report{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := filepath.Join(s.Dir, id, "message")
+	other := filepath.Join(t.TempDir(), "other")
+	os.WriteFile(other, []byte("secret"), 0o600)
+
+	os.Remove(msg)
+	if err := os.Link(other, msg); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := s.Open(id); err == nil || !strings.Contains(err.Error(), "hard links") {
+		t.Errorf("hard-linked message opened: %v", err)
+		if f != nil {
+			f.Close()
+		}
+	}
+	os.Remove(msg)
+	if err := syscall.Mkfifo(msg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		f, err := s.Open(id)
+		if f != nil {
+			f.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a FIFO was opened as the message")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("opening a FIFO blocked")
+	}
+	if os.Geteuid() == 0 {
+		os.Remove(msg)
+		os.WriteFile(msg, raw, 0o600)
+		os.Chown(msg, 65534, 65534)
+		if f, err := s.Open(id); err == nil || !strings.Contains(err.Error(), "not by the entry's author") {
+			t.Errorf("a file of another owner opened: %v", err)
+			if f != nil {
+				f.Close()
+			}
+		}
+		// A top directory owned by another user, or open to all without
+		// the sticky bit.
+		os.Chown(s.Dir, 65534, 65534)
+		if _, err := s.Get(id); !errors.Is(err, ErrLayout) {
+			t.Errorf("top directory owned by nobody: %v", err)
+		}
+		os.Chown(s.Dir, 0, 0)
+	}
+	os.Chmod(s.Dir, 0o777)
+	if _, err := s.Put(bytes.NewReader(raw), Report{}); !errors.Is(err, ErrLayout) {
+		t.Errorf("top directory 0777 without the sticky bit: %v", err)
+	}
+	os.Chmod(s.Dir, 0o777|os.ModeSticky)
+	if _, err := s.Put(bytes.NewReader(raw), Report{}); err != nil {
+		t.Errorf("top directory 1777: %v", err)
+	}
+}
