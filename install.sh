@@ -136,8 +136,8 @@ if [ "$qowner" = "root:$group" ]; then
 else
 	qnote="Quarantine: $spool/quarantine is $qowner, mode $qmode, NOT root:$group:
 when this tree is installed, run (as root)
-    groupadd --system $group; chown root:$group ${spool#"$DESTDIR"}/quarantine ${spool#"$DESTDIR"}/quarantine/tmp
-    chmod 3773 ${spool#"$DESTDIR"}/quarantine ${spool#"$DESTDIR"}/quarantine/tmp"
+    groupadd --system $group; chown root:$group ${spool#"$DESTDIR"}/quarantine
+    chmod 3773 ${spool#"$DESTDIR"}/quarantine"
 fi
 if grep -q '^group = "'"$group"'"' "$confdir/scandeliver.toml"; then
 	gnote="$confdir/scandeliver.toml has [quarantine] group = \"$group\"."
