@@ -42,6 +42,8 @@ top=$(cd "$(dirname "$0")" && pwd)
 bindir=$DESTDIR$PREFIX/bin
 man1=$DESTDIR$PREFIX/share/man/man1
 man5=$DESTDIR$PREFIX/share/man/man5
+man8=$DESTDIR$PREFIX/share/man/man8
+unitdir=$DESTDIR/etc/systemd/system
 docdir=$DESTDIR$PREFIX/share/doc/scandeliver
 tmpldir=$DESTDIR$PREFIX/share/scandeliver/templates
 confdir=$DESTDIR/etc/scandeliver
@@ -69,7 +71,7 @@ ver=$(cd "$top" && git describe --always --dirty 2>/dev/null || echo devel)
 mkdir -p "$top/build"
 (cd "$top" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=$ver" -o build/scandeliver ./cmd/scandeliver)
 
-mkdir -p "$bindir" "$man1" "$man5" "$docdir" "$confdir" "$(dirname "$manifest")"
+mkdir -p "$bindir" "$man1" "$man5" "$man8" "$unitdir" "$docdir" "$confdir" "$(dirname "$manifest")"
 : > "$manifest.new"
 put() { # mode src dst
 	install -m "$1" "$2" "$3"
@@ -78,6 +80,10 @@ put() { # mode src dst
 put 0755 "$top/build/scandeliver" "$bindir/scandeliver"
 put 0644 "$top/man/scandeliver.1" "$man1/scandeliver.1"
 put 0644 "$top/man/scandeliver.toml.5" "$man5/scandeliver.toml.5"
+put 0644 "$top/man/scandeliver.8" "$man8/scandeliver.8"
+# The systemd unit of scandeliver serve, naming this PREFIX's binary.
+sed "s|@PREFIX@|$PREFIX|g" "$top/etc/scandeliver.service" > "$top/build/scandeliver.service"
+put 0644 "$top/build/scandeliver.service" "$unitdir/scandeliver.service"
 put 0644 "$top/etc/scandeliver.toml" "$docdir/scandeliver.toml.example"
 # Report templates and reason translations, for sites to copy and edit
 # (the same ones are built into the binary).
@@ -155,6 +161,11 @@ $gnote
 
 Postfix (main.cf), then 'postfix reload':
     mailbox_command = $PREFIX/bin/scandeliver -a "\$RECIPIENT"
+or, resident (scandeliver serve, man 8 scandeliver; set [serve] in the
+configuration, then 'systemctl daemon-reload; systemctl enable --now scandeliver'):
+    virtual_transport = lmtp:unix:/run/scandeliver/lmtp
+(Debian's lmtp client runs chrooted: listen in /var/spool/postfix/private
+and name it lmtp:unix:private/scandeliver, see the man page's EXAMPLES.)
 sendmail (sendmail.mc), then rebuild sendmail.cf:
     define(\`LOCAL_MAILER_PATH', \`$PREFIX/bin/scandeliver')
     define(\`LOCAL_MAILER_FLAGS', \`Prn9S')

@@ -19,6 +19,7 @@ import (
 	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/pipeline"
 	"github.com/scandeliver/scandeliver/scan"
+	"github.com/scandeliver/scandeliver/unpack"
 )
 
 // Options are what the front door (cmd) provides.
@@ -77,6 +78,9 @@ func New(snap *pipeline.Snapshot, opt Options) *Server {
 	}
 	srv.MaxMessageBytes = int64(snap.Config.Serve.MaxSize)
 	srv.MaxRecipients = 1000
+	// RFC 5321 section 4.5.3.1.6 allows 1000 bytes; MTAs fold longer
+	// lines, but a message is not refused for one up to 64 KiB.
+	srv.MaxLineLength = 64 << 10
 	srv.ReadTimeout = 10 * time.Minute
 	srv.WriteTimeout = time.Minute
 	srv.ErrorLog = logger{s.opt.Warn}
@@ -353,13 +357,16 @@ func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	start := time.Now()
 	snap := ss.s.Snapshot()
 	cfg := snap.Config
-	sp := cfg.Spool
-	sp.MaxSize = 0 // go-smtp enforces [serve] max_size while reading
-	m, err := pipeline.NewMessage(r, sp)
+	// go-smtp enforces [serve] max_size while reading, the spool [spool]
+	// max_size (the hard ceiling): both are 552.
+	m, err := pipeline.NewMessage(r, cfg.Spool)
 	if err != nil {
 		var se *smtp.SMTPError
 		if errors.As(err, &se) {
 			return se // 552 too big
+		}
+		if errors.Is(err, unpack.ErrTooLarge) {
+			return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big for this system"}
 		}
 		return tempError(fmt.Errorf("spooling the message: %w", err))
 	}

@@ -44,6 +44,7 @@ func TestInstallDestdir(t *testing.T) {
 	}
 	files := []string{
 		"usr/bin/scandeliver", "usr/share/man/man1/scandeliver.1", "usr/share/man/man5/scandeliver.toml.5",
+		"usr/share/man/man8/scandeliver.8", "etc/systemd/system/scandeliver.service",
 		"usr/share/doc/scandeliver/scandeliver.toml.example", "etc/scandeliver/scandeliver.toml",
 		"usr/share/scandeliver/templates/en/postmaster.tmpl", "usr/share/scandeliver/templates/fr/sender.tmpl",
 		"usr/share/scandeliver/templates/fr/reasons.txt",

@@ -552,3 +552,31 @@ func TestServeSystemUsers(t *testing.T) {
 		t.Error("ben's Maildir was made (as root?)")
 	}
 }
+
+// TestServeTooBig: a message over [serve] max_size, or over the hard
+// ceiling [spool] max_size, is refused with 552 for every recipient, and
+// nothing is delivered.
+func TestServeTooBig(t *testing.T) {
+	big := message("m10", strings.Repeat("0123456789abcdef\r\n", 512)) // 9 KiB
+	for _, extra := range []string{"max_size = 4096\n", "[canary]\ndisable = true\n"} {
+		dir := t.TempDir()
+		s := &server{sock: filepath.Join(dir, "lmtp"), cfg: filepath.Join(dir, "c.toml"), vmail: filepath.Join(dir, "vmail")}
+		cfg := config(dir, s.vmail+"/%d/%n/Maildir/", extra)
+		if !strings.HasPrefix(extra, "max_size") { // the spool's ceiling instead
+			cfg = strings.Replace(cfg, "[spool]\n", "[spool]\nmax_size = 4096\n", 1)
+		}
+		os.WriteFile(s.cfg, []byte(cfg), 0o644)
+		startCmd(t, s)
+		c := s.client(t)
+		got := send(t, c, "alice@example.org", []string{"bob@example.net", "dave@example.net"}, big)
+		c.Close()
+		for _, r := range []string{"bob@example.net", "dave@example.net"} {
+			if !strings.HasPrefix(got[r], "552 5.3.4") {
+				t.Errorf("%s: %s: %q, want 552 5.3.4", strings.TrimSpace(extra), r, got[r])
+			}
+		}
+		if n := len(maildirFiles(t, filepath.Join(s.vmail, "example.net", "bob", "Maildir"))); n != 0 {
+			t.Errorf("%d delivered", n)
+		}
+	}
+}
