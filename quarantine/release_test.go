@@ -126,6 +126,7 @@ func otherKey(t *testing.T) []byte {
 
 func FuzzVerifyRelease(f *testing.F) {
 	f.Add([]byte("X-Scandeliver-Released: v=1; id=20261127-154843-123456-9f86d081884c; t=1; rcpt=Ym9i; sha256=00; sig=AA\n\nbody"))
+	f.Add([]byte("X-Scandeliver-Released: v=2; id=20261127-154843-123456-9f86d081884c; t=1; rcpt=Ym9i; force=1; sha256=00; sig=AA\n\nbody"))
 	f.Add([]byte("Subject: x\r\n\r\n"))
 	pub := make([]byte, 32)
 	f.Fuzz(func(t *testing.T, b []byte) {

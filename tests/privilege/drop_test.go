@@ -17,9 +17,8 @@ import (
 // engine and the sendmail stand-in record the uid they run as.
 func TestDropPathRunsAsRecipient(t *testing.T) {
 	needRoot(t)
-	uids := "" // set below, once the box exists
 	b := newBox(t, "", "", "")
-	uids = filepath.Join(b.sent, "engine-uids")
+	uids := filepath.Join(b.sent, "engine-uids")
 	cfg, _ := os.ReadFile(b.cfg)
 	cfg = append(cfg, []byte("[policy]\ninfected = \"drop\"\npostmaster = \"postmaster@localhost\"\nnotify_postmaster = true\n"+grepEngine(uids))...)
 	if err := os.WriteFile(b.cfg, cfg, 0o644); err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -297,5 +298,40 @@ func TestFirstDelivery(t *testing.T) {
 	}
 	if e := b.entryOf(t, bob.Uid); e.ID == "" {
 		t.Error("no entry of bob's")
+	}
+}
+
+// TestReleaseScansAsNobody: root's release has the engines scan the
+// message again in a child that runs as nobody, not as root (the command
+// engine records the uid it runs as).
+func TestReleaseScansAsNobody(t *testing.T) {
+	needRoot(t)
+	b := newBox(t, "", "", "")
+	uids := filepath.Join(b.sent, "engine-uids")
+	cfg, _ := os.ReadFile(b.cfg)
+	os.WriteFile(b.cfg, append(cfg, []byte(grepEngine(uids))...), 0o644)
+	mallory := newUser(t, b.dir, "m")
+	r := run(t, &mallory, bannedMessage("release-nobody"), "-c", b.cfg, "-f", "alice@example.org", "--to", mallory.Home+"/Maildir/")
+	if r.code != 0 {
+		t.Fatalf("delivery: exit %d: %s", r.code, r.stderr)
+	}
+	e := b.entryOf(t, mallory.Uid)
+	os.Remove(uids)
+	r = run(t, nil, nil, "quarantine", "release", "-c", b.cfg, e.ID, "--to", mallory.Home+"/Maildir/")
+	if r.code != 0 {
+		t.Fatalf("release: exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	got, err := os.ReadFile(uids)
+	if err != nil {
+		t.Fatalf("the engine did not run for the release: %v", err)
+	}
+	nobody := "65534"
+	if u, err := user.Lookup("nobody"); err == nil {
+		nobody = u.Uid
+	}
+	for _, s := range strings.Fields(string(got)) {
+		if s != nobody {
+			t.Errorf("the release's scan ran as uid %s, want nobody (%s)", s, nobody)
+		}
 	}
 }
