@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -156,4 +157,19 @@ func stripComments(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// FuzzKeyPathLine: any file and key give a line within the file, and
+// never a panic.
+func FuzzKeyPathLine(f *testing.F) {
+	f.Add([]byte("[[engine]]\nname = \"a\"\n[[engine]]\ntype = \"x\"\n"), "engine[1].type")
+	f.Add([]byte("[policy]\nfilename_rules = [\n]\n"), "policy.filename_rules[0]")
+	f.Add([]byte("[a.b]\nc = 1 # x\n"), "a.b.c")
+	f.Add([]byte("[[x]]\n[[x]]\n"), "x[9999999999999999999].y")
+	f.Fuzz(func(t *testing.T, data []byte, key string) {
+		n := keyPathLine(data, key)
+		if lines := bytes.Count(data, []byte("\n")) + 1; n < 0 || n > lines {
+			t.Fatalf("line %d of a %d-line file", n, lines)
+		}
+	})
 }
