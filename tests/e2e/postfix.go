@@ -254,6 +254,7 @@ error     unix - - n - - error
 retry     unix - - n - - error
 discard   unix - - n - - discard
 local     unix - n n - - local
+lmtp      unix - - n - - lmtp
 anvil     unix - - n - 1 anvil
 scache    unix - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
