@@ -12,8 +12,9 @@ import (
 
 // Shrinking (SCANDELIVER_DIFF_SHRINK=K after TestDifferential): up to K
 // leaking messages, one per (tricks, reader), are made smaller while the
-// same reader still obtains the same kind of thing (EICAR, or a banned
-// name) from the delivered copy: first whole tricks are dropped (the
+// binary still does the same with it (delivered as is, sanitized,
+// withheld) and the same reader still obtains the same kind of thing
+// (EICAR, or a banned name) from the delivered copy: first whole tricks are dropped (the
 // message is generated again without them), then lines. Each result goes
 // to testdata/regress/FAMILY-DESCRIPTION.eml with its leaks added to the
 // known list, and, when $SCANDELIVER_FINDINGS names a directory, there too
@@ -26,8 +27,10 @@ func leakKind(what string) string {
 }
 
 // still reports, for each candidate, whether reader still obtains a thing
-// of kind from its delivered copy. Candidates are run as one batch.
-func (e *env) still(t testing.TB, cands [][]byte, reader, kind string) []bool {
+// of kind from its delivered copy, the binary having done the same
+// (action: delivered, sanitized, withheld) with it. Candidates are run as
+// one batch.
+func (e *env) still(t testing.TB, cands [][]byte, reader, kind, action string) []bool {
 	t.Helper()
 	var rs []*result
 	for i, c := range cands {
@@ -36,7 +39,7 @@ func (e *env) still(t testing.TB, cands [][]byte, reader, kind string) []bool {
 	e.runs(t, rs, false, false)
 	out := make([]bool, len(rs))
 	for i, r := range rs {
-		out[i] = leakKind(r.leaks[reader]) == kind
+		out[i] = leakKind(r.leaks[reader]) == kind && r.d.action == action
 	}
 	return out
 }
@@ -68,7 +71,7 @@ func without(lines [][]byte, from, to int) []byte {
 }
 
 // shrinkTricks drops tricks while the leak stays.
-func (e *env) shrinkTricks(t testing.TB, seed uint64, family string, tricks []string, reader, kind string) []string {
+func (e *env) shrinkTricks(t testing.TB, seed uint64, family string, tricks []string, reader, kind, action string) []string {
 	for len(tricks) > 0 {
 		var cands [][]byte
 		var lists [][]string
@@ -77,7 +80,7 @@ func (e *env) shrinkTricks(t testing.TB, seed uint64, family string, tricks []st
 			lists = append(lists, l)
 			cands = append(cands, generateWith(seed, family, l).render())
 		}
-		ok := e.still(t, cands, reader, kind)
+		ok := e.still(t, cands, reader, kind, action)
 		i := indexTrue(ok)
 		if i < 0 {
 			break
@@ -105,7 +108,7 @@ func indexTrue(b []bool) int {
 
 // shrinkLines drops runs of lines, halving the run length, while the leak
 // stays.
-func (e *env) shrinkLines(t testing.TB, raw []byte, reader, kind string) []byte {
+func (e *env) shrinkLines(t testing.TB, raw []byte, reader, kind, action string) []byte {
 	lines := splitLines(raw)
 	for k := max(1, len(lines)/2); k >= 1; k /= 2 {
 		for {
@@ -115,7 +118,7 @@ func (e *env) shrinkLines(t testing.TB, raw []byte, reader, kind string) []byte 
 				cands = append(cands, without(lines, i, i+k))
 				at = append(at, i)
 			}
-			ok := e.still(t, cands, reader, kind)
+			ok := e.still(t, cands, reader, kind, action)
 			first := indexTrue(ok)
 			if first < 0 {
 				break
@@ -135,7 +138,7 @@ func (e *env) shrinkLines(t testing.TB, raw []byte, reader, kind string) []byte 
 					all.Write(l)
 				}
 			}
-			if n := len(drop); n > k && e.still(t, [][]byte{all.Bytes()}, reader, kind)[0] {
+			if n := len(drop); n > k && e.still(t, [][]byte{all.Bytes()}, reader, kind, action)[0] {
 				lines = splitLines(all.Bytes())
 			} else {
 				lines = splitLines(cands[first])
@@ -191,12 +194,17 @@ func shrinkAll(t *testing.T, e *env, rs []*result, limit int) {
 	done := map[string]bool{}
 	var knownLines []string
 	for _, j := range jobs {
-		j.tricks = e.shrinkTricks(t, j.r.m.seed, j.r.family, j.r.m.tricks, j.reader, j.kind)
+		j.tricks = e.shrinkTricks(t, j.r.m.seed, j.r.family, j.r.m.tricks, j.reader, j.kind, j.r.d.action)
 		desc := strings.Join(j.tricks, "+")
 		if desc == "" {
 			desc = "none"
 		}
 		j.file = j.r.family + "-" + strings.TrimPrefix(desc, j.r.family+"-") + "-" + j.r.m.kind
+		if j.r.d.action != "delivered" {
+			// Sanitized or withheld, and still leaking: another kind of
+			// failure than a message delivered as it came.
+			j.file += "-" + j.r.d.action
+		}
 		if done[j.file] {
 			continue
 		}
@@ -205,7 +213,7 @@ func shrinkAll(t *testing.T, e *env, rs []*result, limit int) {
 		}
 		done[j.file] = true
 		raw := generateWith(j.r.m.seed, j.r.family, j.tricks).render()
-		j.shrunk = e.shrinkLines(t, raw, j.reader, j.kind)
+		j.shrunk = e.shrinkLines(t, raw, j.reader, j.kind, j.r.d.action)
 		// What leaks from the shrunk message, through every reader.
 		probe := []*result{{id: "probe", raw: j.shrunk}}
 		e.run(t, probe, false)
