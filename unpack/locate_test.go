@@ -51,14 +51,14 @@ func TestArchiveBehindJunk(t *testing.T) {
 	}
 }
 
-// TestUnopenedUnscannable attaches an LHA archive (which lhasa and 7-Zip
-// open and we do not): the part is unscannable, never clean.
+// TestUnopenedUnscannable attaches an ACE archive (which unace and
+// 7-Zip open and we do not): the part is unscannable, never clean.
 func TestUnopenedUnscannable(t *testing.T) {
-	lha := append([]byte("\x22\x00-lh5-\x10\x00\x00\x00\x20\x00\x00\x00\x00\x00\x00\x00\x20\x00\x08eicar.com\x00\x00"), bytes.Repeat([]byte{0x55}, 64)...)
-	msg := "From: a@example.org\r\nSubject: x\r\nContent-Type: application/octet-stream; name=\"a.lzh\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
-		base64.StdEncoding.EncodeToString(lha) + "\r\n"
+	ace := append([]byte("\x00\x00\x31\x00\x00\x00\x00**ACE**\x14\x14"), bytes.Repeat([]byte{0x55}, 64)...)
+	msg := "From: a@example.org\r\nSubject: x\r\nContent-Type: application/octet-stream; name=\"a.ace\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		base64.StdEncoding.EncodeToString(ace) + "\r\n"
 	m := unpackBytes(t, []byte(msg))
-	if m.Root.Format != "lha" || m.Root.Unscannable == "" {
+	if m.Root.Format != "ace" || m.Root.Unscannable == "" {
 		t.Errorf("format %q, unscannable %q", m.Root.Format, m.Root.Unscannable)
 	}
 }

@@ -336,6 +336,8 @@ func walk(w *walker, format string, r io.ReaderAt, size int64) error {
 		return walkCab(w, r, size)
 	case "arj":
 		return walkArj(w, r, size)
+	case "lha":
+		return walkLha(w, r, size)
 	}
 	if _, ok := streams[format]; ok {
 		return walkStream(w, format, io.NewSectionReader(r, 0, size))
@@ -346,5 +348,5 @@ func walk(w *walker, format string, r io.ReaderAt, size int64) error {
 
 // Formats lists the format names Walk opens.
 func Formats() []string {
-	return append([]string{"zip", "tar", "7z", "rar", "cpio", "cab", "arj"}, streamOrder...)
+	return append([]string{"zip", "tar", "7z", "rar", "cpio", "cab", "arj", "lha"}, streamOrder...)
 }

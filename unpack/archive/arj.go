@@ -310,8 +310,15 @@ func orArj(err error) error {
 
 // newArjLZH decodes methods 1 to 3 (unarj's decode) into size bytes.
 func newArjLZH(r io.ByteReader, size int64) io.Reader {
+	return newLZH(r, size, arjDictSize, arjNP, arjPBit)
+}
+
+// newLZH decodes the ar002 scheme with a window of dict bytes and a
+// position code of np symbols whose count takes pbit bits: ARJ methods 1
+// to 3, LHA -lh4- to -lh7-.
+func newLZH(r io.ByteReader, size int64, dict, np int, pbit uint) io.Reader {
 	br := &msbReader{r: r}
-	win := newWindow(arjDictSize)
+	win := newWindow(dict)
 	var (
 		blockLeft int
 		c, p      arjCode
@@ -328,7 +335,7 @@ func newArjLZH(r io.ByteReader, size int64) io.Reader {
 				if c, err = readCLen(br, pt); err != nil {
 					return false, err
 				}
-				if p, err = readPtLen(br, arjNP, arjPBit, -1); err != nil {
+				if p, err = readPtLen(br, np, pbit, -1); err != nil {
 					return false, err
 				}
 				if blockLeft == 0 {

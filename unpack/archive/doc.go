@@ -29,7 +29,7 @@
 //
 // # Formats
 //
-// Archives: zip, tar, 7z, rar (v1.5 to v5), cab, arj and cpio. Single
+// Archives: zip, tar, 7z, rar (v1.5 to v5), cab, arj, lha and cpio. Single
 // compressed streams, which yield one member: gzip (member name from the
 // gzip header), bzip2, xz, lzma (the legacy .lzma format), zstd (also
 // behind a skippable frame), lz4, lzip, snappy (framed), minlz, zlib,
@@ -51,8 +51,8 @@
 //
 // Written here, after the formats' own documents: zip members compressed
 // with deflate64 and implode (lz.go), cab with stored and MSZIP folders
-// (cab.go), arj methods 0 to 4 (arj.go) and the four kinds of cpio
-// (cpio.go). A member whose method has no decoder here (cab LZX and
+// (cab.go), arj methods 0 to 4 (arj.go), LHA lh0 and lh4 to lh7 with
+// level 0 to 2 headers (lha.go) and the four kinds of cpio (cpio.go). A member whose method has no decoder here (cab LZX and
 // Quantum, zip LZMA and PPMd, arj past method 4) is yielded with a reader
 // that fails with ErrUnsupported: the caller marks it unscannable, never
 // empty. Decoded members of those formats are checked against their
@@ -62,8 +62,8 @@
 // stub, junk) as unzip, 7-Zip and unrar do: a zip by its end record, a
 // rar, 7z, cab or arj archive by its signature in the first SearchLimit
 // bytes, checked against its header. Unopened names the formats desktop
-// tools open and Walk does not (LHA, ALZ, ZOO, ACE, StuffIt, xar, CHM,
-// Unix compress, ar), for the caller to mark unscannable.
+// tools open and Walk does not (LHA level 3, ALZ, ZOO, ACE, StuffIt, xar,
+// CHM, Unix compress, ar), for the caller to mark unscannable.
 //
 // # Limits
 //

@@ -141,3 +141,5 @@ func FuzzArj(f *testing.F) { fuzzFormat(f, "arj", ".arj") }
 func FuzzSZDD(f *testing.F) {
 	fuzzFormat(f, "szdd", ".szdd", []byte("SZDD\x88\xf0\x27\x33A_\x20\x00\x00\x00\xffhello, w\x00\xf0\xff\x03orld"))
 }
+
+func FuzzLha(f *testing.F) { fuzzFormat(f, "lha", ".lzh") }

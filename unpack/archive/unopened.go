@@ -3,7 +3,8 @@ package archive
 import "bytes"
 
 // Unopened names an archive or compressed format that content starting
-// with head is in, by magic number, when Walk cannot open it: LHA, ALZ,
+// with head is in, by magic number, when Walk cannot open it: LHA with
+// level 3 headers, ALZ,
 // ZOO, ACE, StuffIt, xar, CHM and Unix compress (.Z). Desktop and
 // command-line tools open them (7-Zip, lhasa, unar, uncompress), so a
 // part in one of them cannot be judged by us: the caller marks it
@@ -13,8 +14,8 @@ func Unopened(head []byte) (format string, ok bool) {
 		return len(head) >= off+len(magic) && string(head[off:off+len(magic)]) == magic
 	}
 	switch {
-	case len(head) >= 21 && head[2] == '-' && head[6] == '-' && (has(3, "lh") || has(3, "lz")) && head[20] <= 3:
-		// A level 0-3 header: "-lh5-" and the like at offset 2.
+	case len(head) >= 21 && head[2] == '-' && head[6] == '-' && (has(3, "lh") || has(3, "lz")) && head[20] == 3:
+		// A level 3 header, which walkLha does not read.
 		return "lha", true
 	case has(0, "ALZ\x01"):
 		return "alz", true
