@@ -172,8 +172,15 @@ limit (a decompression bomb, archives nested too deep, too many members),
 and any archive holding one, is not sent to the engines, nor is the raw
 message, which holds it too: the engine would open the same bomb, and its
 verdict could not change the outcome.
-Such a message is unscannable as a whole
-.Pq Ic [policy] unscannable .
+When an engine reads the raw message
+.Pf ( Ic send
+is
+.Ql raw
+or
+.Ql both ) ,
+such a message is unscannable as a whole
+.Pq Ic [policy] unscannable ;
+with engines that read parts only, only the part is.
 Without any
 .Ic [[engine]]
 table, the builtin engine alone is used.`,

@@ -53,8 +53,9 @@ func BuildEngines(cfgs []scan.Config) ([]scan.Engine, error) {
 // archive holding it (the engine would open the same bomb), nor the raw
 // message (it holds it too). The policy withholds such a part, and
 // NotSent says why the raw message was left out, which makes the whole
-// message unscannable: an engine's verdict could not change that, and
-// the engine would chew the bomb for a minute first (issue 12.4).
+// message unscannable when an engine would have read it (scan.TakesRaw):
+// an engine's verdict could not change that, and the engine would chew
+// the bomb for a minute first (issue 12.4).
 func ScanObjects(m *unpack.Message, raw *Message) []scan.Object {
 	var objs []scan.Object
 	if NotSent(m) == "" {
@@ -148,7 +149,16 @@ func scanMessage(ctx context.Context, snap *Snapshot, raw *Message, env scan.Env
 	if err != nil {
 		return nil, fmt.Errorf("unpacking the message: %w", err)
 	}
-	o := &scanned{msg: m, action: "deliver", unscannable: NotSent(m)}
+	o := &scanned{msg: m, action: "deliver"}
+	for _, e := range engines {
+		if scan.TakesRaw(e) {
+			// An engine that reads the raw message could not: the
+			// message as a whole is not judged (a part-only engine,
+			// such as the builtin one, misses nothing).
+			o.unscannable = NotSent(m)
+			break
+		}
+	}
 	sctx, cancel := context.WithDeadline(ctx, deadline)
 	o.res = scan.Run(sctx, engines, ScanObjects(m, raw), env, cfg.Scan.Concurrency)
 	// The canary: an engine that answers but no longer detects EICAR

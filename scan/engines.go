@@ -131,6 +131,15 @@ type engine struct {
 	scan                func(ctx context.Context, objs []Object, env Envelope) ([]Verdict, error)
 }
 
+// TakesRaw reports whether e is sent the raw message (its send setting:
+// raw or both). Engines not made by New are assumed to take it.
+func TakesRaw(e Engine) bool {
+	if en, ok := e.(*engine); ok {
+		return en.send != SendParts
+	}
+	return true
+}
+
 func (e *engine) Name() string    { return e.name }
 func (e *engine) Kind() Kind      { return e.kind }
 func (e *engine) OnError() string { return e.onError }

@@ -211,3 +211,21 @@ func TestTimeBudget(t *testing.T) {
 		t.Errorf("not quarantined")
 	}
 }
+
+// TestBombPartOnlyEngine: with engines that read parts only (the builtin
+// one), leaving the raw message out misses nothing, so a bomb costs the
+// user only the bomb: it is cut out and the rest delivered.
+func TestBombPartOnlyEngine(t *testing.T) {
+	b := newBox(t, builtinEngine(t))
+	r := b.deliverMeasured(t, bombMessage("nested.zip", "application/zip", nestedZip(t, 12)))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stderr, "not sent to the engines") {
+		t.Errorf("the message was judged unscannable for an engine that reads no raw message: %s", r.stderr)
+	}
+	d := b.delivered(t)
+	if len(d) != 1 || !bytes.Contains(d[0], []byte("see attached")) {
+		t.Errorf("the rest of the message was not delivered; log: %s", r.stderr)
+	}
+}
