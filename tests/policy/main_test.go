@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -171,53 +170,40 @@ type entry struct {
 }
 
 // quarantined returns the quarantine entries, each read from its
-// directory; every file under the quarantine must be an entry's message
-// or report.json under YYYYMMDD/<id>/ (tmp/ may exist, empty).
+// directory; everything in the quarantine must be an entry, <id>/ holding
+// its message and report.json (no staging .tmp.<id> left behind).
 func (b *box) quarantined(t testing.TB) []entry {
 	t.Helper()
 	var out []entry
-	days, err := os.ReadDir(b.qdir)
+	ids, err := os.ReadDir(b.qdir)
 	if os.IsNotExist(err) {
 		return nil
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	for _, day := range days {
-		if day.Name() == "tmp" {
-			if ents, _ := os.ReadDir(filepath.Join(b.qdir, "tmp")); len(ents) > 0 {
-				t.Errorf("quarantine tmp/ not empty: %d entries", len(ents))
-			}
+	for _, id := range ids {
+		if !quarantine.ValidID(id.Name()) || !id.IsDir() {
+			t.Errorf("quarantine holds %q, not an entry", id.Name())
 			continue
 		}
-		if !regexp.MustCompile(`^[0-9]{8}$`).MatchString(day.Name()) {
-			t.Errorf("quarantine holds %q, not a date directory", day.Name())
-			continue
-		}
-		ids, _ := os.ReadDir(filepath.Join(b.qdir, day.Name()))
-		for _, id := range ids {
-			if !quarantine.ValidID(id.Name()) || !strings.HasPrefix(id.Name(), day.Name()) {
-				t.Errorf("quarantine holds %q under %s, not an id", id.Name(), day.Name())
-				continue
+		dir := filepath.Join(b.qdir, id.Name())
+		files, _ := os.ReadDir(dir)
+		e := entry{id: id.Name()}
+		for _, f := range files {
+			data, err := os.ReadFile(filepath.Join(dir, f.Name()))
+			if err != nil {
+				t.Fatal(err)
 			}
-			dir := filepath.Join(b.qdir, day.Name(), id.Name())
-			files, _ := os.ReadDir(dir)
-			e := entry{id: id.Name()}
-			for _, f := range files {
-				data, err := os.ReadFile(filepath.Join(dir, f.Name()))
-				if err != nil {
-					t.Fatal(err)
-				}
-				switch f.Name() {
-				case "message":
-					e.message = data
-				case "report.json":
-					e.report = data
-				default:
-					t.Errorf("quarantine entry %s holds %q", id.Name(), f.Name())
-				}
+			switch f.Name() {
+			case "message":
+				e.message = data
+			case "report.json":
+				e.report = data
+			default:
+				t.Errorf("quarantine entry %s holds %q", id.Name(), f.Name())
 			}
-			out = append(out, e)
 		}
+		out = append(out, e)
 	}
 	return out
 }
