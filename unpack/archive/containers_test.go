@@ -409,15 +409,15 @@ func TestZipMethods(t *testing.T) {
 			}
 		})
 	}
-	// LZMA (14): no decoder. The member's reader fails.
-	data := rawZip(t, "eicar.com", 14, 0, []byte("whatever"), builtin.Eicar())
+	// PPMd (98): no decoder. The member's reader fails.
+	data := rawZip(t, "eicar.com", 98, 0, []byte("whatever"), builtin.Eicar())
 	var readErr error
 	probs, err := archive.Walk(context.Background(), "zip", bytes.NewReader(data), int64(len(data)), archive.Limits{}, func(m archive.Member, c io.Reader) error {
 		_, readErr = io.ReadAll(c)
 		return nil
 	})
 	if err != nil || !errors.Is(readErr, archive.ErrUnsupported) || !strings.HasPrefix(strings.Join(probs, ""), "unsupported:") {
-		t.Errorf("method 14: read error %v, problems %q, err %v", readErr, probs, err)
+		t.Errorf("method 98: read error %v, problems %q, err %v", readErr, probs, err)
 	}
 }
 
@@ -933,5 +933,35 @@ func TestLha(t *testing.T) {
 	})
 	if unsupported == 0 {
 		t.Errorf("lh1: no member unreadable")
+	}
+}
+
+// TestZipLZMA opens zip members compressed with LZMA (method 14): 7-Zip's
+// (with an end marker, flag bit 1), and one made here holding EICAR whose
+// stream ends at its declared size.
+func TestZipLZMA(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "containers", "7z-lzma.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves, _, probs := open(t, data)
+	if len(leaves) != 1 || fmt.Sprintf("%x", sha256.Sum256(leaves[0].data)) != "4402bf231434ee7dbf099a6a70cac10c1df8e81f5b832f4e4739a0abc3fb534d" || len(probs) > 0 {
+		t.Errorf("7-Zip's: %d members, problems %q", len(leaves), probs)
+	}
+	eicar := builtin.Eicar()
+	var lz bytes.Buffer
+	lw, err := lzma.WriterConfig{Size: int64(len(eicar))}.NewWriter(&lz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lw.Write(eicar)
+	lw.Close()
+	// A .lzma file is the 5 property bytes, the size, the stream; a zip
+	// member is a version, the property size, the properties, the stream.
+	member := append([]byte{9, 20, 5, 0}, lz.Bytes()[:5]...)
+	member = append(member, lz.Bytes()[13:]...)
+	leaves, _, probs = open(t, rawZip(t, "eicar.com", 14, 0, member, eicar))
+	if !hasContent(leaves, eicar) || len(probs) > 0 {
+		t.Errorf("made here: problems %q", probs)
 	}
 }

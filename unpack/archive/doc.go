@@ -53,7 +53,7 @@
 // with deflate64 and implode (lz.go), cab with stored and MSZIP folders
 // (cab.go), arj methods 0 to 4 (arj.go), LHA lh0 and lh4 to lh7 with
 // level 0 to 2 headers (lha.go) and the four kinds of cpio (cpio.go). A member whose method has no decoder here (cab LZX and
-// Quantum, zip LZMA and PPMd, arj past method 4) is yielded with a reader
+// Quantum, zip PPMd, arj past method 4) is yielded with a reader
 // that fails with ErrUnsupported: the caller marks it unscannable, never
 // empty. Decoded members of those formats are checked against their
 // declared size and CRC-32 where the format has one.

@@ -71,6 +71,18 @@ func walkZip(w *walker, r io.ReaderAt, size int64) error {
 		open := func() (io.Reader, error) { return f.Open() }
 		switch f.Method {
 		case kzip.Store, kzip.Deflate, archives.ZipMethodBzip2, archives.ZipMethodZstd, archives.ZipMethodXz:
+		case zipMethodLZMA:
+			open = func() (io.Reader, error) {
+				raw, err := f.OpenRaw()
+				if err != nil {
+					return nil, err
+				}
+				d, err := zipLZMA(raw, f.Flags, int64(min(f.UncompressedSize64, 1<<62)), w.lim.MaxWindow)
+				if err != nil {
+					return nil, err
+				}
+				return &checkedReader{r: d, crc: crc32.NewIEEE(), want: f.CRC32, size: int64(min(f.UncompressedSize64, 1<<62))}, nil
+			}
 		case zipMethodImplode, zipMethodDeflate64:
 			open = func() (io.Reader, error) {
 				raw, err := f.OpenRaw()
@@ -87,7 +99,7 @@ func walkZip(w *walker, r io.ReaderAt, size int64) error {
 				return &checkedReader{r: d, crc: crc32.NewIEEE(), want: f.CRC32, size: int64(min(f.UncompressedSize64, 1<<62))}, nil
 			}
 		default:
-			// todo: LZMA (14) and PPMd (98), which 7-Zip writes.
+			// todo: PPMd (98), which 7-Zip writes.
 			// The member is unscannable, never empty and clean.
 			open = func() (io.Reader, error) {
 				return nil, fmt.Errorf("%w: zip compression method %d", ErrUnsupported, f.Method)
@@ -100,11 +112,38 @@ func walkZip(w *walker, r io.ReaderAt, size int64) error {
 	return nil
 }
 
-// Zip methods we decode ourselves (lz.go).
+// Zip methods we decode ourselves (lz.go), or with ulikunitz/xz (LZMA).
 const (
 	zipMethodImplode   = 6
 	zipMethodDeflate64 = 9
+	zipMethodLZMA      = 14
 )
+
+// zipLZMA opens a zip member compressed with LZMA (APPNOTE 5.8.8): a
+// version, the size of the properties (5), the properties (lc/lp/pb and
+// the dictionary size), then the raw stream, ended by an end marker when
+// flag bit 1 is set, else by the member's size.
+func zipLZMA(r io.Reader, flags uint16, size, maxWindow int64) (io.Reader, error) {
+	var h [9]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, fmt.Errorf("LZMA header: %w", io.ErrUnexpectedEOF)
+	}
+	if binary.LittleEndian.Uint16(h[2:]) != 5 {
+		return nil, fmt.Errorf("LZMA properties of %d bytes", binary.LittleEndian.Uint16(h[2:]))
+	}
+	if d := int64(binary.LittleEndian.Uint32(h[5:])); d > maxWindow {
+		return nil, &windowError{d, maxWindow}
+	}
+	// The .lzma header the decoder reads: properties, then the size
+	// (all ones when an end marker ends the stream).
+	var hdr [13]byte
+	copy(hdr[:], h[4:9])
+	binary.LittleEndian.PutUint64(hdr[5:], uint64(size))
+	if flags&2 != 0 {
+		binary.LittleEndian.PutUint64(hdr[5:], ^uint64(0))
+	}
+	return lzma.NewReader(io.MultiReader(bytes.NewReader(hdr[:]), r))
+}
 
 // checkedReader checks a decoded member against its declared size and
 // CRC-32, as unzip does: a mismatch is an error (corrupt), so a member
