@@ -30,6 +30,15 @@
 // quarantine entry, delivery and notices, and its own Outcome, whose Log
 // holds that recipient's fields of the summary line.
 //
+// # What the front doors provide
+//
+// Options.Write replaces the final write of each recipient's message
+// (serve: a child process with the system user's credentials, so that
+// the server never changes user; by default the process itself writes,
+// after switching to Recipient.User for good when it runs as root).
+// Options.CanaryFailed replaces the canary run during deliveries (serve
+// runs Canary on a timer and passes its result).
+//
 // # Errors
 //
 // Every stage can fail temporarily (engine down, disk full, lock timeout);
