@@ -580,3 +580,37 @@ func TestServeTooBig(t *testing.T) {
 		}
 	}
 }
+
+// TestServePerRecipientVerdict: one message, two recipients, two
+// rulesets: the recipient whose ruleset rejects .scr attachments gets
+// 550 5.7.1 (the MTA bounces for that recipient only), the other gets
+// the message with the attachment replaced by the shipped policy.
+func TestServePerRecipientVerdict(t *testing.T) {
+	s := startServer(t, `
+[[ruleset]]
+name = "strict"
+match = { recipient = ["bob@example.net"] }
+policy = { filename_rules = [{ action = "reject", pattern = '\.scr$' }] }
+`)
+	msg := "From: Alice <alice@example.org>\r\nSubject: screen saver\r\nMessage-ID: <m11@example.org>\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nenjoy\r\n" +
+		"--b\r\nContent-Type: application/octet-stream; name=x.scr\r\nContent-Disposition: attachment; filename=x.scr\r\n" +
+		"Content-Transfer-Encoding: base64\r\n\r\nZGF0YQ==\r\n--b--\r\n"
+	c := s.client(t)
+	defer c.Close()
+	got := send(t, c, "alice@example.org", []string{"bob@example.net", "dave@example.net"}, msg)
+	if !strings.HasPrefix(got["bob@example.net"], "550 5.7.1 ") {
+		t.Errorf("bob (strict ruleset): %q, want 550 5.7.1", got["bob@example.net"])
+	}
+	if got["dave@example.net"] != "250" {
+		t.Errorf("dave: %q", got["dave@example.net"])
+	}
+	if n := len(maildirFiles(t, filepath.Join(s.vmail, "example.net", "bob", "Maildir"))); n != 0 {
+		t.Errorf("bob got %d copies", n)
+	}
+	dave := maildirFiles(t, filepath.Join(s.vmail, "example.net", "dave", "Maildir"))
+	if len(dave) != 1 || strings.Contains(dave[0], "ZGF0YQ==") || !strings.Contains(dave[0], "enjoy") {
+		t.Errorf("dave got %q", dave)
+	}
+	waitLog(t, s, `ruleset=strict`)
+}
