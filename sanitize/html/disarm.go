@@ -260,6 +260,7 @@ type budget struct {
 	allocCap uint64
 	alloc0   uint64
 	sample   []metrics.Sample
+	forcedGC int // collections forced by check
 }
 
 // heapMetric is the heap occupied by objects (live, or dead and not yet
@@ -303,12 +304,28 @@ func (b *budget) check() error {
 		return fmt.Errorf("%w: time budget exceeded", ErrUnscannable)
 	}
 	// QUIRK: the heap is process-wide, so another goroutine's growth is
-	// charged to us too; that only makes the cap stricter.
-	if h := b.allocated(); h > b.alloc0 && h-b.alloc0 > b.allocCap {
-		return fmt.Errorf("%w: memory budget exceeded", ErrUnscannable)
+	// charged to us too (serve runs several messages at once), and so is
+	// garbage not yet collected. Before giving up, the garbage is
+	// collected and the heap read again: only live growth counts, and
+	// another session's churn cannot make a part unscannable. At most
+	// maxForcedGC times per call, so that a tree just under the cap
+	// cannot make every check a collection.
+	over := func() bool { h := b.allocated(); return h > b.alloc0 && h-b.alloc0 > b.allocCap }
+	if over() {
+		if b.forcedGC >= maxForcedGC {
+			return fmt.Errorf("%w: memory budget exceeded", ErrUnscannable)
+		}
+		b.forcedGC++
+		runtime.GC()
+		if over() {
+			return fmt.Errorf("%w: memory budget exceeded", ErrUnscannable)
+		}
 	}
 	return nil
 }
+
+// maxForcedGC bounds the collections one Disarm call forces (see check).
+const maxForcedGC = 8
 
 // budgetReader hands the parser small chunks and checks the budget before
 // each, so that a parse cannot run far past it.
