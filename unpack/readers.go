@@ -52,4 +52,3 @@ func (r Readers) Names() []string {
 
 // String is the names joined by ",".
 func (r Readers) String() string { return strings.Join(r.Names(), ",") }
-
