@@ -93,9 +93,9 @@
 // bytes: 370 MB), and ten such parts cost no more than one. Before a part
 // of 1 MiB or more, and between its rounds, the garbage is collected, so
 // that the dead trees of earlier parts are not charged to it; and before a
-call gives up for memory, the garbage is collected and the heap read
-again, so that only live growth counts (in serve mode other messages'
-garbage is on the same heap). golang.org/x/net/html itself refuses documents
+// call gives up for memory, the garbage is collected and the heap read
+// again, so that only live growth counts (in serve mode other messages'
+// garbage is on the same heap). golang.org/x/net/html itself refuses documents
 // nested deeper than 512 open elements; such a document is unscannable
 // (browsers flatten that deep nesting, so its rendering cannot be
 // predicted from our tree). The policy should treat "unscannable: html" as
