@@ -285,7 +285,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 		}
 	}
 	if u != nil && os.Geteuid() == 0 {
-		if err := becomeRecipient(cfg, u); err != nil {
+		if err := becomeRecipient(cfg, u, s); err != nil {
 			return err
 		}
 	}
@@ -350,12 +350,15 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 // the process becomes USER for good, before it reads a byte of the
 // message. Spooling, parsing, every engine (the command engine too), the
 // quarantine entry, the mailbox and the notices' sendmail all run as the
-// recipient, exactly as under Postfix's mailbox_command.
-func becomeRecipient(cfg Config, u *deliver.User) error {
+// recipient, exactly as under Postfix's mailbox_command. A quarantine
+// directory that cannot be made, or is not safe, does not stop a
+// delivery that may not need it: it goes to the log here, and a message
+// that must be quarantined is deferred when the entry cannot be written.
+func becomeRecipient(cfg Config, u *deliver.User, s *pipeline.Summary) error {
 	if cfg.Quarantine.Dir != "" {
 		st := quarantine.Store{Dir: cfg.Quarantine.Dir, Group: cfg.Quarantine.Group}
 		if err := st.Ensure(); err != nil {
-			return err
+			s.Add("quarantine_warning", err.Error())
 		}
 	}
 	return deliver.DropPrivileges(u)

@@ -335,3 +335,31 @@ func TestReleaseScansAsNobody(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsafeQuarantineDir: a quarantine directory a user owns (they made
+// it before root did) is never written to: a message that must be
+// quarantined is deferred; a clean one is delivered, with a warning.
+func TestUnsafeQuarantineDir(t *testing.T) {
+	needRoot(t)
+	b := newBox(t, "", "", "")
+	mallory := newUser(t, b.dir, "m")
+	bob := newUser(t, b.dir, "b")
+	os.Remove(b.qdir)
+	if r := sh(t, &mallory, "mkdir -m 1777 "+b.qdir); r.code != 0 {
+		// b.dir is root's 0755: make it as mallory's through root.
+		os.Mkdir(b.qdir, 0o777)
+		os.Chown(b.qdir, mallory.Uid, mallory.Gid)
+		os.Chmod(b.qdir, 0o777|os.ModeSticky)
+	}
+	r := run(t, nil, eicarMessage("unsafe-eicar"), "-c", b.cfg, "-f", "alice@example.org", "-d", bob.Name)
+	if r.code != 75 || !strings.Contains(r.stderr, "owned by uid "+strconv.Itoa(mallory.Uid)) {
+		t.Errorf("infected message into mallory's quarantine directory: exit %d: %s", r.code, r.stderr)
+	}
+	if ents, _ := os.ReadDir(b.qdir); len(ents) != 0 {
+		t.Errorf("something was written into mallory's directory: %v", ents)
+	}
+	r = run(t, nil, []byte("From: alice@example.org\nSubject: hi\n\nclean\n"), "-c", b.cfg, "-f", "alice@example.org", "-d", bob.Name)
+	if r.code != 0 || !strings.Contains(r.stderr, "quarantine_warning=") {
+		t.Errorf("clean message: exit %d: %s", r.code, r.stderr)
+	}
+}
