@@ -348,6 +348,10 @@ type qpWriter struct {
 	ws    []byte // white space held until we know it is not trailing
 	out   []byte
 	bad   int64
+	// loneCR counts "=" followed by a CR that no LF follows: readers
+	// that end lines there read a soft line break.
+	loneCR int64
+	lastCR bool // state 3: the last character was a CR
 }
 
 func unhex(c byte) (byte, bool) {
@@ -400,6 +404,7 @@ func (q *qpWriter) Write(p []byte) (int, error) {
 				q.state = 0
 			case c == '\r' || c == ' ' || c == '\t':
 				q.state = 3
+				q.lastCR = c == '\r'
 			default:
 				if _, ok := unhex(c); ok {
 					q.hex1 = c
@@ -432,8 +437,12 @@ func (q *qpWriter) Write(p []byte) (int, error) {
 				q.flushWS() // a soft line break, as above
 				q.state = 0
 			case '\r', ' ', '\t':
+				q.lastCR = c == '\r'
 			default:
 				// "=" then white space inside a line: keep it literally.
+				if q.lastCR {
+					q.loneCR++
+				}
 				q.bad++
 				q.flushWS()
 				q.out = append(q.out, '=')

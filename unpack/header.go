@@ -18,6 +18,9 @@ import (
 // unfolded (line breaks removed, RFC 5322 section 2.2.3).
 type field struct {
 	name, value string
+	// trailWS: the value ended in white space before it was trimmed
+	// (Python's email compares the Content-Transfer-Encoding with it).
+	trailWS bool
 }
 
 // isHeaderLine reports whether a line can belong to a header: a field
@@ -58,6 +61,7 @@ func parseFields(raw []byte, stop func() bool) ([]field, bool) {
 	flush := func() {
 		if n := len(fields); n > 0 {
 			fields[n-1].value = string(bytes.TrimSpace(val))
+			fields[n-1].trailWS = len(val) > 0 && (val[len(val)-1] == ' ' || val[len(val)-1] == '\t')
 		}
 	}
 	complete := true

@@ -10,13 +10,13 @@ import (
 func TestParseFieldsUnfolds(t *testing.T) {
 	raw := "Subject: a\n b\n\tc\nx\nContent-Type: text/plain;\r\n charset=utf-8\r\n"
 	got, ok := parseFields([]byte(raw), nil)
-	want := []field{{"subject", "a b\tc"}, {"content-type", "text/plain; charset=utf-8"}}
+	want := []field{{name: "subject", value: "a b\tc"}, {name: "content-type", value: "text/plain; charset=utf-8"}}
 	if !ok || len(got) != len(want) {
-		t.Fatalf("parseFields = %q, %v; want %q", got, ok, want)
+		t.Fatalf("parseFields = %+v, %v; want %+v", got, ok, want)
 	}
 	for i := range want {
 		if got[i] != want[i] {
-			t.Errorf("field %d = %q, want %q", i, got[i], want[i])
+			t.Errorf("field %d = %+v, want %+v", i, got[i], want[i])
 		}
 	}
 

@@ -22,6 +22,7 @@ type lineReader struct {
 	err    error // a read error other than EOF
 
 	midLine bool // the next segment continues a line
+	crDash  bool // skipLines passed over a lone CR followed by "--"
 
 	// the last segment returned, for unread
 	lastR       int
@@ -133,6 +134,9 @@ func (l *lineReader) skipLines(c byte) int {
 		if j += from; data[j-1] == '\n' {
 			k = j - 1
 			break
+		}
+		if data[j-1] == '\r' && j+1 < len(data) && data[j+1] == '-' {
+			l.crDash = true
 		}
 		from = j + 1
 	}

@@ -20,11 +20,28 @@ import (
 // RFC 2046 section 5.1.2 requires it.
 type walker struct {
 	u      *unpacker
-	src    io.ReaderAt
+	src    io.ReaderAt // the bytes of the parts
+	lsrc   io.ReaderAt // the bytes lines are read from: src, or src with lone CRs as LFs
+	size   int64       // of src
 	lr     *lineReader
 	bounds [][]byte // "--" + boundary of each open multipart, innermost last
+	mps    []*Part  // the multipart of each of bounds
 	raw    bool     // src is the raw message: offsets are published
 	nseg   int
+
+	// Readings: rd is the set of readers this walk reads for (it shrinks
+	// inside an entity whose other readers get an alternative), d the
+	// dialect of the one it follows (rd.primary(), the same for the whole
+	// walk), cr that lone CRs end lines.
+	rd Readers
+	d  *dialect
+	cr bool
+}
+
+// newWalker walks src[start:end) for the readers rd.
+func (u *unpacker) newWalker(src, lsrc io.ReaderAt, size, start, end int64, raw bool, rd Readers, cr bool) *walker {
+	return &walker{u: u, src: src, lsrc: lsrc, size: size, lr: newLineReader(lsrc, start, end), raw: raw,
+		rd: rd, d: dialectOf(rd.primary()), cr: cr}
 }
 
 // segment state helpers
@@ -50,33 +67,76 @@ func (w *walker) tick() bool {
 
 // delimiter reports which open boundary the line is a delimiter of
 // (index into w.bounds) and whether it is a close delimiter; -1 when it
-// is none. QUIRK: when a line delimits several open multiparts (nested
-// boundaries that are prefixes of each other, or equal), the outermost
-// wins, as in Thunderbird's libmime, where a line reaches an inner
-// multipart only after the outer one has found it is not its boundary;
-// such boundaries are recorded as ambiguous in parseMultipart. RFC 2046 section 5.1.1: "--" boundary
-// ["--"] then optional white space. QUIRK: trailing spaces and tabs are
-// allowed, as in Python (boundaryre) and Thunderbird; anything else after
-// the boundary makes the line ordinary text (see prefixOnly).
+// is none. RFC 2046 section 5.1.1: "--" boundary ["--"] then optional
+// white space. QUIRK: trailing spaces and tabs are allowed, as in Python
+// (boundaryre), Go and Thunderbird; anything else after the boundary
+// makes the line ordinary text, but ripmime and munpack split at any
+// line that starts with "--" and the boundary (dialect.prefixDelim), so
+// those readers get an alternative reading of the multipart. QUIRK: when
+// a line delimits several open multiparts (nested boundaries that are
+// prefixes of each other, or equal), the outermost wins, as in
+// Thunderbird's libmime and Python (a line reaches an inner multipart
+// only after the outer one has found it is not its boundary); ripmime
+// and munpack give it to the innermost (dialect.innerFirst), and get an
+// alternative reading of the outer multipart.
 func (w *walker) delimiter(line []byte) (int, bool) {
 	if len(line) < 2 || line[0] != '-' || line[1] != '-' || len(w.bounds) == 0 {
 		return -1, false
 	}
-	for i, b := range w.bounds {
+	n := len(w.bounds)
+	idx, closing, loose := -1, false, false
+	for k := 0; k < n; k++ {
+		i := k
+		if w.d.innerFirst {
+			i = n - 1 - k
+		}
+		b := w.bounds[i]
 		if !bytes.HasPrefix(line, b) {
 			continue
 		}
 		rest := line[len(b):]
-		closing := false
+		c := false
 		if bytes.HasPrefix(rest, []byte("--")) {
-			closing = true
+			c = true
 			rest = rest[2:]
 		}
 		if len(bytes.TrimRight(rest, " \t\r\n")) == 0 {
-			return i, closing
+			if idx >= 0 {
+				// Another open multipart takes this line too: the
+				// readers that look innermost (or outermost) first
+				// split the outer one differently.
+				w.diverge(min(i, idx), func(d *dialect) bool { return d.innerFirst })
+				break
+			}
+			idx, closing = i, c
+			continue
 		}
+		if w.d.prefixDelim {
+			if idx < 0 {
+				idx, closing, loose = i, c, true
+			}
+			continue
+		}
+		w.diverge(i, func(d *dialect) bool { return d.prefixDelim })
 	}
-	return -1, false
+	if loose {
+		w.diverge(idx, func(d *dialect) bool { return d.prefixDelim })
+	}
+	return idx, closing
+}
+
+// diverge records that the readers of the walk that differ from the
+// followed one on trait read the multipart of w.bounds[i] differently:
+// they get an alternative reading of it, and this walk no longer reads
+// for them until the multipart ends.
+func (w *walker) diverge(i int, trait func(*dialect) bool) {
+	if i < 0 || i >= len(w.mps) {
+		return
+	}
+	if _, other := w.rd.split(trait); other != 0 {
+		w.mps[i].pend(other)
+		w.rd &^= other
+	}
 }
 
 // prefixOnly reports whether line starts with an open boundary but is not
@@ -98,19 +158,38 @@ func (w *walker) prefixOnly(line []byte) bool {
 // into p; defType is the type when none is declared (RFC 2046 5.1.5:
 // message/rfc822 in multipart/digest, else text/plain).
 func (w *walker) parseEntity(p *Part, defType string) {
+	saved := w.rd
+	w.entity(p, defType)
+	w.rd = saved
+	for len(p.pending) > 0 {
+		g := p.pending[0]
+		p.pending = p.pending[1:]
+		w.buildAlt(p, g, defType)
+	}
+	p.pending = nil
+}
+
+func (w *walker) entity(p *Part, defType string) {
+	p.Readers = w.rd
 	p.hs = w.lr.offset()
 	hdr := w.readHeader(p)
-	fields, complete := parseFields(hdr, w.u.expired)
+	var fields []field
+	complete := true
+	if w.d.lenientHeader {
+		fields, complete = parseFieldsLenient(hdr, w.u.expired)
+	} else {
+		fields, complete = parseFields(hdr, w.u.expired)
+	}
 	if !complete {
 		p.unscannable(KindLimit, "time budget of %s exceeded", w.u.lim.Timeout)
 	}
-	typ, boundary := w.u.interpret(p, fields, defType)
-	if p.Depth == 0 && p.Origin == OriginMIME {
+	typ, boundary, hasBoundary := w.interpret(p, fields, defType)
+	if p.Depth == 0 && p.Origin == OriginMIME && w.raw && p.Path == "1" {
 		w.u.msgFields(fields)
 	}
 	switch {
 	case strings.HasPrefix(typ, "multipart/"):
-		if boundary == "" {
+		if !hasBoundary {
 			// QUIRK: a multipart without a boundary is read as text/plain,
 			// as Python (NoBoundaryInMultipartDefect) and Thunderbird do.
 			p.addProblem(KindMalformed, "multipart without boundary parameter, read as text")
@@ -120,7 +199,7 @@ func (w *walker) parseEntity(p *Part, defType string) {
 			p.unscannable(KindLimit, "MIME nesting deeper than %d", w.u.lim.MaxMIMEDepth)
 			break
 		}
-		if p.Encoding != "" && !identityEncoding(p.Encoding) {
+		if p.dec != "" {
 			// QUIRK: RFC 2045 section 6.4 forbids encoding a multipart;
 			// Python and Thunderbird ignore the encoding and read the body
 			// as it is. A client that decodes first would see other parts.
@@ -133,7 +212,7 @@ func (w *walker) parseEntity(p *Part, defType string) {
 			p.unscannable(KindLimit, "MIME nesting deeper than %d", w.u.lim.MaxMIMEDepth)
 			break
 		}
-		if p.Encoding != "" && !identityEncoding(p.Encoding) {
+		if p.dec != "" {
 			// RFC 2046 section 5.2.1 forbids it, but clients decode it:
 			// the second pass decodes the body and reads the message.
 			p.addProblem(KindMalformed, "%s with Content-Transfer-Encoding %q", typ, clip(p.Encoding))
@@ -147,11 +226,12 @@ func (w *walker) parseEntity(p *Part, defType string) {
 			return
 		}
 		child.src = w.src
+		child.Readers = w.rd
 		w.parseEntity(child, "text/plain")
 		p.end = child.end
 		return
 	}
-	if p.Encoding == "base64" && len(w.bounds) > 0 {
+	if p.dec == "base64" && len(w.bounds) > 0 {
 		p.bounds = append([][]byte(nil), w.bounds...)
 	}
 	w.skipBody(p)
@@ -161,20 +241,19 @@ func isEmbeddedMessage(typ string) bool {
 	return typ == "message/rfc822" || typ == "message/global" || typ == "message/news"
 }
 
-func identityEncoding(cte string) bool {
-	switch cte {
-	case "", "7bit", "8bit", "binary":
-		return true
-	}
-	return false
-}
-
 // readHeader reads the header of the entity starting at the current
 // position and sets p.bs. It returns at most MaxHeaderBytes of it.
+//
+// QUIRK: a line that is not a header line ends the header, as in Python
+// and Thunderbird; ripmime and munpack read on to the empty line
+// (dialect.lenientHeader), and a lone CR ends a header line for Python
+// and munpack (dialect.crLines): readers that differ get an alternative
+// reading of the entity.
 func (w *walker) readHeader(p *Part) []byte {
 	max := int(w.u.lim.MaxHeaderBytes)
 	var hdr []byte
 	limited := false
+	loneCR := false
 	for first := true; ; first = false {
 		seg, start, atStart, ok := w.next()
 		if !ok {
@@ -182,7 +261,7 @@ func (w *walker) readHeader(p *Part) []byte {
 			if !first {
 				p.addProblem(KindTruncated, "the data ends inside the header")
 			}
-			return hdr
+			break
 		}
 		if atStart {
 			if i, _ := w.delimiter(seg); i >= 0 {
@@ -191,18 +270,25 @@ func (w *walker) readHeader(p *Part) []byte {
 				if !first {
 					p.addProblem(KindMalformed, "a boundary ends the header")
 				}
-				return hdr
+				break
 			}
 			if isBlankLine(seg) {
 				p.bs = start + int64(len(seg))
-				return hdr
+				break
 			}
 			if !isHeaderLine(seg) {
-				w.lr.unread()
-				p.bs = start
-				p.addProblem(KindMalformed, "no empty line between header and body")
-				return hdr
+				w.diverseHeader(p, func(d *dialect) bool { return d.lenientHeader })
+				if !w.d.lenientHeader {
+					w.lr.unread()
+					p.bs = start
+					p.addProblem(KindMalformed, "no empty line between header and body")
+					break
+				}
 			}
+		}
+		if !loneCR && !w.cr && hasLoneCR(seg) {
+			loneCR = true
+			w.diverseHeader(p, func(d *dialect) bool { return d.crLines })
 		}
 		if !limited && len(hdr)+len(seg) <= max {
 			hdr = append(hdr, seg...)
@@ -210,6 +296,17 @@ func (w *walker) readHeader(p *Part) []byte {
 			limited = true
 			p.unscannable(KindLimit, "header longer than %d bytes", max)
 		}
+	}
+	return hdr
+}
+
+// diverseHeader records that the readers that differ from the followed
+// one on trait read the header of p differently.
+func (w *walker) diverseHeader(p *Part, trait func(*dialect) bool) {
+	if _, other := w.rd.split(trait); other != 0 {
+		p.pend(other)
+		w.rd &^= other
+		p.Readers = w.rd
 	}
 }
 
@@ -224,6 +321,10 @@ func (w *walker) skipBody(p *Part) {
 			p.end = w.lr.offset()
 			return
 		}
+		if w.lr.crDash {
+			w.lr.crDash = false
+			w.loneCRDash([]byte("\r--"))
+		}
 		if atStart && len(seg) > 1 && seg[0] == '-' {
 			if i, _ := w.delimiter(seg); i >= 0 {
 				w.lr.unread()
@@ -235,6 +336,7 @@ func (w *walker) skipBody(p *Part) {
 				p.addProblem(KindAmbiguous, "line starting with a boundary followed by other text: %q", clip(string(bytes.TrimRight(seg, "\r\n"))))
 			}
 		}
+		w.loneCRDash(seg)
 		prevEOL = eolLen(seg)
 		if prevEOL > 0 && !w.u.ref && !w.tick() {
 			// The lines that follow in the buffer and cannot be
@@ -266,13 +368,21 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 			p.addProblem(KindAmbiguous, "boundary %q and enclosing boundary %q are prefixes of each other", clip(boundary), clip(string(a[2:])))
 		}
 	}
+	for i, a := range w.bounds {
+		if bytes.HasPrefix(a, b) || bytes.HasPrefix(b, a) {
+			// A line may delimit both: readers that give it to the
+			// innermost read the enclosing multipart differently.
+			w.diverge(i, func(d *dialect) bool { return d.innerFirst })
+		}
+	}
 	w.bounds = append(w.bounds, b)
+	w.mps = append(w.mps, p)
 	me := len(w.bounds) - 1
 	defType := "text/plain"
 	if digest {
 		defType = "message/rfc822"
 	}
-	pop := func() { w.bounds = w.bounds[:me] }
+	pop := func() { w.bounds, w.mps = w.bounds[:me], w.mps[:me] }
 
 	// Preamble.
 	prevEOL := 0
@@ -281,13 +391,14 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 		if !ok {
 			pop()
 			p.end = w.lr.offset()
-			p.addProblem(KindMalformed, "multipart boundary %q not found", clip(boundary))
+			w.noBoundary(p, boundary)
 			return
 		}
 		prevEOL = eolLen(seg)
 		if !atStart {
 			continue
 		}
+		w.loneCRDash(seg)
 		i, closing := w.delimiter(seg)
 		if i < 0 {
 			continue
@@ -296,7 +407,7 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 			w.lr.unread()
 			pop()
 			p.end = max(start-int64(prevEOL), p.bs)
-			p.addProblem(KindMalformed, "multipart boundary %q not found", clip(boundary))
+			w.noBoundary(p, boundary)
 			return
 		}
 		if closing {
@@ -353,11 +464,32 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 	}
 }
 
+// noBoundary makes multipart p, whose boundary never occurs, a leaf.
+// QUIRK: Python's email (a payload with NoBoundaryInMultipartDefect),
+// ripmime and munpack give its body to the user as one part, decoded with
+// its Content-Transfer-Encoding if it has one.
+func (w *walker) noBoundary(p *Part, boundary string) {
+	p.Container = false
+	p.addProblem(KindMalformed, "multipart boundary %q not found, read as one part", clip(boundary))
+}
+
+// loneCRDash notes a line holding a lone CR followed by "--": a reader
+// that ends lines at a lone CR may find a delimiter there, and reads
+// the outermost multipart of the walk differently.
+func (w *walker) loneCRDash(seg []byte) {
+	if w.cr || len(w.mps) == 0 {
+		return
+	}
+	if i := bytes.Index(seg, []byte("\r--")); i >= 0 && i+1 < len(seg) {
+		w.diverge(0, func(d *dialect) bool { return d.crLines })
+	}
+}
+
 // epilogue reads the text after a close delimiter, up to the next
 // delimiter of an enclosing multipart. prevEOL is the line break length
 // of the close delimiter line.
 func (w *walker) epilogue(p *Part, me, prevEOL int) {
-	w.bounds = w.bounds[:me]
+	w.bounds, w.mps = w.bounds[:me], w.mps[:me]
 	for {
 		seg, start, atStart, ok := w.next()
 		if !ok {
@@ -365,6 +497,7 @@ func (w *walker) epilogue(p *Part, me, prevEOL int) {
 			return
 		}
 		if atStart {
+			w.loneCRDash(seg)
 			if i, _ := w.delimiter(seg); i >= 0 {
 				w.lr.unread()
 				p.end = max(start-int64(prevEOL), p.bs)
@@ -387,14 +520,14 @@ func (w *walker) swallow(p *Part, me int) {
 	for {
 		seg, start, atStart, ok := w.next()
 		if !ok {
-			w.bounds = w.bounds[:me]
+			w.bounds, w.mps = w.bounds[:me], w.mps[:me]
 			p.end = w.lr.offset()
 			return
 		}
 		if atStart {
 			if i, _ := w.delimiter(seg); i >= 0 && i < me {
 				w.lr.unread()
-				w.bounds = w.bounds[:me]
+				w.bounds, w.mps = w.bounds[:me], w.mps[:me]
 				p.end = max(start-int64(prevEOL), p.bs)
 				return
 			}
@@ -405,16 +538,21 @@ func (w *walker) swallow(p *Part, me int) {
 
 // interpret reads the MIME fields of p and returns the effective media
 // type and the boundary.
-func (u *unpacker) interpret(p *Part, fields []field, defType string) (typ, boundary string) {
+func (w *walker) interpret(p *Part, fields []field, defType string) (typ, boundary string, hasBoundary bool) {
 	var ct, cte, cd []string
-	for _, f := range fields {
+	var ctf, ctef, cdf []*field
+	for i := range fields {
+		f := &fields[i]
 		switch f.name {
 		case "content-type":
 			ct = append(ct, f.value)
+			ctf = append(ctf, f)
 		case "content-transfer-encoding":
 			cte = append(cte, f.value)
+			ctef = append(ctef, f)
 		case "content-disposition":
 			cd = append(cd, f.value)
+			cdf = append(cdf, f)
 		}
 	}
 	// QUIRK: of repeated fields the first counts, as in Python's email
@@ -428,7 +566,8 @@ func (u *unpacker) interpret(p *Part, fields []field, defType string) (typ, boun
 		}
 	}
 	typ = defType
-	var name string
+	var name, ctName string
+	odd := false // parameters that readers may read differently
 	if len(ct) > 0 {
 		v, params, probs := parseParamField(ct[0])
 		for _, pr := range probs {
@@ -444,6 +583,7 @@ func (u *unpacker) interpret(p *Part, fields []field, defType string) (typ, boun
 			p.addProblem(KindMalformed, "invalid Content-Type %q, read as text/plain", clip(v))
 		}
 		rp := resolveParams(params)
+		odd = odd || len(rp.ambiguous) > 0 || len(probs) > 0
 		for _, a := range rp.ambiguous {
 			p.addProblem(KindAmbiguous, "Content-Type: %s", a)
 		}
@@ -451,12 +591,13 @@ func (u *unpacker) interpret(p *Part, fields []field, defType string) (typ, boun
 			p.addProblem(KindEncoding, "Content-Type: %s", pr)
 		}
 		p.Charset = strings.ToLower(rp.values["charset"])
-		boundary = rp.values["boundary"]
+		boundary, hasBoundary = rp.values["boundary"]
 		name = rp.values["name"]
 	}
 	if len(cte) > 0 {
 		p.Encoding = strings.ToLower(strings.TrimSpace(stripComment(cte[0])))
 	}
+	p.dec = canonicalDec(p.Encoding)
 	if len(cd) > 0 {
 		v, params, probs := parseParamField(cd[0])
 		for _, pr := range probs {
@@ -464,6 +605,7 @@ func (u *unpacker) interpret(p *Part, fields []field, defType string) (typ, boun
 		}
 		p.Disposition = v
 		rp := resolveParams(params)
+		odd = odd || len(rp.ambiguous) > 0 || len(probs) > 0
 		for _, a := range rp.ambiguous {
 			p.addProblem(KindAmbiguous, "Content-Disposition: %s", a)
 		}
@@ -477,11 +619,58 @@ func (u *unpacker) interpret(p *Part, fields []field, defType string) (typ, boun
 			if name != "" && name != fn {
 				p.addProblem(KindAmbiguous, "file name %q differs from Content-Type name %q", clip(fn), clip(name))
 			}
+			ctName = name
 			name = fn
 		}
 	}
 	p.setName(name)
-	return typ, boundary
+	// QUIRK: ripmime takes the Content-Type name: both are names.
+	p.addName(ctName)
+	if odd || w.rd.primary() != ReaderThunderbird || !plainFields(ctf, ctef, cdf) {
+		typ, boundary, hasBoundary = w.readings(p, ctf, ctef, cdf, defType)
+	}
+	return typ, boundary, hasBoundary
+}
+
+// readings finds how each reader of the walk reads the MIME fields of p:
+// the readers that read them as the followed one does stay with this
+// walk, the others get an alternative reading of p (one for each way of
+// reading them). Every file name some reader could take is added to
+// p.Names. It returns the followed reader's type and boundary.
+func (w *walker) readings(p *Part, ct, cte, cd []*field, defType string) (string, string, bool) {
+	for _, n := range candidateNames(ct, cd) {
+		p.addName(n)
+	}
+	prim := readingOf(w.d, ct, cte, defType)
+	var groups []Readers
+	var keys []reading
+	w.rd.each(func(x Readers) {
+		r := readingOf(dialectOf(x), ct, cte, defType)
+		for i, k := range keys {
+			if k == r {
+				groups[i] |= x
+				return
+			}
+		}
+		keys = append(keys, r)
+		groups = append(groups, x)
+	})
+	for i, k := range keys {
+		if k == prim {
+			continue
+		}
+		p.pend(groups[i])
+		w.rd &^= groups[i]
+	}
+	p.Readers = w.rd
+	p.dec = prim.dec
+	if prim.declared != "" {
+		p.DeclaredType = prim.declared
+	}
+	if strings.HasPrefix(prim.dec, "raw:") && p.Encoding == "" {
+		p.Encoding = strings.TrimPrefix(prim.dec, "raw:")
+	}
+	return prim.typ, prim.boundary, prim.hasBoundary
 }
 
 // setName sets Name and SafeName and records names that could mislead.

@@ -150,9 +150,12 @@ type Part struct {
 	// decoded content of an encoded embedded message)
 	src         io.ReaderAt
 	hs, bs, end int64
-	embedded    bool     // message/rfc822 with a transfer encoding: decode, then walk
-	bounds      [][]byte // enclosing boundaries, for base64 bodies
-	head        []byte   // first bytes of the decoded content, until expand
+	embedded    bool      // message/rfc822 with a transfer encoding: decode, then walk
+	dec         string    // how the body is decoded (canonicalDec)
+	decoded     bool      // an alternative content, decoded already
+	pending     []Readers // readers whose alternative reading is built once the entity is walked
+	bounds      [][]byte  // enclosing boundaries, for base64 bodies
+	head        []byte    // first bytes of the decoded content, until expand
 }
 
 // contentRef locates a part's decoded content.

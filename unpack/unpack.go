@@ -53,6 +53,10 @@ type unpacker struct {
 	buf    []byte // copy buffer; copies never nest
 	ref    bool   // Options.reference
 	noHash bool   // Options.NoHashes
+
+	// rewalked counts the bytes walked again for alternative readings,
+	// at most rewalkMax.
+	rewalked, rewalkMax int64
 }
 
 func (u *unpacker) copy(dst io.Writer, src io.Reader) (int64, error) {
@@ -75,6 +79,9 @@ func Unpack(ctx context.Context, src io.ReaderAt, size int64, opt Options) (*Mes
 	st := &store{dir: opt.TempDir, memMax: memTotalMax}
 	msg := &Message{Size: size, st: st}
 	u := &unpacker{ctx: tctx, parent: ctx, lim: lim, msg: msg, st: st, ref: opt.reference, noHash: opt.NoHashes}
+	// Alternative readings may walk the message again, a few times at
+	// most for real mail; past this the part concerned is unscannable.
+	u.rewalkMax = 8*min(size, int64(lim.MaxMessageBytes)) + 1<<20
 	root := &Part{Path: "1", Origin: OriginMIME, src: src, Readers: AllReaders}
 	u.nparts = 1
 	msg.Root = root
@@ -83,8 +90,12 @@ func Unpack(ctx context.Context, src io.ReaderAt, size int64, opt Options) (*Mes
 		n = int64(lim.MaxMessageBytes)
 		root.unscannable(KindLimit, "message of %d bytes, only the first %d read", size, n)
 	}
-	w := &walker{u: u, src: src, lr: newLineReader(src, 0, n), raw: true}
+	w := u.newWalker(src, src, n, 0, n, true, AllReaders, false)
 	w.parseEntity(root, "text/plain")
+	settle(root)
+	if w.lr.err == nil {
+		w.lr.err = u.ioErr
+	}
 	if w.lr.err != nil {
 		msg.Close()
 		return nil, fmt.Errorf("reading message: %w", w.lr.err)
@@ -169,6 +180,27 @@ func (u *unpacker) newPart(parent *Part, origin Origin, mime bool) *Part {
 // decodeTree is the second pass: it decodes every leaf, stores its
 // content, detects its type and opens what it contains.
 func (u *unpacker) decodeTree(p *Part) error {
+	if p.Same != "" {
+		return nil
+	}
+	if err := u.decodeOne(p); err != nil {
+		return err
+	}
+	for i := 0; i < len(p.Alternatives); i++ {
+		if err := u.decodeTree(p.Alternatives[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (u *unpacker) decodeOne(p *Part) error {
+	if p.decoded {
+		if p.embedded {
+			return u.walkEmbedded(p)
+		}
+		return u.expand(p, 0, nil)
+	}
 	if p.Container {
 		start := p.bs
 		if p.Origin == OriginRFC822 || p.Depth == 0 {
@@ -190,8 +222,13 @@ func (u *unpacker) decodeTree(p *Part) error {
 	body := io.NewSectionReader(p.src, p.bs, p.end-p.bs)
 	s := u.newSink(p, -1)
 	var err error
-	switch p.Encoding {
-	case "", "7bit", "8bit", "binary":
+	var b64 *base64Writer
+	var qp *qpWriter
+	switch p.dec {
+	case "":
+		if !knownEncoding(p.Encoding) {
+			p.addProblem(KindEncoding, "unknown Content-Transfer-Encoding %q, content kept raw", clip(p.Encoding))
+		}
 		_, err = u.copy(s, body)
 	case "base64":
 		d := newBase64Writer(s)
@@ -206,6 +243,7 @@ func (u *unpacker) decodeTree(p *Part) error {
 		if err == nil {
 			err = d.Close()
 		}
+		b64 = d
 		for _, pr := range d.problems() {
 			p.addProblem(KindEncoding, "base64: %s", pr)
 		}
@@ -218,16 +256,14 @@ func (u *unpacker) decodeTree(p *Part) error {
 		if err == nil {
 			err = d.Close()
 		}
+		qp = d
 		if d.bad > 0 {
 			p.addProblem(KindEncoding, "quoted-printable: %d invalid escapes kept as they are", d.bad)
 		}
-	case "x-uuencode", "uuencode", "x-uue":
+	case "x-uuencode":
 		// QUIRK: not an RFC 2045 encoding, but Thunderbird and Outlook
 		// Express decode it.
 		err = uuDecodeBody(body, s, p)
-	default:
-		p.addProblem(KindEncoding, "unknown Content-Transfer-Encoding %q, content kept raw", clip(p.Encoding))
-		_, err = u.copy(s, body)
 	}
 	if err != nil && !errors.Is(err, errSinkFull) {
 		if u.ioErr == nil && s.err == nil {
@@ -238,6 +274,9 @@ func (u *unpacker) decodeTree(p *Part) error {
 	s.finish()
 	if u.ioErr != nil {
 		return u.ioErr
+	}
+	if err := u.decodeVariants(p, b64, qp); err != nil {
+		return err
 	}
 	if p.embedded {
 		return u.walkEmbedded(p)
@@ -256,8 +295,12 @@ func (u *unpacker) walkEmbedded(p *Part) error {
 		return nil
 	}
 	child.src = ra
-	w := &walker{u: u, src: ra, lr: newLineReader(ra, 0, size)}
+	w := u.newWalker(ra, ra, size, 0, size, false, p.Readers, false)
 	w.parseEntity(child, "text/plain")
+	settle(child)
+	if w.lr.err == nil {
+		w.lr.err = u.ioErr
+	}
 	if w.lr.err != nil {
 		return fmt.Errorf("reading decoded part %s: %w", p.Path, w.lr.err)
 	}
