@@ -89,10 +89,12 @@ const (
 
 // dialects is indexed by the bit number of the reader.
 var dialects = [...]dialect{
-	{comments: true, cte: cteToken, b64: b64StopPad}, // rfc
-	{cte: cteToken, b64: b64Continue},                // thunderbird
-	{cte: cteToken, b64: b64Continue},                // outlook
-	{cte: cteTrim, b64: b64StopPad},                  // go
+	// rfc: RFC 2046 section 5.1.1 (NOTE TO IMPLEMENTORS) matches a boundary
+	// at the beginning of a line, whatever follows it.
+	{comments: true, prefixDelim: true, cte: cteToken, b64: b64StopPad},
+	{cte: cteToken, b64: b64Continue},                                                              // thunderbird
+	{cte: cteToken, b64: b64Continue},                                                              // outlook
+	{cte: cteTrim, b64: b64StopPad},                                                                // go
 	{plain2231: true, comments: true, ewType: true, cte: cteExact, b64: b64StopPad, crLines: true}, // py-default
 	{plain2231: true, quote: quoteRaw, cte: cteExact, b64: b64StopPad, crLines: true},              // py-compat32
 	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true,
@@ -711,9 +713,10 @@ func sameAs(p, a *Part) {
 			index(c)
 		}
 		for _, x := range q.Alternatives {
-			if x != a {
-				index(x)
+			if x == a {
+				break // only the readings before a: theirs are settled
 			}
+			index(x)
 		}
 	}
 	index(p)
