@@ -53,6 +53,10 @@ type normalizer struct {
 	ops     map[*unpack.Part]*op
 	n       int                   // multiparts written
 	written map[*unpack.Part]bool // parts whose content is in the output
+	// wrapping: a leaf at depth 0 is being written as a part of the root
+	// multipart (wrapped's first part, or an alternative of the root):
+	// no line break of its own after it.
+	wrapping bool
 }
 
 // writeNormalized writes the canonical form of the whole message.
@@ -182,7 +186,9 @@ func (hb *headerBuf) messageFields(raw []byte, tags []string) {
 			strings.HasPrefix(c.name, "-") {
 			continue
 		}
-		v := c.value()
+		// A lone CR ends a header line for Python and munpack: a field
+		// hidden behind one would come back (issue 11, headers).
+		v := noLoneCR(c.value())
 		if c.name == "subject" && len(tags) > 0 && !tagged {
 			tagged = true
 			one := chunk{name: "subject", raw: []byte("Subject: " + cleanValue(v) + "\n")}
@@ -204,8 +210,22 @@ func (hb *headerBuf) partFields(raw []byte) {
 			continue
 		}
 		seen[c.name] = true
-		hb.b.Write(foldValue(c.fieldName(), c.value(), hb.eol))
+		hb.b.Write(foldValue(c.fieldName(), noLoneCR(c.value()), hb.eol))
 	}
+}
+
+// noLoneCR replaces each CR that no LF follows by a space.
+func noLoneCR(v string) string {
+	if !strings.Contains(v, "\r") {
+		return v
+	}
+	b := []byte(v)
+	for i, c := range b {
+		if c == '\r' && (i+1 == len(b) || b[i+1] != '\n') {
+			b[i] = ' '
+		}
+	}
+	return string(b)
 }
 
 func (hb *headerBuf) add(name string, parts ...string) { hb.b.Write(foldParams(name, parts, hb.eol)) }
@@ -269,6 +289,10 @@ func (nz *normalizer) extraParts() []*unpack.Part {
 // extras writes the leaves of other readings as further parts of the
 // root multipart.
 func (nz *normalizer) extras(w *bufio.Writer, b string) error {
+	// An alternative of the root is at depth 0 too, but written here as a
+	// part: no line break of its own after it.
+	nz.wrapping = true
+	defer func() { nz.wrapping = false }()
 	for _, p := range nz.extraParts() {
 		w.WriteString(nz.rw.eol + "--" + b + nz.rw.eol)
 		if err := nz.part(w, p); err != nil {
@@ -308,13 +332,16 @@ func (nz *normalizer) wrapped(w *bufio.Writer, p *unpack.Part, o *op, hb *header
 	}
 	w.WriteString("--" + b + eol)
 	inner := &headerBuf{eol: eol}
-	if err := nz.leaf(w, p, o, inner); err != nil {
+	nz.wrapping = true
+	err := nz.leaf(w, p, o, inner)
+	nz.wrapping = false
+	if err != nil {
 		return err
 	}
 	if err := nz.extras(w, b); err != nil {
 		return err
 	}
-	_, err := w.WriteString(eol + "--" + b + "--" + eol)
+	_, err = w.WriteString(eol + "--" + b + "--" + eol)
 	return err
 }
 
@@ -456,7 +483,7 @@ func (nz *normalizer) leaf(w *bufio.Writer, p *unpack.Part, o *op, hb *headerBuf
 	if err := writeBase64(w, src, rw.eol); err != nil {
 		return err
 	}
-	if p.Depth == 0 {
+	if p.Depth == 0 && !nz.wrapping {
 		_, err = w.WriteString(rw.eol)
 	}
 	return err

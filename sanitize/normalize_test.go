@@ -385,10 +385,28 @@ func savedAs(file, name string) bool {
 	if i := strings.LastIndexAny(base, `/\`); i >= 0 {
 		base = base[i+1:]
 	}
-	if file == name || file == base {
+	if file == name || file == base || uniquified(file, base) {
 		return true
 	}
-	return len(base) > 64 || !isPrintableASCII(base) || strings.ContainsAny(base, ` :"*?<>|`) || strings.Trim(base, ".") == ""
+	return len(base) > 64 || !isPrintableASCII(base) || strings.ContainsAny(base, ` :"*?<>|()`) || strings.Trim(base, ".") == ""
+}
+
+// uniquified reports a name a tool made when base was taken already (a
+// canonical rewrite can hold two contents under one name: each reading's):
+// ripmime writes "stem_N.ext", munpack "base.N".
+func uniquified(file, base string) bool {
+	if rest, ok := strings.CutPrefix(file, base+"."); ok && rest != "" && strings.Trim(rest, "0123456789") == "" {
+		return true
+	}
+	stem, ext := base, ""
+	if i := strings.LastIndexByte(base, '.'); i > 0 {
+		stem, ext = base[:i], base[i:]
+	}
+	if rest, ok := strings.CutPrefix(file, stem+"_"); ok {
+		n, _ := strings.CutSuffix(rest, ext)
+		return n != "" && strings.Trim(n, "0123456789") == ""
+	}
+	return false
 }
 
 func isPrintableASCII(s string) bool {
