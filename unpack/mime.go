@@ -183,7 +183,11 @@ func (w *walker) entity(p *Part, defType string) {
 	if !complete {
 		p.unscannable(KindLimit, "time budget of %s exceeded", w.u.lim.Timeout)
 	}
+	w.nameComments(p, fields)
 	typ, boundary, hasBoundary := w.interpret(p, fields, defType)
+	if p.DeclaredType == "" && !strings.HasPrefix(defType, "message/") {
+		typ, boundary, hasBoundary = w.dashStart(p, typ, boundary, hasBoundary)
+	}
 	if p.Depth == 0 && p.Origin == OriginMIME && w.raw && p.Path == "1" {
 		w.u.msgFields(fields)
 	}
@@ -239,6 +243,61 @@ func (w *walker) entity(p *Part, defType string) {
 
 func isEmbeddedMessage(typ string) bool {
 	return typ == "message/rfc822" || typ == "message/global" || typ == "message/news"
+}
+
+// nameComments: QUIRK: ripmime and munpack drop a comment from a field
+// name ("Content-Type(x): ..."), which makes it a field of theirs that no
+// other reader sees (dialect.nameComments).
+func (w *walker) nameComments(p *Part, fields []field) {
+	found := false
+	for i := range fields {
+		if strings.IndexByte(fields[i].name, '(') < 0 {
+			continue
+		}
+		n := strings.TrimSpace(stripComments(fields[i].name))
+		if !strings.HasPrefix(n, "content-") {
+			continue
+		}
+		found = true
+		if w.d.nameComments {
+			fields[i].name = n
+		}
+	}
+	if found {
+		if _, other := w.rd.split(func(d *dialect) bool { return d.nameComments }); other != 0 {
+			p.pend(other)
+			w.rd &^= other
+			p.Readers = w.rd
+		}
+	}
+}
+
+// dashStart: QUIRK: munpack reads an entity without Content-Type whose
+// body starts with a line "--X" as a multipart with boundary X
+// (dialect.dashStart); the readers that differ get an alternative.
+func (w *walker) dashStart(p *Part, typ, boundary string, has bool) (string, string, bool) {
+	seg, _, atStart, ok := w.lr.next()
+	if !ok {
+		return typ, boundary, has
+	}
+	w.lr.unread()
+	if !atStart || len(seg) < 3 || seg[0] != '-' || seg[1] != '-' {
+		return typ, boundary, has
+	}
+	b := strings.TrimRight(string(seg[2:]), " \t\r\n")
+	if strings.HasSuffix(b, "--") && b != "--" {
+		return typ, boundary, has
+	}
+	if _, other := w.rd.split(func(d *dialect) bool { return d.dashStart }); other != 0 {
+		p.pend(other)
+		w.rd &^= other
+		p.Readers = w.rd
+	}
+	if w.d.dashStart {
+		p.addProblem(KindMalformed, "no Content-Type, body starts with a delimiter line: read as multipart")
+		return "multipart/mixed", b, true
+	}
+	return typ, boundary, has
 }
 
 // readHeader reads the header of the entity starting at the current
@@ -473,14 +532,15 @@ func (w *walker) noBoundary(p *Part, boundary string) {
 	p.addProblem(KindMalformed, "multipart boundary %q not found, read as one part", clip(boundary))
 }
 
-// loneCRDash notes a line holding a lone CR followed by "--": a reader
-// that ends lines at a lone CR may find a delimiter there, and reads
-// the outermost multipart of the walk differently.
+// loneCRDash notes a line holding a lone CR followed by "--", or a line
+// starting with "--" that holds a lone CR: a reader that ends lines at a
+// lone CR may find a delimiter there, and reads the outermost multipart
+// of the walk differently.
 func (w *walker) loneCRDash(seg []byte) {
 	if w.cr || len(w.mps) == 0 {
 		return
 	}
-	if i := bytes.Index(seg, []byte("\r--")); i >= 0 && i+1 < len(seg) {
+	if bytes.Contains(seg, []byte("\r--")) || len(seg) > 2 && seg[0] == '-' && seg[1] == '-' && hasLoneCR(seg) {
 		w.diverge(0, func(d *dialect) bool { return d.crLines })
 	}
 }

@@ -23,8 +23,8 @@ type dialect struct {
 	// QUIRK: the others take the first (Python's Message.get, Go's
 	// textproto, Thunderbird's MimeHeaders_get).
 	fieldLast bool
-	// ctMultipart: of repeated Content-Type fields, one that is multipart
-	// with a boundary counts, else the last (ripmime, munpack).
+	// ctMultipart: of repeated Content-Type fields, the last that is
+	// multipart with a boundary counts, else the last (ripmime, munpack).
 	ctMultipart bool
 	// paramLast: of repeated parameters the last counts (ripmime).
 	paramLast bool
@@ -36,8 +36,8 @@ type dialect struct {
 	// comments: comments "( )" in parameter lists are removed (RFC 5322
 	// CFWS: the RFC reading, Python policy.default, ripmime, munpack).
 	comments bool
-	// ewType: encoded words in the Content-Type value are decoded
-	// (Python policy.default).
+	// ewType: encoded words in the Content-Type and
+	// Content-Transfer-Encoding values are decoded (Python policy.default).
 	ewType bool
 	// boundaryWS: the boundary keeps its trailing white space (ripmime,
 	// munpack); the others drop it.
@@ -59,6 +59,12 @@ type dialect struct {
 	// crLines: a lone CR ends a line (Python's feedparser, NLCRE; munpack
 	// in headers).
 	crLines bool
+	// nameComments: a comment in a field name is dropped (ripmime,
+	// munpack).
+	nameComments bool
+	// dashStart: an entity without Content-Type whose body starts with a
+	// line "--X" is a multipart with boundary X (munpack).
+	dashStart bool
 	// lenientHeader: a header line without a colon, or a field name
 	// followed by white space, does not end the header (ripmime, munpack).
 	lenientHeader bool
@@ -98,9 +104,9 @@ var dialects = [...]dialect{
 	{plain2231: true, comments: true, ewType: true, cte: cteExact, b64: b64StopPad, crLines: true}, // py-default
 	{plain2231: true, quote: quoteRaw, cte: cteExact, b64: b64StopPad, crLines: true},              // py-compat32
 	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true,
-		prefixDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true}, // ripmime
+		prefixDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true}, // ripmime
 	{fieldLast: true, ctMultipart: true, comments: true, boundaryWS: true,
-		prefixDelim: true, innerFirst: true, cte: cteFirstWord, b64: b64StopEq, crLines: true, lenientHeader: true}, // munpack
+		prefixDelim: true, innerFirst: true, cte: cteFirstWord, b64: b64StopEq, crLines: true, dashStart: true, nameComments: true}, // munpack
 }
 
 func readerIndex(r Readers) int {
@@ -211,6 +217,12 @@ func decFor(d *dialect, f *field) string {
 		return ""
 	}
 	v := strings.ToLower(f.value)
+	if d.ewType && strings.Contains(v, "=?") {
+		// QUIRK: Python's policy.default decodes encoded words in
+		// every structured field, this one too.
+		var probs []string
+		v = strings.ToLower(decode2047(f.value, &probs))
+	}
 	switch d.cte {
 	case cteToken:
 		return canonicalDec(strings.TrimSpace(stripComment(v)))
@@ -372,10 +384,10 @@ func readingOf(d *dialect, ct, cte []*field, defType string) reading {
 	case len(ct) == 0:
 	case d.ctMultipart:
 		f = ct[len(ct)-1]
-		for _, c := range ct {
-			v, ps := paramsAs(d, c.value)
+		for i := len(ct) - 1; i >= 0; i-- {
+			v, ps := paramsAs(d, ct[i].value)
 			if _, ok := paramValue(d, ps, "boundary"); ok && strings.HasPrefix(v, "multipart/") {
-				f = c
+				f = ct[i]
 				break
 			}
 		}

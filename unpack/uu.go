@@ -148,15 +148,17 @@ func scanBlocks(r io.Reader, sink blockSink) error {
 // uuBegin recognises "begin MODE NAME" with an octal mode of 3 or 4
 // digits (the form uuencode(1) writes and Thunderbird looks for).
 func uuBegin(t []byte) (string, bool) {
-	rest, ok := bytes.CutPrefix(t, []byte("begin "))
-	if !ok {
+	rest, ok := bytes.CutPrefix(t, []byte("begin"))
+	if !ok || len(rest) == 0 || (rest[0] != ' ' && rest[0] != '\t') {
 		return "", false
 	}
+	// QUIRK: ripmime takes tabs, and several blanks, between the fields.
+	rest = bytes.TrimLeft(rest, " \t")
 	i := 0
 	for i < len(rest) && rest[i] >= '0' && rest[i] <= '7' {
 		i++
 	}
-	if i < 3 || i > 4 || i >= len(rest) || rest[i] != ' ' {
+	if i < 3 || i > 4 || i >= len(rest) || (rest[i] != ' ' && rest[i] != '\t') {
 		return "", false
 	}
 	name := bytes.TrimSpace(rest[i+1:])
