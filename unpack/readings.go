@@ -688,8 +688,51 @@ func settle(p *Part) {
 	for _, a := range p.Alternatives {
 		settle(a)
 	}
+	var back Readers
+	alts = p.Alternatives[:0]
 	for _, a := range p.Alternatives {
 		sameAs(p, a)
+		if trivial(a) {
+			// Those readers see nothing here that the others do not:
+			// they are counted with p, so that a benign oddity does not
+			// make the message ambiguous.
+			back |= a.Readers
+			continue
+		}
+		alts = append(alts, a)
+	}
+	p.Alternatives = alts
+	if back != 0 {
+		addReaders(p, back)
+	}
+}
+
+// trivial reports an alternative that holds nothing of its own: each of
+// its leaves is the same as a leaf of another reading, or empty and
+// nameless.
+func trivial(a *Part) bool {
+	if a.Same != "" {
+		return true
+	}
+	if !a.Container && !(a.end == a.bs && a.Name == "") || a.embedded || len(a.Alternatives) > 0 {
+		return false
+	}
+	for _, c := range a.Children {
+		if !trivial(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// addReaders adds g to the readers of p's subtree (not its alternatives).
+func addReaders(p *Part, g Readers) {
+	for _, a := range p.Alternatives {
+		g &^= a.Readers // they read p otherwise
+	}
+	p.Readers |= g
+	for _, c := range p.Children {
+		addReaders(c, g)
 	}
 }
 
