@@ -256,7 +256,7 @@ func (nz *normalizer) multipart(w *bufio.Writer, p *unpack.Part, hb *headerBuf) 
 		}
 	}
 	if p.Depth == 0 {
-		if err := nz.extras(w, b); err != nil {
+		if err := nz.extras(w, b, &sep); err != nil {
 			return err
 		}
 	}
@@ -288,13 +288,16 @@ func (nz *normalizer) extraParts() []*unpack.Part {
 
 // extras writes the leaves of other readings as further parts of the
 // root multipart.
-func (nz *normalizer) extras(w *bufio.Writer, b string) error {
+func (nz *normalizer) extras(w *bufio.Writer, b string, sep *string) error {
 	// An alternative of the root is at depth 0 too, but written here as a
 	// part: no line break of its own after it.
 	nz.wrapping = true
 	defer func() { nz.wrapping = false }()
 	for _, p := range nz.extraParts() {
-		w.WriteString(nz.rw.eol + "--" + b + nz.rw.eol)
+		// The line break before a delimiter belongs to it: none before
+		// the first part of a multipart that has no other.
+		w.WriteString(*sep + "--" + b + nz.rw.eol)
+		*sep = nz.rw.eol
 		if err := nz.part(w, p); err != nil {
 			return err
 		}
@@ -338,7 +341,8 @@ func (nz *normalizer) wrapped(w *bufio.Writer, p *unpack.Part, o *op, hb *header
 	if err != nil {
 		return err
 	}
-	if err := nz.extras(w, b); err != nil {
+	sep := eol
+	if err := nz.extras(w, b, &sep); err != nil {
 		return err
 	}
 	_, err = w.WriteString(eol + "--" + b + "--" + eol)
@@ -416,9 +420,11 @@ func (nz *normalizer) leaf(w *bufio.Writer, p *unpack.Part, o *op, hb *headerBuf
 	// Invalid UTF-8 in a name reads back as U+FFFD: written so at once.
 	name = strings.ToValidUTF8(name, "\uFFFD")
 	typ := leafType(p)
-	if typ == "message/partial" || typ == "message/external-body" {
-		// RFC 2046 sections 5.2.2 and 5.2.3: 7bit only, and readers parse
-		// the body as a header: written as it is when that is safe.
+	if strings.HasPrefix(typ, "message/") {
+		// RFC 2046 sections 5.2.2 to 5.2.4: 7bit only, and readers parse
+		// the body as a header (partial, external-body, and reports such
+		// as feedback-report, which Python reads as a message): written
+		// as it is when that is safe.
 		if b, err := readPart(p); err != nil {
 			return err
 		} else if sevenBitSafe(b, rw.eol) {
