@@ -336,7 +336,9 @@ func (w *walker) readHeader(p *Part) []byte {
 				break
 			}
 			if !isHeaderLine(seg) {
-				w.diverseHeader(p, func(d *dialect) bool { return d.lenientHeader })
+				if w.d.lenientHeader || w.contentFieldAhead(start) {
+					w.diverseHeader(p, func(d *dialect) bool { return d.lenientHeader })
+				}
 				if !w.d.lenientHeader {
 					w.lr.unread()
 					p.bs = start
@@ -357,6 +359,33 @@ func (w *walker) readHeader(p *Part) []byte {
 		}
 	}
 	return hdr
+}
+
+// contentFieldAhead reports whether a Content-* field follows off before
+// the next empty line (within 64 KB): only then does a reader that reads
+// a header on past a line that is no field (dialect.lenientHeader) read
+// the entity otherwise; without one it reads a header of no MIME fields
+// and a shorter body, nothing that it would give the user as a file.
+func (w *walker) contentFieldAhead(off int64) bool {
+	buf := make([]byte, 64<<10)
+	n, _ := w.lsrc.ReadAt(buf, off)
+	buf = buf[:n]
+	for len(buf) > 0 {
+		line := buf
+		if i := indexNL(buf); i >= 0 {
+			line, buf = buf[:i+1], buf[i+1:]
+		} else {
+			buf = nil
+		}
+		if isBlankLine(line) {
+			return false
+		}
+		t := bytes.TrimLeft(line, " \t")
+		if len(t) >= 8 && strings.EqualFold(string(t[:8]), "content-") {
+			return true
+		}
+	}
+	return false
 }
 
 // diverseHeader records that the readers that differ from the followed
