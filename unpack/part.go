@@ -184,6 +184,23 @@ func (p *Part) Open() (io.ReadCloser, error) {
 	return io.NopCloser(io.NewSectionReader(c.src, c.off, c.n)), nil
 }
 
+// addName adds a candidate file name to Names (the first one is also
+// Name and SafeName).
+func (p *Part) addName(name string) {
+	if name == "" {
+		return
+	}
+	for _, n := range p.Names {
+		if n == name {
+			return
+		}
+	}
+	p.Names = append(p.Names, name)
+	if p.Name == "" {
+		p.Name, p.SafeName = name, SafeName(name)
+	}
+}
+
 // addProblem records a problem on the part.
 func (p *Part) addProblem(kind, format string, args ...any) {
 	p.Problems = append(p.Problems, Problem{Kind: kind, Detail: sprintf(format, args...)})

@@ -52,3 +52,6 @@ func (r Readers) Names() []string {
 
 // String is the names joined by ",".
 func (r Readers) String() string { return strings.Join(r.Names(), ",") }
+
+// first is the first reader of r (0 when r is empty).
+func (r Readers) first() Readers { return r & -r }
