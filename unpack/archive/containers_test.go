@@ -758,7 +758,6 @@ func TestUnopened(t *testing.T) {
 		"clamav/alz/bzip2.alz":                           "alz",
 		"clamav/clam.chm":                                "chm",
 		"libarchive/test_read_format_lha_header3.lzh":    "lha",
-		"libarchive/test_expand.Z":                       "compress",
 		"libarchive/test_read_format_ar.ar":              "ar",
 		"libarchive/test_read_format_xar_doublelink.xar": "xar",
 	} {
@@ -963,5 +962,33 @@ func TestZipLZMA(t *testing.T) {
 	leaves, _, probs = open(t, rawZip(t, "eicar.com", 14, 0, member, eicar))
 	if !hasContent(leaves, eicar) || len(probs) > 0 {
 		t.Errorf("made here: problems %q", probs)
+	}
+}
+
+// TestCompress opens Unix compress (.Z) files written by ncompress with
+// at most 10 and 16 bits (code sizes growing, and at 10 bits a full table),
+// and the corpus's libarchive samples: the same bytes as gzip -d gives.
+func TestCompress(t *testing.T) {
+	for _, f := range []string{"ncompress-b10.Z", "ncompress-b16.Z"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "containers", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g, _ := archive.Identify(data); g != "compress" {
+			t.Fatalf("%s: identified as %q", f, g)
+		}
+		leaves, _, probs := open(t, data)
+		if len(leaves) != 1 || fmt.Sprintf("%x", sha256.Sum256(leaves[0].data)) != "f7278ca4d18d1ae9d51d5a3fafd494cc2d5294e062bdc4fa34a4a50808f7f189" || len(probs) > 0 {
+			t.Errorf("%s: %d leaves, problems %q", f, len(leaves), probs)
+		}
+	}
+	corpus := testenv.Corpus(t)
+	data, err := os.ReadFile(filepath.Join(corpus, "attachments", "archives", "libarchive", "test_extract.tar.Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves, formats, probs := open(t, data)
+	if strings.Join(formats, ">") != "compress>tar" || len(leaves) != 2 || len(probs) > 0 {
+		t.Errorf("test_extract.tar.Z: formats %q, %d leaves, problems %q", formats, len(leaves), probs)
 	}
 }

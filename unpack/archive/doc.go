@@ -33,7 +33,7 @@
 // compressed streams, which yield one member: gzip (member name from the
 // gzip header), bzip2, xz, lzma (the legacy .lzma format), zstd (also
 // behind a skippable frame), lz4, lzip, snappy (framed), minlz, zlib,
-// SZDD (COMPRESS.EXE, szdd.go), and
+// Unix compress (.Z, compress.go), SZDD (COMPRESS.EXE, szdd.go), and
 // brotli (which has no magic number, so Identify never returns it; Walk
 // opens it when the caller knows). A compressed tar (tar.gz) is two
 // levels: the gzip stream yields the tar as its one member.
@@ -63,7 +63,7 @@
 // rar, 7z, cab or arj archive by its signature in the first SearchLimit
 // bytes, checked against its header. Unopened names the formats desktop
 // tools open and Walk does not (LHA level 3, ALZ, ZOO, ACE, StuffIt, xar,
-// CHM, Unix compress, ar), for the caller to mark unscannable.
+// CHM, ar), for the caller to mark unscannable.
 //
 // # Limits
 //

@@ -319,7 +319,7 @@ type stream struct {
 	open func(w *walker, r io.Reader) (rc io.ReadCloser, name string, err error)
 }
 
-var streamOrder = []string{"gzip", "bzip2", "xz", "zstd", "lz4", "lzip", "lzma", "szdd", "snappy", "minlz", "zlib", "brotli"}
+var streamOrder = []string{"gzip", "bzip2", "xz", "zstd", "lz4", "lzip", "lzma", "szdd", "compress", "snappy", "minlz", "zlib", "brotli"}
 
 var streams = map[string]stream{
 	"gzip": {func(_ *walker, r io.Reader) (io.ReadCloser, string, error) {
@@ -339,7 +339,8 @@ var streams = map[string]stream{
 	"zstd": {func(w *walker, r io.Reader) (io.ReadCloser, string, error) {
 		return mholtOpen(archives.Zstd{DecoderOptions: zstdOptions(w.lim)}, r)
 	}},
-	"szdd": {func(_ *walker, r io.Reader) (io.ReadCloser, string, error) { return newSZDD(r) }},
+	"szdd":     {func(_ *walker, r io.Reader) (io.ReadCloser, string, error) { return newSZDD(r) }},
+	"compress": {func(_ *walker, r io.Reader) (io.ReadCloser, string, error) { return newCompress(r) }},
 	"lzma": {func(w *walker, r io.Reader) (io.ReadCloser, string, error) {
 		br := &peekReader{r: r}
 		h, _ := br.peek(5)
@@ -482,6 +483,8 @@ func Identify(head []byte) (format string, ok bool) {
 		return "lzma", true
 	case has(0, szddMagic+"A"):
 		return "szdd", true
+	case has(0, "\x1f\x9d") && len(head) >= 3 && head[2]&0x1f >= 9 && head[2]&0x1f <= 16 && head[2]&0x60 == 0:
+		return "compress", true
 	case has(0, "\x04\x22\x4d\x18"):
 		return "lz4", true
 	case has(0, "LZIP") && len(head) >= 5 && head[4] == 1:

@@ -5,8 +5,8 @@ import "bytes"
 // Unopened names an archive or compressed format that content starting
 // with head is in, by magic number, when Walk cannot open it: LHA with
 // level 3 headers, ALZ,
-// ZOO, ACE, StuffIt, xar, CHM and Unix compress (.Z). Desktop and
-// command-line tools open them (7-Zip, lhasa, unar, uncompress), so a
+// ZOO, ACE, StuffIt, xar, CHM and ar. Desktop and
+// command-line tools open them (7-Zip, lhasa, unar), so a
 // part in one of them cannot be judged by us: the caller marks it
 // unscannable, never clean.
 func Unopened(head []byte) (format string, ok bool) {
@@ -29,8 +29,6 @@ func Unopened(head []byte) (format string, ok bool) {
 		return "xar", true
 	case has(0, "ITSF\x03\x00\x00\x00"):
 		return "chm", true
-	case has(0, "\x1f\x9d") && len(head) >= 3 && head[2]&0x1f >= 9 && head[2]&0x1f <= 16 && head[2]&0x60 == 0:
-		return "compress", true
 	case bytes.HasPrefix(head, []byte("!<arch>\n")):
 		return "ar", true
 	}
