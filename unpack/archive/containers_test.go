@@ -758,7 +758,6 @@ func TestUnopened(t *testing.T) {
 		"clamav/alz/bzip2.alz":                           "alz",
 		"clamav/clam.chm":                                "chm",
 		"libarchive/test_read_format_lha_header3.lzh":    "lha",
-		"libarchive/test_read_format_ar.ar":              "ar",
 		"libarchive/test_read_format_xar_doublelink.xar": "xar",
 	} {
 		data, err := os.ReadFile(filepath.Join(corpus, "attachments", "archives", file))
@@ -990,5 +989,47 @@ func TestCompress(t *testing.T) {
 	leaves, formats, probs := open(t, data)
 	if strings.Join(formats, ">") != "compress>tar" || len(leaves) != 2 || len(probs) > 0 {
 		t.Errorf("test_extract.tar.Z: formats %q, %d leaves, problems %q", formats, len(leaves), probs)
+	}
+}
+
+// TestAr opens ar archives: BSD style made here (#1/N names) with EICAR
+// inside, GNU ar's (a long name in the // table) and libarchive's sample.
+func TestAr(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("!<arch>\n")
+	long := "a_rather_long_member_name_eicar.com"
+	fmt.Fprintf(&b, "%-16s%-12d%-6d%-6d%-8o%-10d`\n", "#1/"+fmt.Sprint(len(long)), 0, 0, 0, 0o644, len(long)+len(builtin.Eicar()))
+	b.WriteString(long)
+	b.Write(builtin.Eicar())
+	if (len(long)+len(builtin.Eicar()))%2 == 1 {
+		b.WriteByte('\n') // members are padded to an even size
+	}
+	fmt.Fprintf(&b, "%-16s%-12d%-6d%-6d%-8o%-10d`\n", "odd.txt/", 0, 0, 0, 0o644, 3)
+	b.WriteString("odd\n")
+	data := b.Bytes()
+	if f, _ := archive.Identify(data); f != "ar" {
+		t.Fatalf("identified as %q", f)
+	}
+	leaves, _, probs := open(t, data)
+	if got := names(leaves); !slices.Equal(got, []string{long, "odd.txt"}) || !hasContent(leaves, builtin.Eicar()) || len(probs) > 0 {
+		t.Errorf("members %q, problems %q", got, probs)
+	}
+	gnu, err := os.ReadFile(filepath.Join("testdata", "containers", "gnu-ar.a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves, _, probs = open(t, gnu)
+	if got := names(leaves); !slices.Equal(got, []string{"a_member_with_a_rather_long_name.txt", "short.txt"}) || len(probs) > 0 {
+		t.Errorf("GNU ar: members %q, problems %q", got, probs)
+	}
+	corpus := testenv.Corpus(t)
+	la, err := os.ReadFile(filepath.Join(corpus, "attachments", "archives", "libarchive", "test_read_format_ar.ar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves, _, probs = open(t, la)
+	t.Logf("libarchive's: %q %q", names(leaves), probs)
+	if len(leaves) == 0 || len(probs) > 0 {
+		t.Errorf("libarchive's: members %q, problems %q", names(leaves), probs)
 	}
 }

@@ -29,7 +29,7 @@
 //
 // # Formats
 //
-// Archives: zip, tar, 7z, rar (v1.5 to v5), cab, arj, lha and cpio. Single
+// Archives: zip, tar, 7z, rar (v1.5 to v5), cab, arj, lha, ar and cpio. Single
 // compressed streams, which yield one member: gzip (member name from the
 // gzip header), bzip2, xz, lzma (the legacy .lzma format), zstd (also
 // behind a skippable frame), lz4, lzip, snappy (framed), minlz, zlib,
@@ -52,7 +52,8 @@
 // Written here, after the formats' own documents: zip members compressed
 // with deflate64 and implode (lz.go), cab with stored and MSZIP folders
 // (cab.go), arj methods 0 to 4 (arj.go), LHA lh0 and lh4 to lh7 with
-// level 0 to 2 headers (lha.go) and the four kinds of cpio (cpio.go). A member whose method has no decoder here (cab LZX and
+// level 0 to 2 headers (lha.go), ar (ar.go) and the four kinds of cpio
+// (cpio.go). A member whose method has no decoder here (cab LZX and
 // Quantum, zip PPMd, arj past method 4) is yielded with a reader
 // that fails with ErrUnsupported: the caller marks it unscannable, never
 // empty. Decoded members of those formats are checked against their
@@ -63,7 +64,7 @@
 // rar, 7z, cab or arj archive by its signature in the first SearchLimit
 // bytes, checked against its header. Unopened names the formats desktop
 // tools open and Walk does not (LHA level 3, ALZ, ZOO, ACE, StuffIt, xar,
-// CHM, ar), for the caller to mark unscannable.
+// CHM), for the caller to mark unscannable.
 //
 // # Limits
 //

@@ -474,6 +474,8 @@ func Identify(head []byte) (format string, ok bool) {
 		return "arj", true
 	case isLha(head):
 		return "lha", true
+	case has(0, arMagic) && len(head) >= 68 && has(66, "`\n"):
+		return "ar", true
 	case has(0, "\xfd7zXZ\x00"):
 		return "xz", true
 	case has(0, "\x28\xb5\x2f\xfd"), len(head) >= 8 && head[0]&0xf0 == 0x50 && has(1, "\x2a\x4d\x18"):

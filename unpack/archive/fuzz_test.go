@@ -145,3 +145,5 @@ func FuzzSZDD(f *testing.F) {
 func FuzzLha(f *testing.F) { fuzzFormat(f, "lha", ".lzh") }
 
 func FuzzCompress(f *testing.F) { fuzzFormat(f, "compress", ".Z") }
+
+func FuzzAr(f *testing.F) { fuzzFormat(f, "ar", ".a") }

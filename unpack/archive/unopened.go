@@ -1,11 +1,9 @@
 package archive
 
-import "bytes"
-
 // Unopened names an archive or compressed format that content starting
 // with head is in, by magic number, when Walk cannot open it: LHA with
 // level 3 headers, ALZ,
-// ZOO, ACE, StuffIt, xar, CHM and ar. Desktop and
+// ZOO, ACE, StuffIt, xar and CHM. Desktop and
 // command-line tools open them (7-Zip, lhasa, unar), so a
 // part in one of them cannot be judged by us: the caller marks it
 // unscannable, never clean.
@@ -29,8 +27,6 @@ func Unopened(head []byte) (format string, ok bool) {
 		return "xar", true
 	case has(0, "ITSF\x03\x00\x00\x00"):
 		return "chm", true
-	case bytes.HasPrefix(head, []byte("!<arch>\n")):
-		return "ar", true
 	}
 	return "", false
 }
