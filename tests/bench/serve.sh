@@ -7,17 +7,21 @@
 # applied), dovecot scanning nothing. Rounds alternate between the two;
 # prints the median messages/s of each, the ratio, and checks that every
 # message was delivered once.
-#   tests/bench/serve.sh [-n MESSAGES] [-r ROUNDS]
+#   tests/bench/serve.sh [-n MESSAGES] [-r ROUNDS] [-rss]
+# -rss then sends 50,000 more messages over 4 sessions and prints serve's
+# RSS after 5,000 and after 50,000 (it should stay flat: within 10%).
 # Needs root (dovecot's master), postfix (smtp-source), dovecot-lmtpd.
 set -eu
 cd "$(dirname "$0")/../.."
 export PATH="/usr/local/go/bin:$PATH"
 n=2000
 rounds=3
+rss=
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) n=$2; shift 2 ;;
 	-r) rounds=$2; shift 2 ;;
+	-rss) rss=1; shift ;;
 	*) echo "usage: $0 [-n MESSAGES] [-r ROUNDS]" >&2; exit 64 ;;
 	esac
 done
@@ -132,5 +136,18 @@ for sessions in 1 4; do
 	sd=$(median < "$work/r.scandeliver")
 	printf '%-9s %12s %12s %8s\n' "$sessions" "$dv" "$sd" "$(echo "$sd $dv" | awk '{ printf "%.2fx", $1 / $2 }')"
 done
-rss=$(awk '/VmHWM/ { print $2 }' "/proc/$spid/status")
-echo "scandeliver serve peak RSS: ${rss} kB; every message delivered once"
+peak=$(awk '/VmHWM/ { print $2 }' "/proc/$spid/status")
+echo "scandeliver serve peak RSS: ${peak} kB; every message delivered once"
+if [ -n "$rss" ]; then
+	vmrss() { awk '/VmRSS/ { print $2 }' "/proc/$spid/status"; }
+	n=5000
+	run scandeliver 4 > /dev/null
+	r5=$(vmrss)
+	rm -rf "$(maildir scandeliver)"/*
+	for i in 1 2 3 4 5 6 7 8 9; do
+		run scandeliver 4 > /dev/null
+		rm -rf "$(maildir scandeliver)"/*
+	done
+	r50=$(vmrss)
+	echo "serve RSS after 5,000 more messages: $r5 kB, after 50,000: $r50 kB ($(echo "$r50 $r5" | awk '{ printf "%.2fx", $1 / $2 }'))"
+fi
