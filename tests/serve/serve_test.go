@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -613,4 +614,30 @@ policy = { filename_rules = [{ action = "reject", pattern = '\.scr$' }] }
 		t.Errorf("dave got %q", dave)
 	}
 	waitLog(t, s, `ruleset=strict`)
+}
+
+// TestServeConcurrency: four sessions of Postfix's smtp-source -L at
+// once, every message accounted for: exactly one copy each.
+func TestServeConcurrency(t *testing.T) {
+	if _, err := exec.LookPath("smtp-source"); err != nil {
+		testenv.Missing(t, "smtp-source not found (Debian package postfix; tests/run.sh installs it)")
+	}
+	s := startServer(t, "")
+	const n = 200
+	out, err := exec.Command("smtp-source", "-L", "-s", "4", "-m", strconv.Itoa(n), "-l", "4096",
+		"-f", "alice@example.org", "-t", "bob@example.net", "unix:"+s.sock).CombinedOutput()
+	if err != nil {
+		t.Fatalf("smtp-source: %v: %s", err, out)
+	}
+	dir := filepath.Join(s.vmail, "example.net", "bob", "Maildir", "new")
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) != n {
+		t.Fatalf("%d messages delivered, want %d (%v)", len(ents), n, err)
+	}
+	for i := 0; strings.Count(s.log(), "result=delivered") != n; i++ {
+		if i > 200 {
+			t.Fatalf("%d summary lines, want %d", strings.Count(s.log(), "result=delivered"), n)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }
