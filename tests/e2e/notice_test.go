@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,10 +34,19 @@ sendmail = ["{dir}/bin/sendmail-smtp"]
 	makeQuarantine(t, p.Dir)
 	aliases := filepath.Join(p.ConfigDir, "aliases")
 	writeFile(t, aliases, "postmaster: "+User2+"\n")
-	if out, err := execOut("postalias", aliases); err != nil {
-		t.Fatalf("postalias: %v\n%s", err, out)
+	// postalias reads main.cf: the instance's (-c), not /etc/postfix's,
+	// which a machine set up with "No configuration" (tests/run.sh) does
+	// not have. The map type is the instance's default_database_type
+	// (hash on Debian 12, lmdb where Berkeley DB is gone).
+	dbtype, err := exec.Command("postconf", "-c", p.ConfigDir, "-h", "default_database_type").Output()
+	if err != nil {
+		t.Fatalf("postconf -c %s -h default_database_type: %v", p.ConfigDir, err)
 	}
-	p.Postconf(t, "alias_maps = hash:"+aliases, "alias_database = hash:"+aliases)
+	aliasMap := strings.TrimSpace(string(dbtype)) + ":" + aliases
+	if out, err := execOut("postalias", "-c", p.ConfigDir, aliasMap); err != nil {
+		t.Fatalf("postalias -c %s %s: %v\n%s", p.ConfigDir, aliasMap, err, out)
+	}
+	p.Postconf(t, "alias_maps = "+aliasMap, "alias_database = "+aliasMap)
 	script := `#!/bin/sh
 # sendmail(8)'s command line, submitted over SMTP to the e2e instance.
 from= rcpt=
