@@ -19,7 +19,6 @@ import (
 	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/pipeline"
 	"github.com/scandeliver/scandeliver/scan"
-	"github.com/scandeliver/scandeliver/unpack"
 )
 
 // Options are what the front door (cmd) provides.
@@ -357,15 +356,19 @@ func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	start := time.Now()
 	snap := ss.s.Snapshot()
 	cfg := snap.Config
-	// go-smtp enforces [serve] max_size while reading, the spool [spool]
-	// max_size (the hard ceiling): both are 552.
-	m, err := pipeline.NewMessage(r, cfg.Spool)
+	sender := ss.from
+	if sender == "" {
+		sender = "MAILER-DAEMON"
+	}
+	// go-smtp enforces [serve] max_size while reading, the spool the hard
+	// ceiling ([spool] max_size, Config.Ceiling): both are 552.
+	m, err := pipeline.SpoolMessage(r, cfg)
 	if err != nil {
 		var se *smtp.SMTPError
-		if errors.As(err, &se) {
-			return se // 552 too big
-		}
-		if errors.Is(err, unpack.ErrTooLarge) {
+		var tl *pipeline.TooLargeError
+		switch {
+		case errors.As(err, &se), errors.As(err, &tl):
+			ss.tooLarge(cfg, sender, err, tl, time.Since(start))
 			return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big for this system"}
 		}
 		return tempError(fmt.Errorf("spooling the message: %w", err))
@@ -373,10 +376,6 @@ func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Serve.Timeout))
 	defer cancel()
-	sender := ss.from
-	if sender == "" {
-		sender = "MAILER-DAEMON"
-	}
 	out := pipeline.Deliver(ctx, snap, m, pipeline.Envelope{Sender: sender, Recipients: ss.rcpts}, pipeline.Options{
 		Write:        ss.s.opt.Write,
 		Warn:         ss.s.opt.Warn,
@@ -393,6 +392,35 @@ func (ss *session) LMTPData(r io.Reader, status smtp.StatusCollector) error {
 	}
 	return nil
 }
+
+// tooLarge logs a message refused for its size, one line per recipient,
+// and tells the postmaster when it passed the hard ceiling (tl), as
+// one-shot mode does: only the envelope is known, nothing was kept.
+func (ss *session) tooLarge(cfg pipeline.Config, sender string, err error, tl *pipeline.TooLargeError, took time.Duration) {
+	for _, rc := range ss.rcpts {
+		s := &pipeline.Summary{}
+		s.Add("sender", sender)
+		s.Add("recipient", rc.Address)
+		if tl != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if nerr := pipeline.NotifyTooLarge(ctx, cfg, sender, rc.Address, tl, time.Now()); nerr != nil {
+				s.Add("notify_error", "postmaster: "+nerr.Error())
+			} else {
+				s.Add("notified", "postmaster")
+			}
+			cancel()
+		}
+		if ss.s.opt.Log != nil {
+			ss.s.opt.Log(cfg, pipeline.Outcome{Recipient: rc.Address, Action: pipeline.TooLarge, Err: tooBig{err}, Log: s}, took)
+		}
+	}
+}
+
+// tooBig is a message over [serve] max_size or the ceiling: 552, and
+// exit 65's word ("rejected") in the log.
+type tooBig struct{ error }
+
+func (tooBig) Unwrap() error { return &pipeline.TooLargeError{} }
 
 // Reply is the LMTP reply for one recipient's outcome (RFC 2033 section
 // 4.2): 250 when the message was handled (delivered, sanitized, withheld
@@ -414,6 +442,8 @@ func Reply(o pipeline.Outcome) *smtp.SMTPError {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: oneLine(re.Error())}
 	case errors.Is(o.Err, deliver.ErrNoUser):
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	case pipeline.ActionOf(o.Err) == pipeline.TooLarge:
+		return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too big for this system"}
 	}
 	return tempError(o.Err)
 }

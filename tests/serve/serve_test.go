@@ -579,6 +579,11 @@ func TestServeTooBig(t *testing.T) {
 		if n := len(maildirFiles(t, filepath.Join(s.vmail, "example.net", "bob", "Maildir"))); n != 0 {
 			t.Errorf("%d delivered", n)
 		}
+		// A summary line per recipient, as one-shot mode logs it.
+		waitLog(t, s, "recipient=dave@example.net")
+		if c := strings.Count(s.log(), "result=rejected"); c != 2 {
+			t.Errorf("%d result=rejected lines, want 2:\n%s", c, s.log())
+		}
 	}
 }
 
