@@ -103,7 +103,9 @@ func TestFakeTimeout(t *testing.T) {
 	if err == nil {
 		t.Fatal("a clamd that never answers: no error")
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	// The fake hangs a minute: half of it tells a timeout enforced
+	// (300 ms, and whatever a loaded machine adds) from none.
+	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("timeout took %v", d)
 	}
 }
