@@ -24,6 +24,9 @@ func postfixFront(t *testing.T, s *server) *e2e.Postfix {
 	return e2e.StartPostfix(t, e2e.Options{
 		NoBuild:        true,
 		MailboxCommand: "/bin/false",
+		// No system users: the harness's shared test users belong to
+		// tests/e2e, which may run at the same time.
+		Users: []string{},
 		Main: map[string]string{
 			"virtual_mailbox_domains": "example.net",
 			"virtual_transport":       "lmtp:unix:" + s.sock,
