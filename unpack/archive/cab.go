@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
@@ -11,8 +12,8 @@ import (
 
 // Microsoft Cabinet (MS-CAB, [MS-CAB] "Cabinet File Format"), which
 // Windows Explorer, expand.exe, cabextract, 7-Zip and libarchive open.
-// Folders stored (no compression) and MSZIP are decoded; Quantum and LZX
-// are not, and their members are unscannable.
+// Folders stored (no compression), MSZIP and LZX (lzx.go) are decoded;
+// Quantum is not, and its members are unscannable.
 
 const (
 	cabFlagPrev    = 1
@@ -24,6 +25,7 @@ type cabFolder struct {
 	start   int64 // first CFDATA block
 	blocks  int
 	method  int // typeCompress & 0xf: 0 none, 1 MSZIP, 2 Quantum, 3 LZX
+	lzxBits uint // LZX: the window is 2^lzxBits ((typeCompress >> 8) & 0x1f)
 	dataRes int // reserved bytes in each CFDATA
 }
 
@@ -65,7 +67,8 @@ func walkCab(w *walker, r io.ReaderAt, size int64) error {
 	}
 	folders := make([]cabFolder, nFolders)
 	for i := range folders {
-		folders[i] = cabFolder{start: int64(br.u32()), blocks: int(br.u16()), method: int(br.u16() & 0xf), dataRes: dataRes}
+		start, blocks, tc := int64(br.u32()), int(br.u16()), br.u16()
+		folders[i] = cabFolder{start: start, blocks: blocks, method: int(tc & 0xf), lzxBits: uint(tc>>8) & 0x1f, dataRes: dataRes}
 		br.off += int64(folderRes)
 	}
 	br.off = coffFiles
@@ -105,7 +108,7 @@ func walkCab(w *walker, r io.ReaderAt, size int64) error {
 			}
 		case f.folder >= len(folders):
 			open = func() (io.Reader, error) { return nil, fmt.Errorf("member in folder %d of %d", f.folder, len(folders)) }
-		case folders[f.folder].method > 1:
+		case folders[f.folder].method > 1 && folders[f.folder].method != 3:
 			method := [...]string{2: "Quantum", 3: "LZX"}[min(folders[f.folder].method, 3)]
 			if method == "" {
 				method = fmt.Sprintf("%d", folders[f.folder].method)
@@ -177,8 +180,38 @@ type cabFolderReader struct {
 	err    error
 }
 
-func newCabFolderReader(r io.ReaderAt, size int64, f cabFolder) *cabFolderReader {
+func newCabFolderReader(r io.ReaderAt, size int64, f cabFolder) io.Reader {
+	if f.method == 3 {
+		return newCabLZX(r, size, f)
+	}
 	return &cabFolderReader{r: r, size: size, f: f, off: f.start}
+}
+
+// newCabLZX decodes an LZX folder: its CFDATA payloads form one LZX
+// stream, whose output is the sum of the blocks' uncompressed sizes.
+func newCabLZX(r io.ReaderAt, size int64, f cabFolder) io.Reader {
+	var parts []io.Reader
+	var plain int64
+	off := f.start
+	for i := 0; i < f.blocks; i++ {
+		var h [8]byte
+		if _, err := r.ReadAt(h[:], off); err != nil {
+			return errReader{fmt.Errorf("data block %d: %w", i, io.ErrUnexpectedEOF)}
+		}
+		packed := int64(binary.LittleEndian.Uint16(h[4:]))
+		plain += int64(binary.LittleEndian.Uint16(h[6:]))
+		at := off + 8 + int64(f.dataRes)
+		if at+packed > size {
+			return errReader{fmt.Errorf("data block %d: %w", i, io.ErrUnexpectedEOF)}
+		}
+		parts = append(parts, io.NewSectionReader(r, at, packed))
+		off = at + packed
+	}
+	d, err := newLZX(bufio.NewReader(io.MultiReader(parts...)), f.lzxBits, plain)
+	if err != nil {
+		return errReader{err}
+	}
+	return d
 }
 
 func (c *cabFolderReader) Read(p []byte) (int, error) {

@@ -446,7 +446,7 @@ func TestZipDeflate64By7Zip(t *testing.T) {
 
 // mkCab writes a cabinet of one folder holding files in turn, stored
 // (method 0), MSZIP (1, in blocks of at most 32 KiB, each a deflate
-// stream that may refer to the block before) or marked LZX (3).
+// stream that may refer to the block before) or marked Quantum (2).
 func mkCab(t testing.TB, method uint16, files []cpioFile) []byte {
 	var plain []byte
 	for _, f := range files {
@@ -520,7 +520,7 @@ func mkCab(t testing.TB, method uint16, files []cpioFile) []byte {
 
 // TestCab opens cabinets made here, stored and MSZIP, whose EICAR sits
 // behind 70,000 bytes of another file (three MSZIP blocks, each
-// referring to the one before), and one marked LZX, which we cannot
+// referring to the one before), and one marked Quantum, which we cannot
 // decode: its members are unreadable, so unscannable.
 func TestCab(t *testing.T) {
 	filler := bytes.Repeat([]byte("filler line of a cabinet member\n"), 70000/32)
@@ -548,7 +548,7 @@ func TestCab(t *testing.T) {
 			}
 		})
 	}
-	data := mkCab(t, 3, files)
+	data := mkCab(t, 2, files)
 	var unread int
 	probs, _ := archive.Walk(context.Background(), "cab", bytes.NewReader(data), int64(len(data)), archive.Limits{}, func(m archive.Member, c io.Reader) error {
 		if _, err := io.ReadAll(c); errors.Is(err, archive.ErrUnsupported) {
@@ -557,7 +557,7 @@ func TestCab(t *testing.T) {
 		return nil
 	})
 	if unread != 3 {
-		t.Errorf("LZX: %d members unreadable, want 3; problems %q", unread, probs)
+		t.Errorf("Quantum: %d members unreadable, want 3; problems %q", unread, probs)
 	}
 }
 
@@ -1031,5 +1031,53 @@ func TestAr(t *testing.T) {
 	t.Logf("libarchive's: %q %q", names(leaves), probs)
 	if len(leaves) == 0 || len(probs) > 0 {
 		t.Errorf("libarchive's: members %q, problems %q", names(leaves), probs)
+	}
+}
+
+// TestCabLZX opens LZX cabinets byte for byte as 7-Zip extracts them:
+// libarchive's test_read_format_cab_3.cab (testdata, 33,000 zeros and
+// two texts in one LZX folder with E8 translation announced), and, when
+// Debian's clamav-testfiles is installed, the LZX cabinets inside
+// InstallShield's self-extractors (found behind the executable).
+func TestCabLZX(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "containers", "libarchive-test_read_format_cab_3.cab"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"empty":       "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"zero":        "8ec8d677b0280efeddd04d0b25d8b80fa50a9825382fa93a17d61c4ca002b1ad",
+		"dir1\\file1": "d0c504f06bbd64d183524eb35e5482ee5d966d456b905a24147165b2904d301b",
+		"dir2\\file2": "60f47caf717b06cf21b3bbb7775e49269a1b5cd6b94bba62da29a2ecb048ccf2",
+	}
+	leaves, _, probs := open(t, data)
+	if len(leaves) != len(want) || len(probs) > 0 {
+		t.Fatalf("%d members, problems %q", len(leaves), probs)
+	}
+	for _, l := range leaves {
+		if got := fmt.Sprintf("%x", sha256.Sum256(l.data)); got != want[l.path] {
+			t.Errorf("%s: SHA-256 %s, want %s", l.path, got, want[l.path])
+		}
+	}
+	exe, err := os.ReadFile("/usr/share/clamav-testfiles/clam_IScab_ext.exe")
+	if err != nil {
+		testenv.Missing(t, "Debian package clamav-testfiles is not installed")
+		return
+	}
+	f, off, err := archive.Locate(bytes.NewReader(exe), int64(len(exe)))
+	if f != "cab" || err != nil {
+		t.Fatalf("InstallShield: Locate %q, %v", f, err)
+	}
+	cab := exe[off:]
+	leaves, _, probs = open(t, cab)
+	// 7-Zip 26.02 extracts 13 files; their SHA-256s start so.
+	var got []string
+	for _, l := range leaves {
+		got = append(got, fmt.Sprintf("%x", sha256.Sum256(l.data))[:16])
+	}
+	slices.Sort(got)
+	want7z := "027c07b861ed408c 0500fed441b3c2ea 0ef5df8055b373cc 161b807b4cbdb43a 1624f26f935ba6de 201b7ac5dc35f03b 38b3d8a37e89e889 71c8aa4b1f659ad0 8f137730eb7330b7 a6ed9effa5448869 adea1d354a2f12de c641579c26869996 e554dfbd961b65bc"
+	if strings.Join(got, " ") != want7z || len(probs) > 0 {
+		t.Errorf("InstallShield cab: %q, problems %q; 7-Zip gives %s", got, probs, want7z)
 	}
 }

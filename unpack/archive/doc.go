@@ -50,11 +50,11 @@
 // with a fatal out-of-memory error.
 //
 // Written here, after the formats' own documents: zip members compressed
-// with deflate64 and implode (lz.go), cab with stored and MSZIP folders
-// (cab.go), arj methods 0 to 4 (arj.go), LHA lh0 and lh4 to lh7 with
+// with deflate64 and implode (lz.go), cab with stored, MSZIP and LZX folders
+// (cab.go, lzx.go), arj methods 0 to 4 (arj.go), LHA lh0 and lh4 to lh7 with
 // level 0 to 2 headers (lha.go), ar (ar.go) and the four kinds of cpio
-// (cpio.go). A member whose method has no decoder here (cab LZX and
-// Quantum, zip PPMd, arj past method 4) is yielded with a reader
+// (cpio.go). A member whose method has no decoder here (cab Quantum,
+// zip PPMd, arj past method 4) is yielded with a reader
 // that fails with ErrUnsupported: the caller marks it unscannable, never
 // empty. Decoded members of those formats are checked against their
 // declared size and CRC-32 where the format has one.
