@@ -24,9 +24,9 @@ const (
 type cabFolder struct {
 	start   int64 // first CFDATA block
 	blocks  int
-	method  int // typeCompress & 0xf: 0 none, 1 MSZIP, 2 Quantum, 3 LZX
+	method  int  // typeCompress & 0xf: 0 none, 1 MSZIP, 2 Quantum, 3 LZX
 	lzxBits uint // LZX: the window is 2^lzxBits ((typeCompress >> 8) & 0x1f)
-	dataRes int // reserved bytes in each CFDATA
+	dataRes int  // reserved bytes in each CFDATA
 }
 
 type cabFile struct {
