@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scandeliver/scandeliver/tests/e2e"
+	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
 // postfixFront starts a private Postfix whose virtual domain example.net
@@ -126,5 +127,53 @@ send = "raw"
 		if n := len(maildirFiles(t, filepath.Join(s.vmail, "example.net", u, "Maildir"))); n != 1 {
 			t.Errorf("%s has %d copies, want exactly 1", u, n)
 		}
+	}
+}
+
+// TestPostfixMailboxTransport: local users through serve
+// (mailbox_transport = lmtp:unix:...), with no [serve] mailbox: each
+// recipient's ~/Maildir/ is written by a child running as that user.
+func TestPostfixMailboxTransport(t *testing.T) {
+	e2e.Need(t, "postfix")
+	base, err := os.MkdirTemp("", "scandeliver-serve-mt-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	os.Chmod(base, 0o755)
+	amy := testenv.NewUser(t, base, "sdma")
+	dir := t.TempDir()
+	s := &server{sock: filepath.Join(dir, "lmtp"), cfg: filepath.Join(dir, "c.toml")}
+	os.WriteFile(s.cfg, []byte(config(dir, "", "socket_group = \"postfix\"\n")), 0o644)
+	startCmd(t, s)
+	for d := filepath.Dir(s.sock); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	p := e2e.StartPostfix(t, e2e.Options{
+		NoBuild:        true,
+		MailboxCommand: "/bin/false",
+		Users:          []string{},
+		Main: map[string]string{
+			"mailbox_command":   "",
+			"mailbox_transport": "lmtp:unix:" + s.sock,
+		},
+	})
+	qid := p.Send(t, "alice@example.org", p.Address(amy.Name), []byte(message("pf3", "local user via lmtp")))
+	st := postfixStatuses(t, p, qid, 1)
+	if strings.Join(st[p.Address(amy.Name)], ",") != "sent" {
+		t.Fatalf("statuses %v", st)
+	}
+	newDir := filepath.Join(amy.Home, "Maildir", "new")
+	ents, err := os.ReadDir(newDir)
+	if err != nil || len(ents) != 1 {
+		t.Fatalf("amy's Maildir: %v %v", ents, err)
+	}
+	fi, _ := os.Stat(filepath.Join(newDir, ents[0].Name()))
+	if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != amy.Uid {
+		t.Errorf("the message is uid %d's, want amy's %d", st.Uid, amy.Uid)
+	}
+	b, _ := os.ReadFile(filepath.Join(newDir, ents[0].Name()))
+	if !strings.Contains(string(b), "local user via lmtp") || !strings.Contains(string(b), "X-Scandeliver-Status: clean") {
+		t.Errorf("delivered:\n%s", b)
 	}
 }
