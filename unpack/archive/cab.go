@@ -292,15 +292,19 @@ func (b *byteReaderAt) u8() uint8   { return b.read(1)[0] }
 func (b *byteReaderAt) u16() uint16 { return binary.LittleEndian.Uint16(b.read(2)) }
 func (b *byteReaderAt) u32() uint32 { return binary.LittleEndian.Uint32(b.read(4)) }
 
-// cstring reads a NUL-terminated string of at most 1 KiB.
+// cstring reads a NUL-terminated string of at most 1 KiB (read in one
+// piece: a name a byte at a time cost a system call per byte).
 func (b *byteReaderAt) cstring() string {
-	var s []byte
-	for len(s) < 1024 && b.err == nil {
-		c := b.u8()
-		if c == 0 || b.err != nil {
-			break
-		}
-		s = append(s, c)
+	buf := make([]byte, min(1025, max(b.size-b.off, 0)))
+	n, _ := b.r.ReadAt(buf, b.off)
+	buf = buf[:n]
+	if i := bytes.IndexByte(buf, 0); i >= 0 {
+		b.off += int64(i) + 1
+		return string(buf[:i])
 	}
-	return string(s)
+	if n <= 1024 {
+		b.err = io.ErrUnexpectedEOF
+	}
+	b.off += int64(n)
+	return string(buf[:min(n, 1024)])
 }
