@@ -646,3 +646,37 @@ func TestServeConcurrency(t *testing.T) {
 		time.Sleep(25 * time.Millisecond)
 	}
 }
+
+// TestServeCanary: the canary runs at start; an engine that answers but
+// does not detect EICAR counts as down, and mail waits (451) instead of
+// passing unscanned. After a reload with a working engine, mail flows.
+func TestServeCanary(t *testing.T) {
+	engine := func(pattern string) string {
+		return `
+[[engine]]
+name = "grep"
+type = "command"
+command = ["/bin/grep", "-q", "-F", "` + pattern + `", "{}"]
+infected = [0]
+clean = [1]
+`
+	}
+	s := startServer(t, engine("no such signature"))
+	waitLog(t, s, "CANARY FAILED")
+	c := s.client(t)
+	got := send(t, c, "alice@example.org", []string{"bob@example.net"}, message("m12", "canary"))
+	c.Close()
+	if !strings.HasPrefix(got["bob@example.net"], "451 4.3.0") || !strings.Contains(got["bob@example.net"], "canary") {
+		t.Errorf("with a broken engine: %q, want 451 naming the canary", got["bob@example.net"])
+	}
+	cfg, _ := os.ReadFile(s.cfg)
+	os.WriteFile(s.cfg, []byte(strings.Replace(string(cfg), "no such signature", "EICAR-STANDARD-ANTIVIRUS", 1)), 0o644)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, s, "configuration reloaded")
+	c = s.client(t)
+	got = send(t, c, "alice@example.org", []string{"bob@example.net"}, message("m13", "canary fixed"))
+	c.Close()
+	if got["bob@example.net"] != "250" {
+		t.Errorf("after the reload: %q", got["bob@example.net"])
+	}
+}
