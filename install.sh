@@ -110,6 +110,10 @@ fi
 # in it are mode 0600 and unlinked at once), like /tmp.
 mkdir -p "$spool/tmp" "$spool/quarantine"
 chmod 1777 "$spool/tmp"
+# The builtin engine's compiled signature cache ([[engine]] cache_dir):
+# root's, writable by no one else, or it is not trusted.
+mkdir -p "$DESTDIR/var/cache/scandeliver"
+chmod 0755 "$DESTDIR/var/cache/scandeliver"
 # The quarantine. Under Postfix's mailbox_command scandeliver runs as the
 # recipient, who must be able to add an entry but neither list the
 # quarantine nor read anyone else's entry: root:GROUP, mode 3773

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/scan/clamd"
 )
 
@@ -56,6 +57,9 @@ type Config struct {
 	// builtin
 	Databases []string `toml:"databases,omitempty"` // .hdb/.hsb files, or directories holding them
 	NoEicar   bool     `toml:"no_eicar,omitempty"`  // builtin: do not detect EICAR
+	// CacheDir holds the compiled signature cache (builtin.LoadCached);
+	// nil: builtin.DefaultCacheDir; "": no cache.
+	CacheDir *string `toml:"cache_dir,omitempty"`
 }
 
 // KeyError is a configuration error in one key of an [[engine]] table:
@@ -144,6 +148,10 @@ func (c Config) WithDefaults() Config {
 		c.TempDir = cmp.Or(c.TempDir, os.TempDir())
 	case "builtin":
 		c.Send = cmp.Or(c.Send, SendParts)
+		if c.CacheDir == nil {
+			d := builtin.DefaultCacheDir
+			c.CacheDir = &d
+		}
 	}
 	return c
 }

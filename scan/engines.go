@@ -104,8 +104,12 @@ func New(cfg Config) (Engine, error) {
 			})
 		}
 	case "builtin":
+		// The tables are loaded once per snapshot, from the cache file
+		// when one is valid and trusted (a one-shot delivery maps it
+		// instead of parsing the text). Why a cache is not used does not
+		// stop a delivery: check-config shows it (CacheStatus).
 		db := &builtin.DB{}
-		if err := db.LoadFiles(cfg.Databases...); err != nil {
+		if _, _, err := db.LoadCached(*cfg.CacheDir, cfg.Databases...); err != nil {
 			return nil, keyErr(cfg.Name, "databases", err)
 		}
 		var eicar []byte
@@ -314,8 +318,8 @@ func scanBuiltin(db *builtin.DB, eicar []byte, o Object) (Verdict, error) {
 			return Verdict{Status: Infected, Signature: builtin.EicarName}, nil
 		}
 	}
-	if db.Len() == 0 {
-		return Verdict{Status: Clean}, nil
+	if !db.MayMatch(o.Size) {
+		return Verdict{Status: Clean}, nil // no signature of its size: not read
 	}
 	rc, err := open()
 	if err != nil {

@@ -13,26 +13,32 @@
 // lines are skipped. A malformed line is an error that names the file
 // and line: a database silently half-loaded would hide detections.
 //
-// The database is a map keyed by (size, hash); scanning computes only
-// the hash types that the database holds, in one pass, and none at all
-// when no signature has the object's size and none has "*".
+// The database is a sorted table of fixed-size records per hash type,
+// searched by (size, hash); scanning computes only the hash types that
+// the database holds, in one pass, and none at all when no signature has
+// the object's size and none has "*". LoadCached keeps the tables in a
+// cache file that later loads map instead of parsing the text again.
 package builtin
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
-	"strings"
+	"syscall"
 )
 
 type algo uint8
@@ -44,61 +50,116 @@ const (
 	nAlgo
 )
 
+// hashLen is the length of each hash type's digest.
+var hashLen = [nAlgo]int{16, 20, 32}
+
 var errLine = errors.New("malformed signature line")
 
-type key struct {
-	size int64 // -1: any size
-	algo algo
-	sum  [32]byte
+// DB is a set of hash signatures. The zero value is empty and usable.
+// Once loaded it is only read, and is safe for concurrent use.
+//
+// Each hash type has a table of fixed-size records sorted by (size,
+// hash): 8 bytes of size+1, big-endian (0: any size, ClamAV's "*"), the
+// digest, and 4 bytes locating the name in names (a 2-byte length, then
+// the name). A lookup is a binary search; the tables hold no pointers,
+// so the garbage collector never scans them, and the same layout is
+// what a cache file holds (cache.go), mapped as it is.
+type DB struct {
+	tabs  [nAlgo][]byte
+	names []byte
+	// build holds what Load parsed, until it is sorted into tabs.
+	build  [nAlgo][]rec
+	seq    uint32
+	mapped bool // tabs and names are a cache file's mapping
 }
 
-// DB is a set of hash signatures. The zero value is empty and usable.
-type DB struct {
-	sigs  map[key]string
-	has   [nAlgo]bool        // some signature has this hash type
-	sizes map[int64]struct{} // sizes that have a signature
-	any   [nAlgo]bool        // some signature of this type has size "*"
+// rec is a signature while loading: the key as big-endian words (size+1,
+// then the digest), a sequence number (the last duplicate wins, as in a
+// map) and the name's offset.
+type rec struct {
+	k    [5]uint64
+	seq  uint32
+	name uint32
 }
+
+func recLen(a algo) int { return 8 + hashLen[a] + 4 }
 
 // Len returns the number of signatures loaded.
-func (db *DB) Len() int { return len(db.sigs) }
+func (db *DB) Len() int {
+	n := 0
+	for a := range nAlgo {
+		n += len(db.tabs[a]) / recLen(a)
+	}
+	return n
+}
 
 // LoadFiles loads each path: a .hdb or .hsb file, or a directory whose
 // .hdb and .hsb files are loaded in name order.
 func (db *DB) LoadFiles(paths ...string) error {
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if st.IsDir() {
-			ents, err := os.ReadDir(p)
-			if err != nil {
-				return err
-			}
-			for _, e := range ents {
-				ext := filepath.Ext(e.Name())
-				if !e.IsDir() && (ext == ".hdb" || ext == ".hsb") {
-					if err := db.loadFile(filepath.Join(p, e.Name())); err != nil {
-						return err
-					}
-				}
-			}
-			continue
-		}
-		if err := db.loadFile(p); err != nil {
+	files, err := sourceFiles(paths)
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := db.loadFile(f.path); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (db *DB) loadFile(path string) error {
-	switch filepath.Ext(path) {
-	case ".hdb", ".hsb":
-	default:
-		return fmt.Errorf("%s: not a .hdb or .hsb hash database", path)
+// source is one database file, as found by sourceFiles.
+type source struct {
+	path string
+	st   syscall.Stat_t
+}
+
+// sourceFiles expands paths (files, and directories of .hdb and .hsb
+// files in name order) into the files to load, each with its status.
+func sourceFiles(paths []string) ([]source, error) {
+	var out []source
+	add := func(p string) error {
+		var s source
+		s.path = p
+		if err := syscall.Stat(p, &s.st); err != nil {
+			return &os.PathError{Op: "stat", Path: p, Err: err}
+		}
+		out = append(out, s)
+		return nil
 	}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			switch filepath.Ext(p) {
+			case ".hdb", ".hsb":
+			default:
+				return nil, fmt.Errorf("%s: not a .hdb or .hsb hash database", p)
+			}
+			if err := add(p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range ents {
+			ext := filepath.Ext(e.Name())
+			if !e.IsDir() && (ext == ".hdb" || ext == ".hsb") {
+				if err := add(filepath.Join(p, e.Name())); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func (db *DB) loadFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -110,48 +171,49 @@ func (db *DB) loadFile(path string) error {
 	return nil
 }
 
-// Load reads signatures in .hdb/.hsb format from r.
-//
-// The text is read whole and converted to one string once: every
-// signature name is a substring of it (no allocation per line), and the
-// maps are sized from the line count before filling them.
+// Load reads signatures in .hdb/.hsb format from r. A signature whose
+// size and hash are already loaded replaces the earlier one.
 func (db *DB) Load(r io.Reader) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return err
 	}
-	text := string(data)
-	data = nil
-	lines := strings.Count(text, "\n") + 1
-	if db.sigs == nil {
-		db.sigs = make(map[key]string, lines)
+	if err := db.parse(data); err != nil {
+		db.build = [nAlgo][]rec{}
+		return err
 	}
-	if db.sizes == nil {
-		db.sizes = make(map[int64]struct{})
-	}
-	for ln := 1; text != ""; ln++ {
-		var line string
-		line, text, _ = strings.Cut(text, "\n")
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
+	db.finish()
+	return nil
+}
+
+func (db *DB) parse(text []byte) error {
+	lines := bytes.Count(text, []byte("\n")) + 1
+	for ln := 1; len(text) > 0; ln++ {
+		var line []byte
+		line, text, _ = bytes.Cut(text, []byte("\n"))
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		if err := db.add(line); err != nil {
+		if err := db.add(line, lines); err != nil {
 			return fmt.Errorf("line %d: %w", ln, err)
 		}
 	}
 	return nil
 }
 
-func (db *DB) add(line string) error {
-	h, rest, ok := strings.Cut(line, ":")
-	sz, rest, ok2 := strings.Cut(rest, ":")
+func (db *DB) add(line []byte, hint int) error {
+	h, rest, ok := bytes.Cut(line, []byte(":"))
+	sz, rest, ok2 := bytes.Cut(rest, []byte(":"))
 	if !ok || !ok2 {
 		return fmt.Errorf("%w: want hash:size:name", errLine)
 	}
-	name, _, _ := strings.Cut(rest, ":") // drop FLevel fields
-	if name == "" {
+	name, _, _ := bytes.Cut(rest, []byte(":")) // drop FLevel fields
+	if len(name) == 0 {
 		return fmt.Errorf("%w: empty name", errLine)
+	}
+	if len(name) > 0xffff {
+		return fmt.Errorf("%w: name of %d bytes", errLine, len(name))
 	}
 	var a algo
 	switch len(h) {
@@ -164,37 +226,157 @@ func (db *DB) add(line string) error {
 	default:
 		return fmt.Errorf("%w: hash of %d hex digits", errLine, len(h))
 	}
-	k := key{algo: a}
-	if _, err := hex.Decode(k.sum[:], []byte(h)); err != nil {
+	var key [40]byte
+	if _, err := hex.Decode(key[8:], h); err != nil {
 		return fmt.Errorf("%w: %v", errLine, err)
 	}
-	if sz == "*" {
-		k.size = -1
-		db.any[a] = true
-	} else {
-		n, err := strconv.ParseInt(sz, 10, 64)
-		if err != nil || n < 0 {
+	if string(sz) != "*" {
+		n, err := strconv.ParseInt(string(sz), 10, 64)
+		if err != nil || n < 0 || n == math.MaxInt64 {
 			return fmt.Errorf("%w: size %q", errLine, sz)
 		}
-		k.size = n
-		db.sizes[n] = struct{}{}
+		binary.BigEndian.PutUint64(key[:8], uint64(n)+1)
 	}
-	db.sigs[k] = name
-	db.has[a] = true
+	if len(db.names)+2+len(name) > math.MaxUint32 {
+		return fmt.Errorf("%w: names over 4 GB", errLine)
+	}
+	r := rec{seq: db.seq, name: uint32(len(db.names))}
+	db.seq++
+	for i := range r.k {
+		r.k[i] = binary.BigEndian.Uint64(key[8*i:])
+	}
+	db.names = binary.BigEndian.AppendUint16(db.names, uint16(len(name)))
+	db.names = append(db.names, name...)
+	if db.build[a] == nil {
+		db.build[a] = make([]rec, 0, hint)
+	}
+	db.build[a] = append(db.build[a], r)
 	return nil
 }
 
-// Match hashes r (size bytes) and returns the name of the matching
-// signature, or "". When r yields a different number of bytes than size,
-// the real count is used.
-func (db *DB) Match(r io.Reader, size int64) (string, error) {
-	var want [nAlgo]bool
-	need := false
-	_, sized := db.sizes[size]
+// finish sorts what was parsed into the tables, merged with what they
+// held; of equal keys the last loaded is kept.
+func (db *DB) finish() {
 	for a := range nAlgo {
-		want[a] = db.has[a] && (sized || db.any[a])
+		b := db.build[a]
+		if len(b) == 0 {
+			continue
+		}
+		rl := recLen(a)
+		kl := 8 + hashLen[a]
+		// Records already in the table go first: they were loaded before.
+		old := db.tabs[a]
+		all := make([]rec, 0, len(old)/rl+len(b))
+		for i := 0; i+rl <= len(old); i += rl {
+			var key [40]byte
+			copy(key[:], old[i:i+kl])
+			r := rec{name: binary.BigEndian.Uint32(old[i+kl:])}
+			for j := range r.k {
+				r.k[j] = binary.BigEndian.Uint64(key[8*j:])
+			}
+			all = append(all, r)
+		}
+		for _, r := range b {
+			r.seq += uint32(len(old) / rl)
+			all = append(all, r)
+		}
+		for i := range len(old) / rl {
+			all[i].seq = uint32(i)
+		}
+		slices.SortFunc(all, func(x, y rec) int {
+			if c := slices.Compare(x.k[:], y.k[:]); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.seq, y.seq)
+		})
+		tab := make([]byte, 0, len(all)*rl)
+		var key [40]byte
+		for i, r := range all {
+			if i+1 < len(all) && all[i+1].k == r.k {
+				continue // a later duplicate replaces it
+			}
+			for j := range r.k {
+				binary.BigEndian.PutUint64(key[8*j:], r.k[j])
+			}
+			tab = append(tab, key[:kl]...)
+			tab = binary.BigEndian.AppendUint32(tab, r.name)
+		}
+		db.tabs[a] = tab
+		db.build[a] = nil
+	}
+	db.seq = 0
+}
+
+// search returns the index of the first record of tab whose key is not
+// below key (compared on len(key) bytes).
+func search(tab []byte, rl int, key []byte) int {
+	n := len(tab) / rl
+	return sort.Search(n, func(i int) bool {
+		return bytes.Compare(tab[i*rl:i*rl+len(key)], key) >= 0
+	})
+}
+
+// hasSize reports whether tab holds a signature of size+1 sz1.
+func hasSize(tab []byte, rl int, sz1 uint64) bool {
+	var k [8]byte
+	binary.BigEndian.PutUint64(k[:], sz1)
+	i := search(tab, rl, k[:])
+	return i*rl+8 <= len(tab) && bytes.Equal(tab[i*rl:i*rl+8], k[:])
+}
+
+// lookup returns the name of the signature (sz1, sum) in table a.
+func (db *DB) lookup(a algo, sz1 uint64, sum []byte) (string, bool) {
+	tab, rl := db.tabs[a], recLen(a)
+	var key [40]byte
+	binary.BigEndian.PutUint64(key[:8], sz1)
+	kl := 8 + copy(key[8:], sum)
+	i := search(tab, rl, key[:kl])
+	if i*rl+rl > len(tab) || !bytes.Equal(tab[i*rl:i*rl+kl], key[:kl]) {
+		return "", false
+	}
+	return db.name(binary.BigEndian.Uint32(tab[i*rl+kl:])), true
+}
+
+// name returns the name at off in names (a copy: names may be a mapped
+// file), or a placeholder when off is out of bounds (a damaged cache).
+func (db *DB) name(off uint32) string {
+	o := int(off)
+	if o+2 > len(db.names) {
+		return "Unknown.Signature"
+	}
+	n := int(binary.BigEndian.Uint16(db.names[o:]))
+	if o+2+n > len(db.names) {
+		return "Unknown.Signature"
+	}
+	return string(db.names[o+2 : o+2+n])
+}
+
+// want tells which hash types an object of size bytes (-1: unknown) must
+// be hashed with: those with a signature of its size or of any size.
+func (db *DB) want(size int64) (want [nAlgo]bool, need bool) {
+	for a := range nAlgo {
+		tab, rl := db.tabs[a], recLen(a)
+		if len(tab) == 0 {
+			continue
+		}
+		want[a] = size < 0 || hasSize(tab, rl, 0) || hasSize(tab, rl, uint64(size)+1)
 		need = need || want[a]
 	}
+	return want, need
+}
+
+// MayMatch reports whether an object of size bytes (-1: unknown) could
+// match a signature: when it cannot, Match would not read it.
+func (db *DB) MayMatch(size int64) bool {
+	_, need := db.want(size)
+	return need
+}
+
+// Match hashes r (size bytes, -1 when unknown) and returns the name of
+// the matching signature, or "". When r yields a different number of
+// bytes than size, the real count is used.
+func (db *DB) Match(r io.Reader, size int64) (string, error) {
+	want, need := db.want(size)
 	if !need {
 		return "", nil
 	}
@@ -222,13 +404,11 @@ func (db *DB) Match(r io.Reader, size int64) (string, error) {
 		if hs[a] == nil {
 			continue
 		}
-		k := key{size: n, algo: a}
-		copy(k.sum[:], hs[a].Sum(nil))
-		if name, ok := db.sigs[k]; ok {
+		sum := hs[a].Sum(nil)
+		if name, ok := db.lookup(a, uint64(n)+1, sum); ok {
 			return name, nil
 		}
-		k.size = -1
-		if name, ok := db.sigs[k]; ok {
+		if name, ok := db.lookup(a, 0, sum); ok {
 			return name, nil
 		}
 	}
@@ -238,8 +418,11 @@ func (db *DB) Match(r io.Reader, size int64) (string, error) {
 // Names returns every signature name, sorted (for diagnostics).
 func (db *DB) Names() []string {
 	var out []string
-	for _, n := range db.sigs {
-		out = append(out, n)
+	for a := range nAlgo {
+		tab, rl := db.tabs[a], recLen(a)
+		for i := 0; i+rl <= len(tab); i += rl {
+			out = append(out, db.name(binary.BigEndian.Uint32(tab[i+rl-4:])))
+		}
 	}
 	sort.Strings(out)
 	return out
