@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -159,6 +160,58 @@ func placement(ix treeIndex, p *unpack.Part) (ambiguous string, separable bool) 
 	return ambiguous, ambiguous == "" && raw != nil && raw.Depth > 0
 }
 
+// ambiguousMessage reports whether readers could read m differently
+// (the "ambiguous" normalize mode's test, whatever the mode).
+func ambiguousMessage(m *unpack.Message) bool {
+	yes, _ := sanitize.Normalized(m, rules.NormalizeAmbiguous)
+	return yes
+}
+
+// maxHiddenScan bounds how much of a part markHiddenStructure reads.
+const maxHiddenScan = 8 << 20
+
+// embeddedMIME finds a MIME header field at the start of a line.
+var embeddedMIME = regexp.MustCompile(`(?im)^content-(type|transfer-encoding|disposition)[ \t]*:`)
+
+// markHiddenStructure marks unscannable, in ambiguous structure, every
+// leaf of an ambiguous message whose content holds MIME header fields:
+// our reading took for content what another reader takes for parts
+// (ripmime looks for MIME entities inside every decoded part), parts that
+// were not scanned as such. The canonical rewrite would hand those bytes
+// to every reader (found by tests/differential: seeds 360, 845, 1920), so
+// the message is withheld instead (issue 11 section 2: what cannot be
+// enumerated is unscannable).
+// todo: unpack's readings should give these parts as another reading.
+func markHiddenStructure(m *unpack.Message, f *rules.MessageFacts) error {
+	byPath := map[string]*rules.PartFacts{}
+	for i := range f.Parts {
+		byPath[f.Parts[i].Path] = &f.Parts[i]
+	}
+	for _, p := range m.Parts {
+		pf := byPath[p.Path]
+		if pf == nil || p.Container || (p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822) ||
+			pf.Partial || pf.ExternalBody { // a header by definition, judged by its own policy
+			continue
+		}
+		r, err := p.Open()
+		if err != nil {
+			return fmt.Errorf("opening part %s: %w", p.Path, err)
+		}
+		b, err := io.ReadAll(io.LimitReader(r, maxHiddenScan))
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("reading part %s: %w", p.Path, err)
+		}
+		if embeddedMIME.Match(b) {
+			why := "MIME header fields inside the part, which another reader could take for parts"
+			pf.Unscannable = cmp.Or(pf.Unscannable, why)
+			pf.Ambiguous = cmp.Or(pf.Ambiguous, why)
+			pf.Separable = false
+		}
+	}
+	return nil
+}
+
 // structuralAmbiguity reports an "ambiguous" problem about the structure
 // of the message, as opposed to one about a name (a file name that
 // differs from the Content-Type name, a path or control characters in
@@ -231,6 +284,12 @@ func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
 	if d.cfg.HTML.Disarm {
 		d.markHTMLUnscannable(ctx, &f)
 	}
+	normalize, normalizeWhy := sanitize.Normalized(d.o.msg, pol.WithDefaults().Normalize)
+	if normalize && d.o.msg.Root != nil && ambiguousMessage(d.o.msg) {
+		if err := markHiddenStructure(d.o.msg, &f); err != nil {
+			return "", err
+		}
+	}
 	v := rules.Decide(pol, f)
 	if d.o.action == "quarantine" { // an engine that could not answer, on_error = quarantine
 		v.Message = rules.Worse(v.Message, rules.Quarantine)
@@ -276,11 +335,9 @@ func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
 		Disinfect:     d.cfg.Sanitize.Disinfect,
 		Disarmed:      d.disarmed,
 	}
-	if v.Message != rules.Quarantine && v.Message != rules.Drop {
-		if yes, why := sanitize.Normalized(d.o.msg, pol.WithDefaults().Normalize); yes {
-			opt.Normalize = true
-			status = append(status, "X-Scandeliver-Normalized: "+why)
-		}
+	if normalize && v.Message != rules.Quarantine && v.Message != rules.Drop {
+		opt.Normalize = true
+		status = append(status, "X-Scandeliver-Normalized: "+normalizeWhy)
 	}
 	dest := d.dest
 	if v.Junk {
