@@ -203,3 +203,28 @@ func TestVerdictNormalize(t *testing.T) {
 		t.Errorf("a bad normalize value: exit %d: %s", code, log)
 	}
 }
+
+// TestVerdictHiddenStructureWithheld: an ambiguous message (two
+// Content-Type fields at the root) whose text part, as we read it, holds
+// a MIME entity with EICAR base64 inside is withheld, not normalized:
+// ripmime takes MIME inside a decoded part for parts, and the canonical
+// rewrite would hand it EICAR (tests/differential seed 360).
+func TestVerdictHiddenStructureWithheld(t *testing.T) {
+	ps := newPolicySetup(t, "")
+	eicar := base64.StdEncoding.EncodeToString(builtin.Eicar())
+	msg := "From: a@example.org\nTo: bob@example.net\nSubject: s\nMIME-Version: 1.0\n" +
+		"Content-Type: text/plain; charset=us-ascii\nContent-Type: multipart/mixed; boundary=\"b\"\n\n" +
+		"--b\nContent-Type: text/plain\n\nsee the file\n--b\nContent-Type: application/octet-stream; name=\"f.bin\"\n" +
+		"Content-Transfer-Encoding: base64\n\n" + eicar + "\n--b--\n"
+	code, log := ps.deliver(t, msg, "a@example.org")
+	if code != exOK {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	got := ps.delivered(t)
+	if len(got) != 1 || strings.Contains(decodedBodies(t, got[0]), eicar) {
+		t.Fatalf("the hidden part was delivered:\n%q", got)
+	}
+	if !strings.Contains(log, "action=withheld") || !strings.Contains(log, "MIME header fields inside the part") {
+		t.Errorf("not withheld for the hidden structure: %s", log)
+	}
+}
