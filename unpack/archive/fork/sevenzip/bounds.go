@@ -17,8 +17,12 @@ import (
 )
 
 const (
-	// MaxEntries bounds files, folders, pack streams and substreams.
-	MaxEntries = 1 << 20
+	// MaxEntries bounds files, folders, pack streams and substreams: far
+	// above scandeliver's own member limit (10,000 by default), and low
+	// enough that what one folder or file costs in memory (a few hundred
+	// bytes) stays under 100 MB when a small compressed header repeats a
+	// record.
+	MaxEntries = 1 << 17
 	// MaxCoders bounds the coders of a folder and the streams of a coder.
 	MaxCoders = 64
 	// MaxProperties bounds the size of a coder's properties.
