@@ -18,6 +18,9 @@ import (
 // paths.
 func FuzzUnpack(f *testing.F) {
 	files, _ := filepath.Glob("testdata/golden/*.eml")
+	// The trick families of the readings (issue 11), one message each.
+	more, _ := filepath.Glob("testdata/readings/*.eml")
+	files = append(files, more...)
 	for _, name := range files {
 		data, err := os.ReadFile(name)
 		if err != nil {

@@ -135,7 +135,8 @@ type Part struct {
 	// covers the same bytes (the same offsets), is read by the readers in
 	// its Readers, and has its own subtree. The path of the k-th (k from
 	// 1) is the part's path and "~k" ("1.2~1", whose children are
-	// "1.2~1.1"...). Message.Parts lists each alternative with its
+	// "1.2~1.1"...; a number may be skipped: a reading that holds
+	// nothing of its own is dropped). Message.Parts lists each alternative with its
 	// subtree right after the part's own subtree.
 	Alternatives []*Part `json:"alternatives,omitempty"`
 	// Same, on a part of an alternative reading, is the path of the part
@@ -153,6 +154,7 @@ type Part struct {
 	embedded    bool      // message/rfc822 with a transfer encoding: decode, then walk
 	dec         string    // how the body is decoded (canonicalDec)
 	decoded     bool      // an alternative content, decoded already
+	nalt        int       // alternatives numbered so far
 	pending     []Readers // readers whose alternative reading is built once the entity is walked
 	bounds      [][]byte  // enclosing boundaries, for base64 bodies
 	head        []byte    // first bytes of the decoded content, until expand

@@ -37,7 +37,8 @@ type dialect struct {
 	// CFWS: the RFC reading, Python policy.default, ripmime, munpack).
 	comments bool
 	// ewType: encoded words in the Content-Type and
-	// Content-Transfer-Encoding values are decoded (Python policy.default).
+	// Content-Transfer-Encoding values are decoded (Python policy.default;
+	// ripmime finds "multipart" and "boundary=" in the raw value).
 	ewType bool
 	// boundaryWS: the boundary keeps its trailing white space (ripmime,
 	// munpack); the others drop it.
@@ -103,7 +104,7 @@ var dialects = [...]dialect{
 	{cte: cteTrim, b64: b64StopPad},                                                                // go
 	{plain2231: true, comments: true, ewType: true, cte: cteExact, b64: b64StopPad, crLines: true}, // py-default
 	{plain2231: true, quote: quoteRaw, cte: cteExact, b64: b64StopPad, crLines: true},              // py-compat32
-	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true,
+	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true, ewType: true,
 		prefixDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true}, // ripmime
 	{fieldLast: true, ctMultipart: true, comments: true, boundaryWS: true,
 		prefixDelim: true, innerFirst: true, cte: cteFirstWord, b64: b64StopEq, crLines: true, dashStart: true, nameComments: true}, // munpack
@@ -655,7 +656,7 @@ func (w *walker) buildAlt(p *Part, g Readers, defType string) {
 	}
 	u.nparts++
 	u.rewalked += size
-	a := &Part{Path: p.Path + "~" + strconv.Itoa(len(p.Alternatives)+1), Origin: p.Origin, Depth: p.Depth, src: p.src}
+	a := &Part{Path: p.altPath(), Origin: p.Origin, Depth: p.Depth, src: p.src}
 	d := dialectOf(g.primary())
 	lsrc, cr := w.lsrc, w.cr
 	if d.crLines && !cr {
@@ -667,6 +668,13 @@ func (w *walker) buildAlt(p *Part, g Readers, defType string) {
 		u.ioErr = sub.lr.err
 	}
 	p.Alternatives = append(p.Alternatives, a)
+}
+
+// altPath is the path of p's next alternative: numbers are never reused,
+// also when a reading is dropped.
+func (p *Part) altPath() string {
+	p.nalt++
+	return p.Path + "~" + strconv.Itoa(p.nalt)
 }
 
 // settle ends the first pass over a walked tree: alternatives left
@@ -689,8 +697,10 @@ func settle(p *Part) {
 		settle(a)
 	}
 	var back Readers
-	alts = p.Alternatives[:0]
-	for _, a := range p.Alternatives {
+	all := p.Alternatives
+	p.Alternatives = nil // the kept ones, which sameAs indexes
+	alts = nil
+	for _, a := range all {
 		sameAs(p, a)
 		if trivial(a) {
 			// Those readers see nothing here that the others do not:
@@ -700,6 +710,7 @@ func settle(p *Part) {
 			continue
 		}
 		alts = append(alts, a)
+		p.Alternatives = alts
 	}
 	p.Alternatives = alts
 	if back != 0 {
@@ -769,9 +780,9 @@ func sameAs(p, a *Part) {
 		}
 		for _, x := range q.Alternatives {
 			if x == a {
-				break // only the readings before a: theirs are settled
+				break
 			}
-			index(x)
+			index(x) // p's: only the readings kept before a
 		}
 	}
 	index(p)
@@ -851,13 +862,14 @@ func (u *unpacker) decodeVariants(p *Part, b64 *base64Writer, qp *qpWriter) erro
 	if err != nil {
 		return err
 	}
+	first := len(p.Alternatives)
 	seen := map[string]*Part{base: p}
 	for _, v := range vs {
 		if u.nparts >= u.lim.MaxParts {
 			p.unscannable(KindLimit, "more than %d parts", u.lim.MaxParts)
 			return nil
 		}
-		a := &Part{Path: p.Path + "~" + strconv.Itoa(len(p.Alternatives)+1), Origin: p.Origin, Depth: p.Depth,
+		a := &Part{Path: p.altPath(), Origin: p.Origin, Depth: p.Depth,
 			DeclaredType: p.DeclaredType, Name: p.Name, SafeName: p.SafeName, Names: p.Names, Charset: p.Charset,
 			Encoding: p.Encoding, Disposition: p.Disposition, Readers: v.g, src: p.src,
 			hs: p.hs, bs: p.bs, end: p.end, dec: p.dec, embedded: p.embedded, decoded: true}
@@ -899,7 +911,17 @@ func (u *unpacker) decodeVariants(p *Part, b64 *base64Writer, qp *qpWriter) erro
 		a.addProblem(KindAmbiguous, "readers decode the body differently (%s)", p.dec)
 		p.Alternatives = append(p.Alternatives, a)
 	}
-	if len(p.Alternatives) > 0 {
+	if p.Readers == 0 && len(p.Alternatives) > first {
+		// None of p's readers decodes as unpack first did: p takes the
+		// content of the first variant instead of holding one no
+		// reader sees.
+		a := p.Alternatives[first]
+		p.Alternatives = append(p.Alternatives[:first], p.Alternatives[first+1:]...)
+		p.content, p.Size, p.SHA256, p.DetectedType, p.head = a.content, a.Size, a.SHA256, a.DetectedType, a.head
+		p.Readers = a.Readers
+		u.nparts--
+	}
+	if len(p.Alternatives) > first {
 		p.addProblem(KindAmbiguous, "readers decode the body differently (%s)", p.dec)
 	}
 	return nil
