@@ -36,7 +36,7 @@ fi
 step() { printf '\n=== %s\n' "$*"; }
 
 step "Debian packages"
-pkgs=(clamav-daemon clamav clamav-testfiles spamassassin spamd spamc rspamd postfix swaks
+pkgs=(clamav-daemon clamdscan clamav clamav-testfiles spamassassin spamd spamc rspamd postfix swaks
 	procmail maildrop mandoc python3 ripmime mpack chromium p7zip-full time
 	genisoimage qemu-utils python3-olefile dovecot-core dovecot-lmtpd)
 missing=()

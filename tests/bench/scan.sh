@@ -14,7 +14,7 @@ export PATH="/usr/local/go/bin:$PATH"
 envfile=${ENVFILE:-/tmp/eng.env}
 [ -s "$envfile" ] || tests/engines/start.sh "$envfile"
 . "$envfile"
-command -v clamdscan >/dev/null || { echo "clamdscan is needed: apt-get install clamav-daemon" >&2; exit 1; }
+command -v clamdscan >/dev/null || { echo "clamdscan is needed: apt-get install clamdscan" >&2; exit 1; }
 # clamd caches clean results by hash: with the cache on, every run after
 # the first would measure a lookup, not a scan.
 conf=$SCANDELIVER_ENGINES_DIR/clamd/clamd.conf

@@ -33,7 +33,7 @@ need() { # need CMD PKG: install PKG via apt when CMD is missing
 	done
 }
 need clamd clamav-daemon
-need clamdscan clamav-daemon
+need clamdscan clamdscan # a package of its own on Debian 12
 need clamscan clamav
 [ -f /usr/share/clamav-testfiles/clam.exe ] || need /nonexistent clamav-testfiles
 need spamd spamd # Debian 12 ships spamd apart from spamassassin

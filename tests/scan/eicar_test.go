@@ -102,7 +102,7 @@ func TestRarOnlyThroughUnpacking(t *testing.T) {
 	sock := testenv.Env(t, "SCANDELIVER_CLAMD")
 	clam := clamExe(t)
 	corpus := testenv.Corpus(t)
-	need(t, "clamdscan", "clamav-daemon")
+	need(t, "clamdscan", "clamdscan")
 	conf := filepath.Join(t.TempDir(), "clamd.conf")
 	if err := os.WriteFile(conf, []byte("LocalSocket "+strings.TrimPrefix(sock, "unix:")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
