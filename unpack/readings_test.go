@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -115,4 +117,42 @@ var unmodelled = map[string]string{
 	"header-junk-line.eml munpack":         "munpack ends the header at a line that is no field (as Python), then finds the Content-Type in the body by a heuristic of its own; ripmime's reading holds the payload",
 	"header-junk-continuation.eml munpack": "as header-junk-line",
 	"header-space-colon.eml munpack":       "as header-junk-line",
+}
+
+// TestJSONReadings: the JSON document (scandeliver scan --json) shows
+// the readings: each part's readers, and the other readings of its bytes.
+func TestJSONReadings(t *testing.T) {
+	m := unpackFile(t, "testdata/readings/boundary-prefix-line.eml", Options{})
+	var b bytes.Buffer
+	if err := WriteJSON(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Readers   []string `json:"readers"`
+		Ambiguous bool     `json:"ambiguous"`
+		Root      struct {
+			Readers      []string `json:"readers"`
+			Alternatives []struct {
+				Path     string   `json:"path"`
+				Readers  []string `json:"readers"`
+				Children []struct {
+					Names []string `json:"names"`
+				} `json:"children"`
+			} `json:"alternatives"`
+		} `json:"root"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Readers) != 8 || !doc.Ambiguous || len(doc.Root.Alternatives) != 1 {
+		t.Fatalf("readers %v, ambiguous %v, %d alternatives", doc.Readers, doc.Ambiguous, len(doc.Root.Alternatives))
+	}
+	a := doc.Root.Alternatives[0]
+	if a.Path != "1~1" || strings.Join(a.Readers, ",") != "rfc,ripmime,munpack" || len(a.Children) != 2 ||
+		strings.Join(a.Children[1].Names, ",") != "x.exe" {
+		t.Errorf("alternative %+v", a)
+	}
+	if strings.Join(doc.Root.Readers, ",") != "thunderbird,outlook,go,py-default,py-compat32" {
+		t.Errorf("root readers %v", doc.Root.Readers)
+	}
 }
