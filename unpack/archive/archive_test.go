@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -342,6 +343,15 @@ func bombZip(t testing.TB, n int, raw []byte, crc uint32, usize uint64) []byte {
 	binary.Write(&b, le, []uint32{uint32(cdLen), uint32(cdStart)})
 	binary.Write(&b, le, uint16(0))
 	return b.Bytes()
+}
+
+// cpuTime is the CPU time (user and system) this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func heapInuse() uint64 {
@@ -689,25 +699,30 @@ func TestCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		n++
-		// No bound on the time a sample takes (it depends on the
-		// machine's load: libarchive's recursive gzip, a quine that
-		// grows sevenfold a level, reads 64 MiB at each of its deeper
-		// levels, seconds on a busy machine); the deadline only turns a
-		// walk that never ends into a failure of this test instead of
-		// the whole run's timeout. The time each took is logged.
+		// The cost of a sample is bounded in CPU time, the process's
+		// own (from getrusage; the tests of this package do not run in
+		// parallel), not in wall time, which a loaded machine stretches
+		// (libarchive's recursive gzip, a quine that grows sevenfold a
+		// level, reads 64 MiB at each of its deeper levels: 1 s of CPU,
+		// 5.7 s of wall time in a busy CI run). The deadline only turns
+		// a walk that never ends into a failure of this test instead of
+		// the whole run's timeout.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		start := time.Now()
+		cpu0, start := cpuTime(), time.Now()
 		leaves, formats, probs := walkTree(ctx, t, data, "", 0)
-		el := time.Since(start)
+		cpu, el := cpuTime()-cpu0, time.Since(start)
 		if ctx.Err() != nil {
 			t.Errorf("%s: walk not finished after %v", p, el)
 		}
 		cancel()
+		if cpu > 20*time.Second {
+			t.Errorf("%s took %v of CPU", p, cpu)
+		}
 		if len(formats) > 0 {
 			opened++
 		}
 		rel, _ := filepath.Rel(dir, p)
-		fmt.Fprintf(&log, "%-60s %-14s %3d leaves %8v %q\n", rel, strings.Join(formats, ">"), len(leaves), el.Round(time.Millisecond), probs)
+		fmt.Fprintf(&log, "%-60s %-14s %3d leaves %6v cpu %q\n", rel, strings.Join(formats, ">"), len(leaves), cpu.Round(time.Millisecond), probs)
 		return nil
 	})
 	t.Logf("%d files, %d opened:\n%s", n, opened, log.String())
