@@ -340,6 +340,8 @@ func walk(w *walker, format string, r io.ReaderAt, size int64) error {
 		return walkLha(w, r, size)
 	case "ar":
 		return walkAr(w, r, size)
+	case "chm":
+		return walkChm(w, r, size)
 	}
 	if _, ok := streams[format]; ok {
 		return walkStream(w, format, io.NewSectionReader(r, 0, size))
@@ -350,5 +352,5 @@ func walk(w *walker, format string, r io.ReaderAt, size int64) error {
 
 // Formats lists the format names Walk opens.
 func Formats() []string {
-	return append([]string{"zip", "tar", "7z", "rar", "cpio", "cab", "arj", "lha", "ar"}, streamOrder...)
+	return append([]string{"zip", "tar", "7z", "rar", "cpio", "cab", "arj", "lha", "ar", "chm"}, streamOrder...)
 }

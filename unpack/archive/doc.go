@@ -29,7 +29,8 @@
 //
 // # Formats
 //
-// Archives: zip, tar, 7z, rar (v1.5 to v5), cab, arj, lha, ar and cpio. Single
+// Archives: zip, tar, 7z, rar (v1.5 to v5), cab, arj, lha, ar, chm and
+// cpio. Single
 // compressed streams, which yield one member: gzip (member name from the
 // gzip header), bzip2, xz, lzma (the legacy .lzma format), zstd (also
 // behind a skippable frame), lz4, lzip, snappy (framed), minlz, zlib,
@@ -52,7 +53,8 @@
 // Written here, after the formats' own documents: zip members compressed
 // with deflate64 and implode (lz.go), cab with stored, MSZIP and LZX folders
 // (cab.go, lzx.go), arj methods 0 to 4 (arj.go), LHA lh0 and lh4 to lh7 with
-// level 0 to 2 headers (lha.go), ar (ar.go) and the four kinds of cpio
+// level 0 to 2 headers (lha.go), ar (ar.go), CHM (chm.go, its
+// compressed section through lzx.go) and the four kinds of cpio
 // (cpio.go). A member whose method has no decoder here (cab Quantum,
 // zip PPMd, arj past method 4) is yielded with a reader
 // that fails with ErrUnsupported: the caller marks it unscannable, never
@@ -63,8 +65,8 @@
 // stub, junk) as unzip, 7-Zip and unrar do: a zip by its end record, a
 // rar, 7z, cab or arj archive by its signature in the first SearchLimit
 // bytes, checked against its header. Unopened names the formats desktop
-// tools open and Walk does not (LHA level 3, ALZ, ZOO, ACE, StuffIt, xar,
-// CHM), for the caller to mark unscannable.
+// tools open and Walk does not (LHA level 3, ALZ, ZOO, ACE, StuffIt, xar),
+// for the caller to mark unscannable.
 //
 // # Limits
 //

@@ -474,6 +474,8 @@ func Identify(head []byte) (format string, ok bool) {
 		return "arj", true
 	case isLha(head):
 		return "lha", true
+	case isChm(head):
+		return "chm", true
 	case has(0, arMagic) && len(head) >= 68 && has(66, "`\n"):
 		return "ar", true
 	case has(0, "\xfd7zXZ\x00"):

@@ -149,3 +149,13 @@ func FuzzLha(f *testing.F) { fuzzFormat(f, "lha", ".lzh") }
 func FuzzCompress(f *testing.F) { fuzzFormat(f, "compress", ".Z") }
 
 func FuzzAr(f *testing.F) { fuzzFormat(f, "ar", ".a") }
+
+// FuzzChm is seeded from the shared corpus's CHM when it is there (no
+// CHM is kept in testdata: the only one holds ClamAV's test file).
+func FuzzChm(f *testing.F) {
+	var extra [][]byte
+	if b, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "corpus", "attachments", "archives", "clamav", "clam.chm")); err == nil {
+		extra = append(extra, b)
+	}
+	fuzzFormat(f, "chm", ".chm", extra...)
+}

@@ -174,6 +174,13 @@ func (b *lzxBits) readLens(lens []uint8, first, last int) error {
 // newLZX decodes a folder's LZX stream (the CFDATA payloads one after
 // the other) into size bytes, with a window of 2^windowBits.
 func newLZX(r io.ByteReader, windowBits uint, size int64) (io.Reader, error) {
+	return newLZXReset(r, windowBits, size, 0)
+}
+
+// newLZXReset is newLZX for a stream whose state resets every
+// resetFrames frames (CHM; 0: never): the trees' lengths, the repeated
+// offsets and the E8 header start again.
+func newLZXReset(r io.ByteReader, windowBits uint, size int64, resetFrames int64) (io.Reader, error) {
 	if windowBits < 15 || windowBits > 21 {
 		return nil, errLZX
 	}
@@ -197,7 +204,18 @@ func newLZX(r io.ByteReader, windowBits uint, size int64) (io.Reader, error) {
 		frameLeft  = int(min(size, lzxFrame))
 		frame      []byte
 	)
+	frames := int64(0)
 	step := func() (bool, error) {
+		if resetFrames > 0 && frames > 0 && frames%resetFrames == 0 {
+			if blockLeft != 0 {
+				return false, errLZX // a block may not span a reset
+			}
+			clear(mainLens)
+			clear(lengthLens)
+			r0, r1, r2 = 1, 1, 1
+			started, intel, intelOn = false, 0, false
+		}
+		frames++
 		if !started {
 			started = true
 			if b.get(1) == 1 {

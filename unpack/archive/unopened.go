@@ -3,7 +3,7 @@ package archive
 // Unopened names an archive or compressed format that content starting
 // with head is in, by magic number, when Walk cannot open it: LHA with
 // level 3 headers, ALZ,
-// ZOO, ACE, StuffIt, xar and CHM. Desktop and
+// ZOO, ACE, StuffIt and xar. Desktop and
 // command-line tools open them (7-Zip, lhasa, unar), so a
 // part in one of them cannot be judged by us: the caller marks it
 // unscannable, never clean.
@@ -25,8 +25,6 @@ func Unopened(head []byte) (format string, ok bool) {
 		return "stuffit", true
 	case has(0, "xar!"):
 		return "xar", true
-	case has(0, "ITSF\x03\x00\x00\x00"):
-		return "chm", true
 	}
 	return "", false
 }
