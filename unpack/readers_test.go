@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/scandeliver/scandeliver/scan/builtin"
 	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
@@ -51,22 +52,8 @@ func runReaders(t *testing.T, files []string) map[string][]readerItem {
 // isEICARContent is readers.py's definition: the 68 bytes, then only
 // white space, 128 bytes at most.
 func isEICARContent(b []byte) bool {
-	e := []byte(eicarForTest())
+	e := builtin.Eicar()
 	return len(b) <= 128 && bytes.HasPrefix(b, e) && len(bytes.Trim(b[len(e):], " \t\r\n\v\f")) == 0
-}
-
-func eicarForTest() string {
-	const r = `K5B!C%@NC[4\CMK54(C^)7PP)7}$RVPNE-FGNAQNEQ-NAGVIVEHF-GRFG-SVYR!$U+U*`
-	b := []byte(r)
-	for i, c := range b {
-		switch {
-		case c >= 'a' && c <= 'z':
-			b[i] = 'a' + (c-'a'+13)%26
-		case c >= 'A' && c <= 'Z':
-			b[i] = 'A' + (c-'A'+13)%26
-		}
-	}
-	return string(b)
 }
 
 // coverage is what unpack's readings hold: every content (by SHA-256),
