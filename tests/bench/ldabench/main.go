@@ -7,16 +7,15 @@ package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"flag"
 	"fmt"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/scandeliver/scandeliver/tests/bench/benchmsg"
 )
 
 type tool struct {
@@ -65,9 +64,9 @@ func main() {
 
 	fmt.Printf("%-8s %-14s %12s %12s %10s %10s\n", "size", "tool", "median", "peak RSS", "time x", "RSS x")
 	for _, sz := range strings.Split(*sizes, ",") {
-		n := parseSize(sz)
+		n := benchmsg.ParseSize(sz)
 		msg := filepath.Join(work, "msg-"+sz+".eml")
-		check(os.WriteFile(msg, makeMessage(n), 0o644))
+		check(os.WriteFile(msg, benchmsg.Message(n), 0o644))
 		times := map[string][]time.Duration{}
 		rss := map[string]int64{}
 		for i := 0; i < *runs; i++ {
@@ -88,9 +87,9 @@ func main() {
 				}
 			}
 		}
-		base := median(times["scandeliver"])
+		base := benchmsg.Median(times["scandeliver"])
 		for _, t := range tools {
-			m := median(times[t.name])
+			m := benchmsg.Median(times[t.name])
 			fmt.Printf("%-8s %-14s %12s %10dKB %10.2f %10.2f\n", sz, t.name, m.Round(10*time.Microsecond), rss[t.name],
 				float64(base)/float64(m), float64(rss["scandeliver"])/float64(rss[t.name]))
 		}
@@ -126,51 +125,6 @@ func runOne(c *exec.Cmd, msg string) (time.Duration, int64) {
 	var kb int64
 	fmt.Sscanf(string(b), "%d", &kb)
 	return d, kb
-}
-
-// makeMessage builds a message of about n bytes: a text body, and above
-// 8 KB a base64 attachment of random bytes (what large mail is).
-func makeMessage(n int) []byte {
-	var b bytes.Buffer
-	b.WriteString("From: Alice <a@example.org>\nTo: Bob <b@example.org>\nSubject: bench\n" +
-		"Message-ID: <bench@example.org>\nMIME-Version: 1.0\n")
-	if n <= 8<<10 {
-		b.WriteString("Content-Type: text/plain\n\n")
-		for b.Len() < n {
-			b.WriteString("The quick brown fox jumps over the lazy dog. From here on it is text.\n")
-		}
-		return b.Bytes()
-	}
-	b.WriteString("Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nSee attachment.\n" +
-		"--b\nContent-Type: application/octet-stream; name=\"data.bin\"\nContent-Transfer-Encoding: base64\n\n")
-	raw := make([]byte, (n-b.Len())*3/4)
-	rand.New(rand.NewSource(1)).Read(raw)
-	enc := base64.StdEncoding.EncodeToString(raw)
-	for len(enc) > 76 {
-		b.WriteString(enc[:76] + "\n")
-		enc = enc[76:]
-	}
-	b.WriteString(enc + "\n--b--\n")
-	return b.Bytes()
-}
-
-func parseSize(s string) int {
-	var n int
-	var u string
-	fmt.Sscanf(s, "%d%s", &n, &u)
-	switch strings.ToUpper(u) {
-	case "KB":
-		n <<= 10
-	case "MB":
-		n <<= 20
-	}
-	return n
-}
-
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }
 
 func check(err error) {

@@ -3,23 +3,22 @@
 // builtin engine into Maildirs, interleaved (ref then new, new then ref
 // on the next round, so that machine noise hits both alike): every
 // message of the shared corpus per round, and the 4 KB to 20 MB messages
-// of tests/bench/ldabench. It prints medians and the ratio new/ref, and
+// of tests/bench/benchmsg. It prints medians and the ratio new/ref, and
 // asserts nothing. Run it through tests/bench/verdict.sh.
 package main
 
 import (
 	"bytes"
-	"encoding/base64"
 	"flag"
 	"fmt"
 	"io/fs"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
+
+	"github.com/scandeliver/scandeliver/tests/bench/benchmsg"
 )
 
 func main() {
@@ -78,12 +77,12 @@ func main() {
 			perRound[b.name] = append(perRound[b.name], sum[b.name])
 		}
 	}
-	rm, nm := median(perRound["ref"]), median(perRound["new"])
+	rm, nm := benchmsg.Median(perRound["ref"]), benchmsg.Median(perRound["new"])
 	fmt.Printf("%-10s %12s %12s %8s\n", "what", "ref", "new", "new/ref")
 	fmt.Printf("%-10s %12s %12s %8.3f\n", "corpus", rm.Round(time.Millisecond), nm.Round(time.Millisecond), float64(nm)/float64(rm))
 
 	for _, sz := range strings.Split(*sizes, ",") {
-		msg := makeMessage(parseSize(sz))
+		msg := benchmsg.Message(benchmsg.ParseSize(sz))
 		times := map[string][]time.Duration{}
 		for i := 0; i < *runs; i++ {
 			order := bins
@@ -99,7 +98,7 @@ func main() {
 				}
 			}
 		}
-		rm, nm := median(times["ref"]), median(times["new"])
+		rm, nm := benchmsg.Median(times["ref"]), benchmsg.Median(times["new"])
 		fmt.Printf("%-10s %12s %12s %8.3f\n", sz, rm.Round(10*time.Microsecond), nm.Round(10*time.Microsecond), float64(nm)/float64(rm))
 	}
 	fmt.Println("corpus: median over rounds of the total time; sizes: median time per message (well-formed mail)")
@@ -121,51 +120,6 @@ func deliver(bin, cfg, home string, msg []byte) time.Duration {
 		os.Exit(1)
 	}
 	return d
-}
-
-// makeMessage is ldabench's: a text body up to 8 KB, above it a base64
-// attachment of random bytes.
-func makeMessage(n int) []byte {
-	var b bytes.Buffer
-	b.WriteString("From: Alice <a@example.org>\nTo: Bob <b@example.org>\nSubject: bench\n" +
-		"Message-ID: <bench@example.org>\nMIME-Version: 1.0\n")
-	if n <= 8<<10 {
-		b.WriteString("Content-Type: text/plain\n\n")
-		for b.Len() < n {
-			b.WriteString("The quick brown fox jumps over the lazy dog. From here on it is text.\n")
-		}
-		return b.Bytes()
-	}
-	b.WriteString("Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nSee attachment.\n" +
-		"--b\nContent-Type: application/octet-stream; name=\"data.bin\"\nContent-Transfer-Encoding: base64\n\n")
-	raw := make([]byte, (n-b.Len())*3/4)
-	rand.New(rand.NewSource(1)).Read(raw)
-	enc := base64.StdEncoding.EncodeToString(raw)
-	for len(enc) > 76 {
-		b.WriteString(enc[:76] + "\n")
-		enc = enc[76:]
-	}
-	b.WriteString(enc + "\n--b--\n")
-	return b.Bytes()
-}
-
-func parseSize(s string) int {
-	var n int
-	var u string
-	fmt.Sscanf(s, "%d%s", &n, &u)
-	switch strings.ToUpper(u) {
-	case "KB":
-		n <<= 10
-	case "MB":
-		n <<= 20
-	}
-	return n
-}
-
-func median(d []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }
 
 func check(err error) {
