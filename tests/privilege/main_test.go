@@ -10,12 +10,9 @@ package privilege
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -36,10 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // localUser is a user made for one test.
-type localUser struct {
-	Name, Home string
-	Uid, Gid   int
-}
+type localUser = testenv.User
 
 // needRoot skips (fails under CI) a test that must create users.
 func needRoot(t *testing.T) {
@@ -56,29 +50,7 @@ func needRoot(t *testing.T) {
 // it when the test ends.
 func newUser(t *testing.T, base, role string) localUser {
 	t.Helper()
-	var r [3]byte
-	rand.Read(r[:])
-	name := "sdq" + role + hex.EncodeToString(r[:])
-	home := filepath.Join(base, "home", name)
-	if err := os.MkdirAll(filepath.Dir(home), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("useradd", "--create-home", "--home-dir", home, "--shell", "/bin/sh", "--user-group", name).CombinedOutput()
-	if err != nil {
-		t.Fatalf("useradd %s: %v: %s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v: %s", name, err, out)
-		}
-	})
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	return localUser{Name: name, Home: home, Uid: uid, Gid: gid}
+	return testenv.NewUser(t, base, "sdq"+role)
 }
 
 // box is a private installation: spool (1777, like
