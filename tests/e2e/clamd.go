@@ -116,15 +116,7 @@ func (c *Clamd) Stop(t testing.TB) {
 	if c.cmd == nil {
 		return
 	}
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		c.cmd.Process.Kill()
-		<-done
-	}
+	terminate(c.cmd, 15*time.Second)
 	c.cmd = nil
 	os.Remove(c.Socket)
 }
@@ -142,4 +134,18 @@ func (c *Clamd) ping() bool {
 	b := make([]byte, 16)
 	n, _ := conn.Read(b)
 	return strings.HasPrefix(string(b[:n]), "PONG")
+}
+
+// terminate stops a process a test started: SIGTERM, then SIGKILL if it
+// has not ended after grace; it returns once the process is reaped.
+func terminate(cmd *exec.Cmd, grace time.Duration) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		cmd.Process.Kill()
+		<-done
+	}
 }

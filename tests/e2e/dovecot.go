@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -115,13 +114,5 @@ func (d *Dovecot) stop(t testing.TB) {
 	if d.cmd == nil || d.cmd.Process == nil {
 		return
 	}
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { d.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		d.cmd.Process.Kill()
-		<-done
-	}
+	terminate(d.cmd, 10*time.Second)
 }
