@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
 // readingsPayload is the content every testdata/readings message hides
@@ -154,5 +156,31 @@ func TestJSONReadings(t *testing.T) {
 	}
 	if strings.Join(doc.Root.Readers, ",") != "thunderbird,outlook,go,py-default,py-compat32" {
 		t.Errorf("root readers %v", doc.Root.Readers)
+	}
+}
+
+// TestListPlain writes the corpus messages that have one reading to
+// $UNPACK_LIST_PLAIN (for BenchmarkCorpus's UNPACK_BENCH_FILES); skipped
+// without it.
+func TestListPlain(t *testing.T) {
+	out := os.Getenv("UNPACK_LIST_PLAIN")
+	if out == "" {
+		t.Skip("UNPACK_LIST_PLAIN not set")
+	}
+	var plain, amb []string
+	for _, f := range testenv.CorpusMessages(t) {
+		m := unpackFile(t, f, Options{})
+		if m.Ambiguous {
+			amb = append(amb, f)
+		} else {
+			plain = append(plain, f)
+		}
+	}
+	t.Logf("%d messages with one reading, %d ambiguous", len(plain), len(amb))
+	if err := os.WriteFile(out, []byte(strings.Join(plain, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(out+".ambiguous", []byte(strings.Join(amb, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
