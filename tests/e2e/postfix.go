@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -502,9 +503,10 @@ func MaildirFiles(t testing.TB, dir string) []string {
 }
 
 // EnsureUser creates a local user with a home directory unless it
-// exists (idempotent).
+// exists (idempotent), and keeps the user the test's until it ends.
 func EnsureUser(t testing.TB, name string) {
 	t.Helper()
+	lockUser(t, name)
 	if _, err := user.Lookup(name); err == nil {
 		return
 	}
@@ -513,6 +515,58 @@ func EnsureUser(t testing.TB, name string) {
 	if err != nil {
 		t.Fatalf("useradd %s: %v\n%s", name, err, out)
 	}
+}
+
+// userLocks are the shared test users this process holds: each is one
+// test's at a time, across processes too (an flock(2) on a file named
+// after the user), since two go test runs on one machine share
+// /etc/passwd and the users' Maildirs: another run's test resetting or
+// delivering to the same Maildir made counts of delivered messages
+// wrong. A test holds a user from EnsureUser to its end; EnsureUser
+// again in the same process (a subtest) counts.
+var userLocks struct {
+	sync.Mutex
+	held map[string]*heldUser
+}
+
+type heldUser struct {
+	f *os.File
+	n int
+}
+
+func lockUser(t testing.TB, name string) {
+	t.Helper()
+	userLocks.Lock()
+	defer userLocks.Unlock()
+	if userLocks.held == nil {
+		userLocks.held = map[string]*heldUser{}
+	}
+	h := userLocks.held[name]
+	if h == nil {
+		path := filepath.Join(os.TempDir(), "scandeliver-e2e-user-"+name+".lock")
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+			t.Logf("waiting for %s: another test run on this machine uses the user (%s)", name, path)
+			if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+				f.Close()
+				t.Fatalf("flock %s: %v", path, err)
+			}
+		}
+		h = &heldUser{f: f}
+		userLocks.held[name] = h
+	}
+	h.n++
+	t.Cleanup(func() {
+		userLocks.Lock()
+		defer userLocks.Unlock()
+		if h.n--; h.n == 0 {
+			h.f.Close() // releases the flock
+			delete(userLocks.held, name)
+		}
+	})
 }
 
 // ResetMailboxes removes a test user's mailboxes and delivery files.
