@@ -470,6 +470,10 @@ func oneLine(s string) string {
 	return s
 }
 
+// afterBind, when set (by tests), runs between making the socket and
+// setting its group.
+var afterBind func(path string)
+
 // Listen opens the listening socket: "unix:/path" (mode 0660, group
 // group when set; a stale socket of a previous run is removed, nothing
 // else is) or a loopback TCP "host:port". LMTP has no authentication:
@@ -495,11 +499,25 @@ func Listen(addr, group string) (net.Listener, error) {
 		if err != nil {
 			return nil, err
 		}
+		if afterBind != nil {
+			afterBind(path)
+		}
 		if group != "" {
+			// Whoever can write the socket's directory (postfix, for a
+			// socket in /var/spool/postfix/private) could have swapped
+			// the socket for a link since it was made: the group is set
+			// on the name itself, never on what a link points to, and
+			// the name must still be a socket.
 			g, err := user.LookupGroup(group)
 			if err == nil {
 				gid, _ := strconv.Atoi(g.Gid)
-				err = os.Chown(path, -1, gid)
+				err = os.Lchown(path, -1, gid)
+			}
+			if err == nil {
+				var fi os.FileInfo
+				if fi, err = os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket == 0 {
+					err = fmt.Errorf("%s was replaced by something that is not a socket", path)
+				}
 			}
 			if err != nil {
 				l.Close()
