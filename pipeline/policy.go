@@ -170,8 +170,15 @@ func ambiguousMessage(m *unpack.Message) bool {
 // maxHiddenScan bounds how much of a part markHiddenStructure reads.
 const maxHiddenScan = 8 << 20
 
-// embeddedMIME finds a MIME header field at the start of a line.
-var embeddedMIME = regexp.MustCompile(`(?im)^content-(type|transfer-encoding|disposition)[ \t]*:`)
+// embeddedMIME finds, at the start of a line, a MIME header field that
+// makes a part ripmime would extract from the content with bytes or a
+// name we did not scan as such: a transfer encoding that decodes to other
+// bytes, or a file name (a Content-Type or Content-Disposition field
+// with a name or filename parameter, on its line or a continuation).
+// Header fields alone (a feedback report, headers quoted in a bounce)
+// give nothing new.
+var embeddedMIME = regexp.MustCompile(`(?im)^content-transfer-encoding[ \t]*:[ \t]*"?(base64|quoted-printable|x-uue|uue|x-uuencode|uuencode)|` +
+	`^content-(type|disposition)[ \t]*:[^\n]*(\n[ \t][^\n]*)*?(file)?name[ \t]*\*?[0-9]*\*?[ \t]*=`)
 
 // markHiddenStructure marks unscannable, in ambiguous structure, every
 // leaf of an ambiguous message whose content holds MIME header fields:
@@ -203,7 +210,7 @@ func markHiddenStructure(m *unpack.Message, f *rules.MessageFacts) error {
 			return fmt.Errorf("reading part %s: %w", p.Path, err)
 		}
 		if embeddedMIME.Match(b) {
-			why := "MIME header fields inside the part, which another reader could take for parts"
+			why := "a MIME entity inside the part (encoded or named), which ripmime extracts as a part"
 			pf.Unscannable = cmp.Or(pf.Unscannable, why)
 			pf.Ambiguous = cmp.Or(pf.Ambiguous, why)
 			pf.Separable = false

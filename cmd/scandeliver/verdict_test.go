@@ -224,7 +224,7 @@ func TestVerdictHiddenStructureWithheld(t *testing.T) {
 	if len(got) != 1 || strings.Contains(decodedBodies(t, got[0]), eicar) {
 		t.Fatalf("the hidden part was delivered:\n%q", got)
 	}
-	if !strings.Contains(log, "action=withheld") || !strings.Contains(log, "MIME header fields inside the part") {
+	if !strings.Contains(log, "action=withheld") || !strings.Contains(log, "a MIME entity inside the part") {
 		t.Errorf("not withheld for the hidden structure: %s", log)
 	}
 }
