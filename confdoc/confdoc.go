@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/BurntSushi/toml"
 )
@@ -154,7 +155,9 @@ func Man(w io.Writer) {
 }
 
 var (
-	escRE   = regexp.MustCompile(`\\\(dq|\\\(aq|\\-|\\&|\\e|\\ `)
+	// escRE is compiled on first use: every delivery links this package
+	// (check-config's reference), none of them renders it.
+	escRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\\(dq|\\\(aq|\\-|\\&|\\e|\\ `) })
 	escRepl = map[string]string{`\(dq`: `"`, `\(aq`: `'`, `\-`: `-`, `\&`: ``, `\e`: `\`, `\ `: ` `}
 )
 
@@ -178,7 +181,7 @@ func Plain(mdoc string) string {
 		noSpace = false
 	}
 	for _, line := range strings.Split(mdoc, "\n") {
-		line = escRE.ReplaceAllStringFunc(line, func(m string) string { return escRepl[m] })
+		line = escRE().ReplaceAllStringFunc(line, func(m string) string { return escRepl[m] })
 		if !strings.HasPrefix(line, ".") {
 			put(line)
 			continue

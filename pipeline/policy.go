@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/scandeliver/scandeliver/deliver"
@@ -176,9 +177,12 @@ const maxHiddenScan = 8 << 20
 // bytes, or a file name (a Content-Type or Content-Disposition field
 // with a name or filename parameter, on its line or a continuation).
 // Header fields alone (a feedback report, headers quoted in a bounce)
-// give nothing new.
-var embeddedMIME = regexp.MustCompile(`(?im)^content-transfer-encoding[ \t]*:[ \t]*"?(base64|quoted-printable|x-uue|uue|x-uuencode|uuencode)|` +
-	`^content-(type|disposition)[ \t]*:[^\n]*(\n[ \t][^\n]*)*?(file)?name[ \t]*\*?[0-9]*\*?[ \t]*=`)
+// give nothing new. It is compiled on first use: most deliveries never
+// ask (issue 13, start-up).
+var embeddedMIME = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?im)^content-transfer-encoding[ \t]*:[ \t]*"?(base64|quoted-printable|x-uue|uue|x-uuencode|uuencode)|` +
+		`^content-(type|disposition)[ \t]*:[^\n]*(\n[ \t][^\n]*)*?(file)?name[ \t]*\*?[0-9]*\*?[ \t]*=`)
+})
 
 // markHiddenStructure marks unscannable, in ambiguous structure, every
 // leaf of an ambiguous message whose content holds MIME header fields:
@@ -209,7 +213,7 @@ func markHiddenStructure(m *unpack.Message, f *rules.MessageFacts) error {
 		if err != nil {
 			return fmt.Errorf("reading part %s: %w", p.Path, err)
 		}
-		if embeddedMIME.Match(b) {
+		if embeddedMIME().Match(b) {
 			why := "a MIME entity inside the part (encoded or named), which ripmime extracts as a part"
 			pf.Unscannable = cmp.Or(pf.Unscannable, why)
 			pf.Ambiguous = cmp.Or(pf.Ambiguous, why)
