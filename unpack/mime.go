@@ -332,7 +332,17 @@ func (w *walker) readHeader(p *Part) []byte {
 				break
 			}
 			if isBlankLine(seg) {
-				p.bs = start + int64(len(seg))
+				next := start + int64(len(seg))
+				if !first && !declaresContainer(hdr) && w.headerAfterBlank(next) {
+					// QUIRK: ripmime and munpack read on past the empty
+					// line when MIME fields follow it
+					// (dialect.blankHeader).
+					w.diverseHeader(p, func(d *dialect) bool { return d.blankHeader })
+					if w.d.blankHeader {
+						continue
+					}
+				}
+				p.bs = next
 				break
 			}
 			if !isHeaderLine(seg) {
@@ -366,7 +376,12 @@ func (w *walker) readHeader(p *Part) []byte {
 // a header on past a line that is no field (dialect.lenientHeader) read
 // the entity otherwise; without one it reads a header of no MIME fields
 // and a shorter body, nothing that it would give the user as a file.
-func (w *walker) contentFieldAhead(off int64) bool {
+func (w *walker) contentFieldAhead(off int64) bool { return w.contentFieldIn(off, false) }
+
+// contentFieldIn is contentFieldAhead; with fieldsOnly, only over the
+// header lines that follow off (a line that is no header line, or starts
+// with "--", ends the search).
+func (w *walker) contentFieldIn(off int64, fieldsOnly bool) bool {
 	buf := make([]byte, 64<<10)
 	n, _ := w.lsrc.ReadAt(buf, off)
 	buf = buf[:n]
@@ -380,12 +395,58 @@ func (w *walker) contentFieldAhead(off int64) bool {
 		if isBlankLine(line) {
 			return false
 		}
+		if fieldsOnly && (!isHeaderLine(line) || bytes.HasPrefix(line, []byte("--"))) {
+			return false
+		}
 		t := bytes.TrimLeft(line, " \t")
 		if len(t) >= 8 && strings.EqualFold(string(t[:8]), "content-") {
 			return true
 		}
 	}
 	return false
+}
+
+// declaresContainer reports whether a raw header has a Content-Type
+// field of a multipart or message type: the MIME fields after its empty
+// line are its parts' or its message's, for every reader.
+func declaresContainer(hdr []byte) bool {
+	for len(hdr) > 0 {
+		line := hdr
+		if i := indexNL(hdr); i >= 0 {
+			line, hdr = hdr[:i+1], hdr[i+1:]
+		} else {
+			hdr = nil
+		}
+		if len(line) < 13 || !strings.EqualFold(string(line[:13]), "content-type:") {
+			continue
+		}
+		v := strings.ToLower(strings.TrimSpace(string(line[13:])))
+		if strings.HasPrefix(v, "multipart/") || strings.HasPrefix(v, "message/") {
+			return true
+		}
+	}
+	return false
+}
+
+// headerAfterBlank reports whether the line at off is a header line and a
+// Content-* field comes before the next empty line.
+func (w *walker) headerAfterBlank(off int64) bool {
+	var b [256]byte
+	n, _ := w.lsrc.ReadAt(b[:], off)
+	line := b[:n]
+	if i := indexNL(line); i >= 0 {
+		line = line[:i+1]
+	}
+	if len(line) == 0 || isBlankLine(line) || line[0] == ' ' || line[0] == '\t' {
+		return false
+	}
+	// A field name of letters, digits and "-" (a line of JSON or text
+	// with a colon is no header for these readers either).
+	i := bytes.IndexByte(line, ':')
+	if i <= 0 || strings.TrimLeft(string(line[:i]), "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != "" {
+		return false
+	}
+	return w.contentFieldIn(off, true)
 }
 
 // diverseHeader records that the readers that differ from the followed

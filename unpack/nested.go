@@ -291,7 +291,7 @@ func (u *unpacker) openTNEF(p *Part, adepth int, ch *chain) error {
 // openBlocks makes parts of the uuencoded, yEnc and BinHex blocks of a
 // text.
 func (u *unpacker) openBlocks(p *Part, adepth int, ch *chain) error {
-	if c := p.content; c.inMemory && !bytes.Contains(c.mem, []byte("begin ")) && !bytes.Contains(c.mem, binhexMarker) {
+	if c := p.content; c.inMemory && !bytes.Contains(c.mem, []byte("egin")) && !bytes.Contains(c.mem, []byte("EGIN")) && !bytes.Contains(c.mem, binhexMarker) {
 		return nil // nothing to find; spares scanBlocks' buffer
 	}
 	r, err := p.Open()

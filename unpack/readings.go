@@ -60,6 +60,9 @@ type dialect struct {
 	// crLines: a lone CR ends a line (Python's feedparser, NLCRE; munpack
 	// in headers).
 	crLines bool
+	// blankHeader: the header goes on past an empty line that MIME
+	// fields follow (ripmime, munpack).
+	blankHeader bool
 	// nameComments: a comment in a field name is dropped (ripmime,
 	// munpack).
 	nameComments bool
@@ -105,9 +108,9 @@ var dialects = [...]dialect{
 	{plain2231: true, comments: true, ewType: true, cte: cteExact, b64: b64StopPad, crLines: true}, // py-default
 	{plain2231: true, quote: quoteRaw, cte: cteExact, b64: b64StopPad, crLines: true},              // py-compat32
 	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true, ewType: true,
-		prefixDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true}, // ripmime
+		prefixDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true, blankHeader: true}, // ripmime
 	{fieldLast: true, ctMultipart: true, comments: true, boundaryWS: true,
-		prefixDelim: true, innerFirst: true, cte: cteFirstWord, b64: b64StopEq, crLines: true, dashStart: true, nameComments: true}, // munpack
+		prefixDelim: true, innerFirst: true, cte: cteFirstWord, b64: b64StopEq, crLines: true, dashStart: true, nameComments: true, blankHeader: true}, // munpack
 }
 
 func readerIndex(r Readers) int {

@@ -148,11 +148,15 @@ func scanBlocks(r io.Reader, sink blockSink) error {
 // uuBegin recognises "begin MODE NAME" with an octal mode of 3 or 4
 // digits (the form uuencode(1) writes and Thunderbird looks for).
 func uuBegin(t []byte) (string, bool) {
-	rest, ok := bytes.CutPrefix(t, []byte("begin"))
-	if !ok || len(rest) == 0 || (rest[0] != ' ' && rest[0] != '\t') {
+	if len(t) < 6 || !bytes.EqualFold(t[:5], []byte("begin")) {
 		return "", false
 	}
-	// QUIRK: ripmime takes tabs, and several blanks, between the fields.
+	rest := t[5:]
+	if rest[0] != ' ' && rest[0] != '\t' {
+		return "", false
+	}
+	// QUIRK: ripmime takes "BEGIN" in any case, tabs, and several
+	// blanks between the fields.
 	rest = bytes.TrimLeft(rest, " \t")
 	i := 0
 	for i < len(rest) && rest[i] >= '0' && rest[i] <= '7' {

@@ -39,6 +39,7 @@ m["header-junk-line"] = H + "junk line\r\nContent-Type: multipart/mixed; boundar
 m["header-junk-continuation"] = H + "junk line\r\n Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\n" + EXE + "--BB--\r\n"
 m["header-bare-cr"] = H + "X-Junk: a\rContent-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\n" + EXE + "--BB--\r\n"
 m["header-no-ct-dash"] = "--BB\r\n" + EXE + "--BB--\r\n"
+m["header-after-blank-line"] = H + "Content-Type: text/plain\r\n\r\nContent-Type: application/octet-stream; name=x.exe\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"
 # parameters
 m["param-dup-filename"] = mixed([TEXT, "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=a.txt; filename=x.exe\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
 m["param-name-vs-filename"] = mixed([TEXT, "Content-Type: application/octet-stream; name=x.exe\r\nContent-Disposition: attachment; filename=a.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
@@ -70,6 +71,7 @@ m["cte-uuencode-in-text"] = H + "Content-Type: text/plain\r\n\r\nhello\r\nbegin 
         "".join(chr(32 + ((v >> s) & 63) or 96) for s in (18, 12, 6, 0))
         for v in [int.from_bytes((P[i:i + 45][j:j + 3] + b"\0\0")[:3], "big") for j in range(0, len(P[i:i + 45]), 3)]
     ) + "\r\n" for i in range(0, len(P), 45)) + "`\r\nend\r\n"
+m["cte-uuencode-uppercase"] = m["cte-uuencode-in-text"].replace("begin 644\tx.exe", "BEGIN 644 x.exe")
 # line ends
 m["eol-bare-cr-body"] = H + "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\nhi\r--BB\r" + EXE.replace("\r\n", "\r") + "--BB--\r\n--BB--\r\n"
 m["eol-no-blank-line"] = H + "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: application/octet-stream; name=x.exe\r\nContent-Transfer-Encoding: base64\r\n" + B + "\r\n--BB--\r\n"
