@@ -11,7 +11,8 @@
 # An existing /etc/scandeliver/scandeliver.toml is never overwritten; a new
 # one gets [quarantine] group = "G".
 # G (default scandeliver) is the group that may read the quarantine; it
-# is created (groupadd --system) when installing into / as root.
+# is created (groupadd --system) when installing into / as root, and so
+# is the user scandeliver that "scandeliver serve" runs as.
 set -eu
 
 prefix=
@@ -127,6 +128,14 @@ chmod 0755 "$DESTDIR/var/cache/scandeliver"
 if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && ! getent group "$group" >/dev/null; then
 	groupadd --system "$group"
 	echo "created the group $group (members may read the quarantine)"
+fi
+# The service user that "scandeliver serve" becomes once its socket is
+# bound ([serve] user): no login, no home, not in GROUP (it does not read
+# others' quarantine entries).
+if [ -z "$DESTDIR" ] && [ "$(id -u)" = 0 ] && ! getent passwd scandeliver >/dev/null; then
+	useradd --system --gid nogroup --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin --comment "scandeliver serve" scandeliver
+	echo "created the user scandeliver (scandeliver serve runs as it)"
 fi
 if getent group "$group" >/dev/null; then
 	chown "root:$group" "$spool/quarantine" 2>/dev/null ||

@@ -617,6 +617,19 @@ Default: 20.`},
 			{Keys: []string{"max_size"}, Arg: "Ar size", Text: `Bigger messages are refused with 552.
 Default:
 .Ql \(dq64MB\(dq .`},
+			{Keys: []string{"user"}, Arg: "Ar name", Text: `The user that
+.Ql scandeliver serve ,
+started as root, becomes for good once its socket is bound, before it
+reads the configuration again or any mail; it may not be root.
+With virtual mailboxes it must own the mailbox tree.
+For system users a root broker that parses no mail stays behind to start
+each user's writer
+.Pq Xr scandeliver 8 .
+Takes effect at start.
+Default:
+.Ql scandeliver
+when that user exists, else
+.Ql nobody .`},
 			{Keys: []string{"timeout"}, Arg: "Ar duration", Text: `The time budget of one message, all its recipients; past it, what is not
 delivered is deferred (451).
 Default:

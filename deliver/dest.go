@@ -140,6 +140,10 @@ func (d Dest) dir() (string, error) {
 	return filepath.Join(d.Path, d.Folder), nil
 }
 
+// CheckFolder checks a Maildir++ folder in its on-disk form (".Junk"),
+// as Deliver does: the error wraps ErrBadDest.
+func CheckFolder(f string) error { return checkFolder(f) }
+
 func checkFolder(f string) error {
 	if len(f) > 255 {
 		return fmt.Errorf("folder name too long (%d bytes): %w", len(f), ErrBadDest)

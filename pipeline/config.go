@@ -243,6 +243,12 @@ type ServeConfig struct {
 	MaxSessions int `toml:"max_sessions"`
 	// MaxSize bounds a message; bigger ones are refused with 552.
 	MaxSize Size `toml:"max_size"`
+	// User is the unprivileged user that serve, started as root, becomes
+	// once its socket is bound, before it reads the configuration again
+	// or a byte of mail: "" is "scandeliver" when that user exists, else
+	// "nobody". With virtual mailboxes it must own the mailbox tree.
+	// Never root. Takes effect at start.
+	User string `toml:"user"`
 	// Timeout is the time budget of one message (all its recipients);
 	// past it, what is not delivered is deferred (451).
 	Timeout Duration `toml:"timeout"`

@@ -175,7 +175,7 @@ func ActionOf(err error) Action {
 	switch {
 	case err == nil:
 		return Delivered
-	case errors.As(err, &re):
+	case errors.As(err, &re), errors.As(err, new(EmptyError)):
 		return Rejected
 	case errors.As(err, new(*TooLargeError)):
 		return TooLarge
@@ -218,6 +218,9 @@ func Deliver(ctx context.Context, snap *Snapshot, m *Message, env Envelope, opt 
 		s.Add("recipient", rc.Address)
 		var action Action
 		err := func() error {
+			if err := checkInput(m, s); err != nil {
+				return err
+			}
 			destSpec := cmp.Or(rc.Dest, snap.Config.Deliver.Default)
 			if strings.HasPrefix(destSpec, "~/") && rc.Home == "" {
 				return fmt.Errorf("destination %q: no home directory known for the recipient", destSpec)

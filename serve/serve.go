@@ -438,6 +438,8 @@ func Reply(o pipeline.Outcome) *smtp.SMTPError {
 	case errors.As(o.Err, &hop):
 		// The next hop's own reply for this recipient, passed back.
 		return &smtp.SMTPError{Code: hop.Code, EnhancedCode: smtp.EnhancedCode(hop.Enhanced), Message: oneLine("next hop: " + hop.Message)}
+	case errors.As(o.Err, new(pipeline.EmptyError)):
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: oneLine(o.Err.Error())}
 	case errors.As(o.Err, &re):
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: oneLine(re.Error())}
 	case errors.Is(o.Err, deliver.ErrNoUser):

@@ -24,24 +24,15 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-// dataError is input that can never be delivered (an empty message):
-// exit 65, the MTA bounces.
-type dataError struct{ msg string }
-
-func (e dataError) Error() string { return e.msg }
-
 // exitCode maps an error to a sysexits code. This is the only place that
 // does so.
 func exitCode(err error) int {
 	var ue usageError
-	var de dataError
 	switch {
 	case err == nil:
 		return exOK
 	case errors.As(err, &ue):
 		return exUsage
-	case errors.As(err, &de):
-		return exDataErr
 	}
 	switch pipeline.ActionOf(err) {
 	case pipeline.Rejected, pipeline.TooLarge:

@@ -66,9 +66,11 @@ unix:/run/scandeliver/lmtp) that scans once per message and replies per
 recipient: 250 delivered, 4xx try again later, 5xx rejected or unknown
 user. [serve] mailbox = "/var/vmail/%d/%n/Maildir/" delivers to virtual
 mailboxes, "lmtp:unix:/run/dovecot/lmtp" hands the result to Dovecot,
-and "" (default) to the system user the local part names. SIGHUP reloads
-the configuration, SIGTERM finishes the messages in flight and exits
-(man scandeliver.8).
+and "" (default) to the system user the local part names. Started as
+root, it binds its socket and then runs as [serve] user (default
+scandeliver, else nobody); for system users a root broker that parses no
+mail writes as each user. SIGHUP reloads the configuration, SIGTERM
+finishes the messages in flight and exits (man scandeliver.8).
 
 Options:
   -c FILE     configuration file (default /etc/scandeliver/scandeliver.toml;
@@ -314,9 +316,6 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 		return fmt.Errorf("spooling the message: %w", err)
 	}
 	defer m.Close()
-	if err := checkInput(m, s); err != nil {
-		return err
-	}
 
 	// The envelope, in the order other LDAs take it.
 	sender = cmp.Or(sender, e.getenv("SENDER"), m.FromLine(), "MAILER-DAEMON")

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +23,9 @@ import (
 func serveCommand(args []string, e *sysEnv) int {
 	if len(args) > 0 && args[0] == "write" {
 		return serveWrite(args[1:], e)
+	}
+	if len(args) > 0 && args[0] == "broker" {
+		return serveBroker(args[1:], e)
 	}
 	fs := newFlagSet("serve", e)
 	cpath := configFlag(fs)
@@ -49,17 +48,45 @@ func serveCommand(args []string, e *sysEnv) int {
 		}
 		return pipeline.NewSnapshot(cfg, path)
 	}
-	snap, err := load()
+	// Read by whoever started us (root): what takes effect at start.
+	cfg, err := loadConfig(path, explicit)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: serve: configuration error: %v\n", err)
 		return exCheckFail
 	}
-	sc := snap.Config.Serve
+	sc := cfg.Serve
 	addr := cmp.Or(*listen, sc.Listen)
 	l, err := serve.Listen(addr, sc.SocketGroup)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: serve: %v\n", err)
 		return exCheckFail
+	}
+	var broker *brokerClient
+	if os.Geteuid() == 0 {
+		broker, err = dropServe(cfg, path, explicit, e)
+		if err != nil {
+			l.Close()
+			fmt.Fprintf(e.stderr, "scandeliver: serve: %v\n", err)
+			return exCheckFail
+		}
+	}
+	// From here on, the service user: the configuration is read again
+	// as it (so that a reload reads it the same way), then mail.
+	snap, err := load()
+	if err != nil {
+		l.Close()
+		fmt.Fprintf(e.stderr, "scandeliver: serve: configuration error: %v\n", err)
+		return exCheckFail
+	}
+	writeAsUser := func(ctx context.Context, w pipeline.Write) (deliver.Result, error) {
+		u := w.Recipient.User
+		if u == nil || w.Dest.Kind == deliver.LMTP || os.Geteuid() == u.Uid {
+			return deliver.Deliver(ctx, w.Dest, w.Prefix, w.Body, w.Size, w.Envelope, w.Options)
+		}
+		if broker == nil {
+			return deliver.Result{}, fmt.Errorf("serve runs as uid %d and was not started as root for system users ([serve] mailbox = \"\"): it cannot write as user %s", os.Geteuid(), u.Name)
+		}
+		return broker.write(ctx, w)
 	}
 	srv := serve.New(snap, serve.Options{
 		Write: writeAsUser,
@@ -119,49 +146,7 @@ func serveCommand(args []string, e *sysEnv) int {
 	}
 }
 
-// writeAsUser writes one recipient's final message. For a system user
-// other than the server's own, a child process (serve write) does it
-// with that user's ids, gid and groups: the server never changes its own
-// user, and the child only writes bytes the pipeline already sanitized.
-func writeAsUser(ctx context.Context, w pipeline.Write) (deliver.Result, error) {
-	u := w.Recipient.User
-	if u == nil || w.Dest.Kind == deliver.LMTP || os.Geteuid() == u.Uid {
-		return deliver.Deliver(ctx, w.Dest, w.Prefix, w.Body, w.Size, w.Envelope, w.Options)
-	}
-	if os.Geteuid() != 0 {
-		return deliver.Result{}, fmt.Errorf("serve runs as uid %d, not root: it cannot write as user %s", os.Geteuid(), u.Name)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return deliver.Result{}, err
-	}
-	dest := w.Dest
-	folder := dest.Folder
-	dest.Folder = ""
-	cmd := exec.CommandContext(ctx, self, "serve", "write", "--to="+dest.String(), "--folder="+folder,
-		"-f="+w.Envelope.Sender, "-a="+w.Envelope.Recipient,
-		"--lock-timeout="+w.Options.LockTimeout.String(), "--stale-lock="+w.Options.StaleLock.String())
-	cmd.Stdin = io.MultiReader(bytes.NewReader(w.Prefix), io.NewSectionReader(w.Body, 0, w.Size))
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + u.Home}
-	cmd.Dir = "/"
-	groups := make([]uint32, 0, len(u.Groups))
-	for _, g := range u.Groups {
-		groups = append(groups, uint32(g))
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.Uid), Gid: uint32(u.Gid), Groups: groups}}
-	// Past the time budget the child is asked to stop (it removes what it
-	// half-wrote), then killed.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return deliver.Result{}, fmt.Errorf("writing as user %s: %v: %s", u.Name, err, strings.TrimSpace(errb.String()))
-	}
-	return deliver.Result{Path: strings.TrimSpace(out.String()), Size: int64(len(w.Prefix)) + w.Size}, nil
-}
-
-// serveWrite is the child of writeAsUser: it writes standard input, as
+// serveWrite is the child of the broker (broker.go): it writes standard input, as
 // it is, to --to as the user it runs as, and prints where. Any user may
 // run it; it writes nothing they could not write themselves.
 func serveWrite(args []string, e *sysEnv) int {

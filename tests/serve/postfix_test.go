@@ -55,6 +55,7 @@ func TestPostfixMultiRecipient(t *testing.T) {
 	block := filepath.Join(s.vmail, "example.net", "carol")
 	os.MkdirAll(filepath.Dir(block), 0o755)
 	os.WriteFile(block, []byte("in the way"), 0o644)
+	chownTree(t, s.vmail, serviceUser) // the server runs as the service user
 	qid := p.Send(t, "alice@example.org", "bob@example.net,carol@example.net,dave@example.net", []byte(message("pf1", "through postfix")))
 	st := postfixStatuses(t, p, qid, 3)
 	if strings.Join(st["bob@example.net"], ",") != "sent" || strings.Join(st["dave@example.net"], ",") != "sent" || strings.Join(st["carol@example.net"], ",") != "deferred" {
@@ -79,7 +80,7 @@ func TestPostfixMultiRecipient(t *testing.T) {
 // is back the retry delivers exactly one copy to each recipient.
 func TestPostfixKillMidData(t *testing.T) {
 	e2e.Need(t, "postfix")
-	dir := t.TempDir()
+	dir := openDir(t)
 	gate, started := filepath.Join(dir, "gate"), filepath.Join(dir, "started")
 	slow := `
 [canary]

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -64,7 +65,47 @@ dir = %q
 sendmail = ["/bin/true"]
 [serve]
 mailbox = %q
-%s`, dir, filepath.Join(dir, "q"), mailbox, extra)
+user = %q
+%s`, filepath.Join(dir, "spool"), filepath.Join(dir, "q"), mailbox, serviceUser, extra)
+}
+
+// serviceUser is the [serve] user of the tests' servers: started as
+// root, serve becomes it once its socket is bound.
+const serviceUser = "nobody"
+
+// traversable lets every user reach dir (the service user reads the
+// configuration and runs the engines from there): dir and its parents
+// below the temporary directory become 0755.
+func traversable(dir string) {
+	for d := dir; d != os.TempDir() && d != "/" && d != "."; d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+}
+
+// openDir is a temporary directory that the service user may write (a
+// command engine's gate and marks).
+func openDir(t *testing.T) string {
+	dir := t.TempDir()
+	traversable(dir)
+	os.Chmod(dir, 0o777)
+	return dir
+}
+
+// chownTree gives the tree at dir to user name.
+func chownTree(t *testing.T, dir, name string) {
+	t.Helper()
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			os.Lchown(p, uid, gid)
+		}
+		return nil
+	})
 }
 
 func startServer(t *testing.T, extra string) *server {
@@ -76,6 +117,14 @@ func startServer(t *testing.T, extra string) *server {
 // it listens.
 func startCmd(t *testing.T, s *server) {
 	t.Helper()
+	dir := filepath.Dir(s.cfg)
+	traversable(dir)
+	os.MkdirAll(filepath.Join(dir, "spool"), 0o755)
+	os.Chmod(filepath.Join(dir, "spool"), 0o1777)
+	if s.vmail != "" {
+		os.MkdirAll(s.vmail, 0o755)
+		chownTree(t, s.vmail, serviceUser)
+	}
 	s.cmd = exec.Command(bin, "serve", "-c", s.cfg, "--listen", "unix:"+s.sock)
 	s.cmd.Stdout, s.cmd.Stderr = s, s
 	if err := s.cmd.Start(); err != nil {
@@ -201,6 +250,7 @@ func TestServeMultiRecipient(t *testing.T) {
 	// even by root.
 	os.MkdirAll(filepath.Join(s.vmail, "example.net"), 0o755)
 	os.WriteFile(filepath.Join(s.vmail, "example.net", "carol"), []byte("in the way"), 0o644)
+	chownTree(t, s.vmail, serviceUser) // the server runs as the service user
 	c := s.client(t)
 	defer c.Close()
 	got := send(t, c, "alice@example.org", []string{"bob@example.net", "Carol@example.net", "dave@example.com"}, message("m1", "hello"))
@@ -323,7 +373,7 @@ func waitLog(t *testing.T, s *server, want string) {
 // (its reply arrives, its copy is there), answers 421 to an idle session,
 // refuses new connections, and the server exits 0.
 func TestServeDrain(t *testing.T) {
-	dir := t.TempDir()
+	dir := openDir(t)
 	gate, started := filepath.Join(dir, "gate"), filepath.Join(dir, "started")
 	// A scanner that waits for the test to open the gate: the message is
 	// in flight for as long as the test wants.
@@ -679,4 +729,110 @@ clean = [1]
 	if got["bob@example.net"] != "250" {
 		t.Errorf("after the reload: %q", got["bob@example.net"])
 	}
+}
+
+// uidEngine is a command engine that appends the uid it runs as to
+// marks, then looks for EICAR (so that the canary passes).
+func uidEngine(marks string) string {
+	return fmt.Sprintf(`
+[[engine]]
+name = "uid"
+type = "command"
+command = ["/bin/sh", "-c", "id -u >> %s; exec /bin/grep -q -F EICAR-STANDARD-ANTIVIRUS \"$1\"", "sh", "{}"]
+infected = [0]
+clean = [1]
+`, marks)
+}
+
+// checkUids fails unless marks holds at least n uids, none of them 0:
+// the engines ran as the service user, never as root.
+func checkUids(t *testing.T, marks string, n int) {
+	t.Helper()
+	b, err := os.ReadFile(marks)
+	if err != nil {
+		t.Fatalf("the engine left no mark: %v", err)
+	}
+	uids := strings.Fields(string(b))
+	if len(uids) < n {
+		t.Fatalf("the engine ran %d times, want at least %d", len(uids), n)
+	}
+	want := "65534" // nobody
+	if u, err := user.Lookup(serviceUser); err == nil {
+		want = u.Uid
+	}
+	for _, u := range uids {
+		if u != want {
+			t.Errorf("the engine ran as uid %s, want the service user's %s (all: %v)", u, want, uids)
+			break
+		}
+	}
+}
+
+// TestServeUnprivileged: serve started as root parses and scans as
+// [serve] user, never as root: with system users (mail still written by
+// a child running as each user, through the root broker) and with
+// virtual mailboxes (the files are the service user's).
+func TestServeUnprivileged(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	t.Run("system users", func(t *testing.T) {
+		base, err := os.MkdirTemp("", "scandeliver-serve-priv-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(base)
+		os.Chmod(base, 0o755)
+		amy := testenv.NewUser(t, base, "sdpa")
+		marks := filepath.Join(openDir(t), "uids")
+		dir := t.TempDir()
+		s := &server{sock: filepath.Join(dir, "lmtp"), cfg: filepath.Join(dir, "c.toml")}
+		os.WriteFile(s.cfg, []byte(config(dir, "", uidEngine(marks))), 0o644)
+		startCmd(t, s)
+		c := s.client(t)
+		defer c.Close()
+		got := send(t, c, "alice@example.org", []string{amy.Name + "@localhost"}, message("p1", "scanned unprivileged"))
+		if got[amy.Name+"@localhost"] != "250" {
+			t.Fatalf("amy: %q", got[amy.Name+"@localhost"])
+		}
+		checkUids(t, marks, 2) // the canary, then the message
+		newDir := filepath.Join(amy.Home, "Maildir", "new")
+		ents, err := os.ReadDir(newDir)
+		if err != nil || len(ents) != 1 {
+			t.Fatalf("amy's Maildir: %v %v", ents, err)
+		}
+		fi, _ := os.Stat(filepath.Join(newDir, ents[0].Name()))
+		if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != amy.Uid || int(st.Gid) != amy.Gid {
+			t.Errorf("the message is %d:%d, want amy's %d:%d", st.Uid, st.Gid, amy.Uid, amy.Gid)
+		}
+		// The empty message: 550 5.6.0, as one-shot's exit 65.
+		got = send(t, c, "alice@example.org", []string{amy.Name + "@localhost"}, "")
+		if !strings.HasPrefix(got[amy.Name+"@localhost"], "550 5.6.0") {
+			t.Errorf("empty message: %q, want 550 5.6.0", got[amy.Name+"@localhost"])
+		}
+		if ents, _ := os.ReadDir(newDir); len(ents) != 1 {
+			t.Errorf("after the empty message amy has %d messages, want 1", len(ents))
+		}
+	})
+	t.Run("virtual mailboxes", func(t *testing.T) {
+		marks := filepath.Join(openDir(t), "uids")
+		s := startServer(t, uidEngine(marks))
+		c := s.client(t)
+		defer c.Close()
+		got := send(t, c, "alice@example.org", []string{"bob@example.net"}, message("p2", "virtual"))
+		if got["bob@example.net"] != "250" {
+			t.Fatalf("bob: %q", got["bob@example.net"])
+		}
+		checkUids(t, marks, 2)
+		newDir := filepath.Join(s.vmail, "example.net", "bob", "Maildir", "new")
+		ents, err := os.ReadDir(newDir)
+		if err != nil || len(ents) != 1 {
+			t.Fatalf("bob's Maildir: %v %v", ents, err)
+		}
+		fi, _ := os.Stat(filepath.Join(newDir, ents[0].Name()))
+		u, _ := user.Lookup(serviceUser)
+		if st := fi.Sys().(*syscall.Stat_t); strconv.Itoa(int(st.Uid)) != u.Uid {
+			t.Errorf("the message is uid %d's, want the service user's %s", st.Uid, u.Uid)
+		}
+	})
 }

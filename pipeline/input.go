@@ -1,21 +1,27 @@
-package main
+package pipeline
 
 import (
 	"bytes"
 	"io"
-
-	"github.com/scandeliver/scandeliver/pipeline"
 )
 
 // emptyMax bounds the white-space-only check of checkInput: a message is
 // read for it only when it is this small.
 const emptyMax = 4096
 
-// checkInput decides the two degenerate inputs, as scandeliver(1) INPUT
-// documents:
+// EmptyError is a message with nothing in it: Rejected (one-shot exit
+// 65, LMTP 550 5.6.0), never retried.
+type EmptyError struct{}
+
+func (EmptyError) Error() string {
+	return "empty message (nothing after the envelope): not delivered"
+}
+
+// checkInput decides the two degenerate inputs, for both front doors, as
+// scandeliver(1) INPUT documents:
 //
 //   - an empty message (no byte, or only white space, after any From_
-//     line) is not delivered: dataError, exit 65. procmail would write an
+//     line) is not delivered: EmptyError, exit 65, 550 over LMTP. procmail would write an
 //     empty file and we would write one made only of our own fields; an
 //     MTA never hands over an empty message (Postfix adds its Received:
 //     field), so this is a broken pipe or a mistaken command, and a retry
@@ -26,14 +32,14 @@ const emptyMax = 4096
 //     policies, ripmime, munpack) takes it as one text/plain body, which
 //     is what the engines are given. The log line says
 //     warning="no header field".
-func checkInput(m *pipeline.Message, s *pipeline.Summary) error {
+func checkInput(m *Message, s *Summary) error {
 	if m.Size() <= emptyMax {
 		b, err := io.ReadAll(m.Reader())
 		if err != nil {
 			return err
 		}
 		if len(bytes.TrimSpace(b)) == 0 {
-			return dataError{"empty message (nothing after the envelope): not delivered"}
+			return EmptyError{}
 		}
 	}
 	line := make([]byte, 998)
