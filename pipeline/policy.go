@@ -68,21 +68,39 @@ func facts(m *unpack.Message, res scan.Result, size int64, sender, rcpt string, 
 	for i := range f.Parts {
 		byPath[f.Parts[i].Path] = &f.Parts[i]
 	}
+	// A content two readings share was scanned once (ScanObjects): its
+	// verdicts count for every part that has it.
+	same := map[string][]*rules.PartFacts{}
+	for p, first := range contentTwins(m) {
+		if pf := byPath[p]; pf != nil {
+			same[first] = append(same[first], pf)
+		}
+	}
+	partsOf := func(obj string) []*rules.PartFacts {
+		pf := byPath[obj]
+		if pf == nil {
+			return nil
+		}
+		return append([]*rules.PartFacts{pf}, same[obj]...)
+	}
 	var rawInfected []string
 	for _, v := range res.Verdicts {
 		switch {
 		case v.Status == scan.Infected && v.Object == scan.RawID:
 			rawInfected = append(rawInfected, v.Signature)
 		case v.Status == scan.Infected:
-			if pf := byPath[v.Object]; pf != nil {
+			for _, pf := range partsOf(v.Object) {
 				pf.Infected = append(pf.Infected, v.Signature)
 				partInfected = true
 			}
 		case v.Status == scan.Unscannable && v.Kind == scan.Virus:
 			if v.Object == scan.RawID {
 				f.Unscannable = cmp.Or(f.Unscannable, v.Engine+": "+v.Reason)
-			} else if pf := byPath[v.Object]; pf != nil && pf.Unscannable == "" {
-				pf.Unscannable = v.Engine + ": " + v.Reason
+			}
+			for _, pf := range partsOf(v.Object) {
+				if pf.Unscannable == "" {
+					pf.Unscannable = v.Engine + ": " + v.Reason
+				}
 			}
 		case v.Kind == scan.Spam && (v.Status == scan.IsSpam || v.Status == scan.Clean):
 			if v.Status == scan.IsSpam {

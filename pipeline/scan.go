@@ -67,6 +67,7 @@ func ScanObjects(m *unpack.Message, raw *Message) []scan.Object {
 			File: raw.File(),
 		})
 	}
+	twin := contentTwins(m)
 	for _, p := range m.Parts {
 		if p.Container {
 			continue // multipart and message/rfc822: their children are scanned
@@ -74,10 +75,37 @@ func ScanObjects(m *unpack.Message, raw *Message) []scan.Object {
 		if overLimits(p) {
 			continue
 		}
+		if twin[p.Path] != "" {
+			continue // another reading gives the same content: scanned once
+		}
 		p := p
 		objs = append(objs, scan.Object{ID: p.Path, Size: p.Size, Open: p.Open})
 	}
 	return objs
+}
+
+// contentTwins maps each part of an ambiguous message whose content
+// another part has too (the same bytes in two readings of the message,
+// by unpack's SHA-256, which it computes for such parts) to the first
+// part with that content: the content is scanned once, by that part's
+// path, and its verdicts count for all (facts).
+func contentTwins(m *unpack.Message) map[string]string {
+	if !m.Ambiguous {
+		return nil
+	}
+	first := map[string]string{}
+	twin := map[string]string{}
+	for _, p := range m.Parts {
+		if p.Container || p.SHA256 == "" || !p.Ambiguous {
+			continue
+		}
+		if f, ok := first[p.SHA256]; ok {
+			twin[p.Path] = f
+		} else {
+			first[p.SHA256] = p.Path
+		}
+	}
+	return twin
 }
 
 // NotSent says why the raw message is not sent to the engines: "" when

@@ -175,7 +175,9 @@ func TestNoHashes(t *testing.T) {
 			t.Fatalf("%s: %d parts, %d without hashes", name, len(with.Parts), len(without.Parts))
 		}
 		for i, p := range without.Parts {
-			if p.SHA256 != "" {
+			if p.SHA256 != "" && !p.Ambiguous {
+				// A part some reader reads otherwise is hashed anyway
+				// (a content two readings share is scanned once).
 				t.Fatalf("%s: part %s hashed with NoHashes", name, p.Path)
 			}
 			if with.Parts[i].SHA256 != "" {

@@ -22,7 +22,9 @@ type Options struct {
 	TempDir string // directory for the unlinked file of decoded content; "" means os.TempDir()
 	// NoHashes leaves Part.SHA256 empty: hashing every decoded byte is
 	// a fifth of the work on a large attachment, and a delivery never
-	// shows the parts' hashes (scandeliver scan does).
+	// shows the parts' hashes (scandeliver scan does). Ambiguous parts
+	// are hashed all the same: the pipeline scans a content that several
+	// readings give once, by its hash.
 	NoHashes bool
 
 	// reference makes Unpack read and decode without its shortcuts (the
@@ -350,7 +352,9 @@ func (u *unpacker) newSink(p *Part, limit int64) *sink {
 		limit = 0
 	}
 	s := &sink{u: u, p: p, limit: limit}
-	if !u.noHash {
+	if !u.noHash || p.Readers != AllReaders {
+		// The parts some readers read otherwise are hashed anyway: a
+		// content two readings share is scanned once (by its hash).
 		s.h = sha256.New()
 	}
 	return s
