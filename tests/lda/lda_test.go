@@ -37,18 +37,9 @@ func runBin(t testing.TB, msg []byte, env []string, args ...string) result {
 
 func runCmd(t testing.TB, cmd *exec.Cmd, msg []byte, env []string) result {
 	t.Helper()
-	cmd.Stdin = bytes.NewReader(msg)
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %v: %v", cmd.Args, err)
-	}
-	return result{code, out.String(), errb.String()}
+	r := testenv.Run(t, cmd, msg)
+	return result{r.Code, r.Stdout, r.Stderr}
 }
 
 // emptyConfig writes a configuration with the defaults, but for syslog

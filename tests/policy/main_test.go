@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/base64"
 	"fmt"
 	"os"
@@ -88,17 +87,8 @@ func (b *box) deliver(t testing.TB, msg []byte, sender string) result {
 	cmd.Dir = b.cwd
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + b.home, "USER=bob", "SENDER=" + sender,
 		"RECIPIENT=bob@example.net", "TMPDIR=" + b.tmp, "LANG=C"}
-	cmd.Stdin = bytes.NewReader(msg)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running scandeliver: %v", err)
-	}
-	return result{code, errb.String()}
+	r := testenv.Run(t, cmd, msg)
+	return result{r.Code, r.Stderr}
 }
 
 // delivered returns the messages in the Maildir (inbox and folders),

@@ -9,7 +9,6 @@
 package privilege
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -138,23 +137,14 @@ func sh(t *testing.T, u *localUser, script string) result {
 
 func runCmd(t *testing.T, cmd *exec.Cmd, u *localUser, stdin []byte) result {
 	t.Helper()
-	cmd.Stdin = bytes.NewReader(stdin)
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.Dir = "/"
 	if u != nil {
 		cmd.Env = append(cmd.Env, "HOME="+u.Home, "USER="+u.Name, "LOGNAME="+u.Name)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.Uid), Gid: uint32(u.Gid), Groups: []uint32{uint32(u.Gid)}}}
 	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %v: %v", cmd.Args, err)
-	}
-	return result{code, out.String(), errb.String()}
+	r := testenv.Run(t, cmd, stdin)
+	return result{r.Code, r.Stdout, r.Stderr}
 }
 
 // uidOf is the owner of path (without following a link).

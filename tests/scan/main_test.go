@@ -39,21 +39,12 @@ func run(t testing.TB, stdin []byte, env []string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdin = bytes.NewReader(stdin)
 	cmd.Env = append([]string{"PATH=/usr/bin:/bin"}, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %v: %v", cmd.Args, err)
-	}
+	r := testenv.Run(t, cmd, stdin)
 	if ctx.Err() != nil {
-		t.Fatalf("%v: killed after 2 minutes; stderr: %s", cmd.Args, errb.String())
+		t.Fatalf("%v: killed after 2 minutes; stderr: %s", cmd.Args, r.Stderr)
 	}
-	return result{code, out.String(), errb.String()}
+	return result{r.Code, r.Stdout, r.Stderr}
 }
 
 // box is one delivery setup: a private config, Maildir and quarantine.

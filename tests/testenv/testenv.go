@@ -4,8 +4,10 @@
 package testenv
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -186,4 +188,28 @@ func NewUser(t testing.TB, base, prefix string) User {
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return User{Name: name, Home: home, Uid: uid, Gid: gid}
+}
+
+// Result is what a command run by Run did.
+type Result struct {
+	Code           int
+	Stdout, Stderr string
+}
+
+// Run runs cmd with stdin as its standard input and returns its exit
+// status and output. A command that could not be run fails the test.
+func Run(t testing.TB, cmd *exec.Cmd, stdin []byte) Result {
+	t.Helper()
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running %v: %v", cmd.Args, err)
+	}
+	return Result{code, out.String(), errb.String()}
 }
