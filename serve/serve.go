@@ -36,7 +36,8 @@ type Options struct {
 }
 
 // Server is the LMTP front door: sessions, concurrency, replies per
-// recipient, reloads and a graceful stop. It never changes its own user.
+// recipient, reloads and a graceful stop. It runs as whatever user the
+// caller made the process (cmd: [serve] user, dropped to after binding).
 type Server struct {
 	opt  Options
 	snap atomic.Pointer[pipeline.Snapshot]

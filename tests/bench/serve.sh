@@ -75,6 +75,9 @@ dpid=$!
 
 # scandeliver serve: the built-in defaults, virtual mailboxes.
 mkdir -p "$work/smail" "$work/spool" "$work/q"
+# Started as root, serve runs as [serve] user (nobody here): it owns the
+# mailboxes and the spool.
+[ "$(id -u)" = 0 ] && chmod 0755 "$work" && chown 65534:65534 "$work/smail" "$work/spool"
 cat > "$work/scandeliver.toml" <<CONF
 [log]
 syslog = false
@@ -86,6 +89,7 @@ dir = "$work/q"
 sendmail = ["/bin/true"]
 [serve]
 mailbox = "$work/smail/%d/%n/Maildir/"
+user = "nobody"
 CONF
 build/scandeliver serve -c "$work/scandeliver.toml" --listen "unix:$work/scandeliver.lmtp" 2> "$work/serve.log" &
 spid=$!

@@ -155,7 +155,14 @@ func main() {
 	}()
 	for i := range configs {
 		box := filepath.Join(work, fmt.Sprintf("serve%d", i))
-		p := cfgFile(i, fmt.Sprintf("[serve]\nmailbox = %q\n", box+"/%d/%n/Maildir/"))
+		// Started as root, serve runs as [serve] user: it owns the
+		// mailboxes and the spool.
+		p := cfgFile(i, fmt.Sprintf("[serve]\nmailbox = %q\nuser = \"nobody\"\n", box+"/%d/%n/Maildir/"))
+		if os.Geteuid() == 0 {
+			check(os.MkdirAll(box, 0o755))
+			check(os.Chown(box, 65534, 65534))
+			check(os.Chown(filepath.Join(work, fmt.Sprintf("spool%d", i)), 65534, 65534))
+		}
 		sock := filepath.Join(work, fmt.Sprintf("s%d.lmtp", i))
 		c := exec.Command(*bin, "serve", "-c", p, "--listen", "unix:"+sock)
 		logf, err := os.Create(filepath.Join(work, fmt.Sprintf("serve%d.log", i)))
