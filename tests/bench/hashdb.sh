@@ -5,7 +5,7 @@
 # mapped from its cache; one-shot deliveries the same three ways. Ratios
 # are against the run with no database (see tests/bench/hdbbench).
 #   tests/bench/hashdb.sh [-n MESSAGES] [-r ROUNDS] [-oneshot RUNS] [-sigs N] [-noserve]
-# Needs root (the cache directory must be root's) and postfix (smtp-source).
+# Needs postfix (smtp-source).
 set -eu
 cd "$(dirname "$0")/../.."
 export PATH="/usr/local/go/bin:$PATH"
