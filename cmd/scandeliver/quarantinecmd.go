@@ -28,7 +28,6 @@ import (
 	"github.com/scandeliver/scandeliver/pipeline"
 	"github.com/scandeliver/scandeliver/quarantine"
 	"github.com/scandeliver/scandeliver/scan"
-	"github.com/scandeliver/scandeliver/unpack"
 )
 
 const quarantineUsage = `Usage:
@@ -68,7 +67,7 @@ func quarantineCommand(args []string, e *sysEnv) int {
 	case "init":
 		return quarantineInit(args[1:], e)
 	case "deliver-released":
-		return deliverReleased(args[1:], e)
+		return writeStdin("quarantine deliver-released", args[1:], e)
 	case "rescan":
 		return quarantineRescan(args[1:], e)
 	case "help", "-h", "-help", "--help":
@@ -787,7 +786,7 @@ func releaseDest(to, userName string) (deliver.Dest, *deliver.User, error) {
 
 // releaseTo delivers the original, untouched, below one
 // X-Scandeliver-Released field, into dest, as the destination's user: a
-// child process (this program's deliver-released) running with that
+// child process (this program's deliver-released, writeStdin) running with that
 // user's ids, so that root never writes into a directory a user controls.
 func releaseTo(ctx context.Context, e *sysEnv, r quarantine.Report, f *os.File, dest deliver.Dest, u *deliver.User) error {
 	rcpt := ""
@@ -838,38 +837,6 @@ func nearestOwner(path string) (int, int, error) {
 			return 0, 0, err
 		}
 	}
-}
-
-// deliverReleased is the child of "release --to": it delivers standard
-// input as it is (no scanning: the postmaster released it) to --to, as the
-// user it runs as. Any user may run it; it writes nothing they could not
-// write themselves.
-func deliverReleased(args []string, e *sysEnv) int {
-	fs := newFlagSet("quarantine deliver-released", e)
-	to := fs.String("to", "", "destination")
-	sender := fs.String("f", "", "envelope sender")
-	rcpt := fs.String("a", "", "recipient")
-	if err := fs.Parse(args); err != nil || *to == "" || fs.NArg() > 0 {
-		return exUsage
-	}
-	dest, err := deliver.ParseDest(*to, "")
-	if err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
-		return exUsage
-	}
-	sp, err := unpack.NewSpool(e.stdin, unpack.SpoolOptions{})
-	if err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
-		return exTempFail
-	}
-	defer sp.Close()
-	res, err := deliver.Deliver(context.Background(), dest, nil, sp, sp.Size(), deliver.Envelope{Sender: *sender, Recipient: *rcpt}, deliver.Options{Now: e.now})
-	if err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
-		return exitCode(err)
-	}
-	fmt.Fprintln(e.stdout, res.Path)
-	return exOK
 }
 
 // releaseResend re-injects the original through sendmail, once per

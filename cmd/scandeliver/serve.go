@@ -22,7 +22,7 @@ import (
 // the running one), SIGTERM lets the messages in flight finish.
 func serveCommand(args []string, e *sysEnv) int {
 	if len(args) > 0 && args[0] == "write" {
-		return serveWrite(args[1:], e)
+		return writeStdin("serve write", args[1:], e)
 	}
 	if len(args) > 0 && args[0] == "broker" {
 		return serveBroker(args[1:], e)
@@ -146,11 +146,13 @@ func serveCommand(args []string, e *sysEnv) int {
 	}
 }
 
-// serveWrite is the child of the broker (broker.go): it writes standard input, as
-// it is, to --to as the user it runs as, and prints where. Any user may
-// run it; it writes nothing they could not write themselves.
-func serveWrite(args []string, e *sysEnv) int {
-	fs := newFlagSet("serve write", e)
+// writeStdin is the writer child that runs as a user: "serve write" for
+// the broker (broker.go) and "quarantine deliver-released" for release
+// --to (quarantinecmd.go). It writes standard input, as it is, to --to as
+// the user it runs as, and prints where. Any user may run it; it writes
+// nothing they could not write themselves.
+func writeStdin(name string, args []string, e *sysEnv) int {
+	fs := newFlagSet(name, e)
 	to := fs.String("to", "", "destination")
 	folder := fs.String("folder", "", "Maildir++ folder")
 	sender := fs.String("f", "", "envelope sender")
@@ -162,7 +164,7 @@ func serveWrite(args []string, e *sysEnv) int {
 	}
 	dest, err := deliver.ParseDest(*to, "")
 	if err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: serve write: %v\n", err)
+		fmt.Fprintf(e.stderr, "scandeliver: %s: %v\n", name, err)
 		return exitCode(err)
 	}
 	if *folder != "" {
@@ -172,14 +174,14 @@ func serveWrite(args []string, e *sysEnv) int {
 	defer stop()
 	sp, err := unpack.NewSpool(e.stdin, unpack.SpoolOptions{})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: serve write: %v\n", err)
+		fmt.Fprintf(e.stderr, "scandeliver: %s: %v\n", name, err)
 		return exTempFail
 	}
 	defer sp.Close()
 	res, err := deliver.Deliver(ctx, dest, nil, sp, sp.Size(), deliver.Envelope{Sender: *sender, Recipient: *rcpt},
 		deliver.Options{LockTimeout: *lockTimeout, StaleLock: *staleLock, Now: e.now})
 	if err != nil {
-		fmt.Fprintf(e.stderr, "scandeliver: serve write: %v\n", err)
+		fmt.Fprintf(e.stderr, "scandeliver: %s: %v\n", name, err)
 		return exitCode(err)
 	}
 	fmt.Fprintln(e.stdout, res.Path)
