@@ -49,18 +49,7 @@ func FuzzWalk(f *testing.F) {
 		if !ok {
 			return
 		}
-		var total int64
-		_, err := Walk(context.Background(), format, bytes.NewReader(b), int64(len(b)), lim, func(m Member, c io.Reader) error {
-			n, _ := io.Copy(io.Discard, c)
-			total += n
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("Walk: %v", err)
-		}
-		if total > lim.MaxBytes {
-			t.Fatalf("%d bytes past MaxBytes", total)
-		}
+		walkBounded(t, format, b, lim)
 	})
 }
 
@@ -81,18 +70,7 @@ func fuzzFormat(f *testing.F, format, ext string, extra ...[]byte) {
 	}
 	lim := Limits{MaxMembers: 50, MaxBytes: 256 << 10, MaxWindow: 1 << 20}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var total int64
-		_, err := Walk(context.Background(), format, bytes.NewReader(b), int64(len(b)), lim, func(m Member, c io.Reader) error {
-			n, _ := io.Copy(io.Discard, c)
-			total += n
-			return nil
-		})
-		if err != nil {
-			t.Fatalf("Walk: %v", err)
-		}
-		if total > lim.MaxBytes {
-			t.Fatalf("%d bytes past MaxBytes", total)
-		}
+		walkBounded(t, format, b, lim)
 	})
 }
 
@@ -158,4 +136,22 @@ func FuzzChm(f *testing.F) {
 		extra = append(extra, b)
 	}
 	fuzzFormat(f, "chm", ".chm", extra...)
+}
+
+// walkBounded walks b as format, reading every member: the walk must end
+// without an error and read no more than lim.MaxBytes in all.
+func walkBounded(t *testing.T, format string, b []byte, lim Limits) {
+	t.Helper()
+	var total int64
+	_, err := Walk(context.Background(), format, bytes.NewReader(b), int64(len(b)), lim, func(m Member, c io.Reader) error {
+		n, _ := io.Copy(io.Discard, c)
+		total += n
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("Walk: %v", err)
+	}
+	if total > lim.MaxBytes {
+		t.Fatalf("%d bytes past MaxBytes", total)
+	}
 }
