@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/scandeliver/scandeliver/confdoc"
+	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/pipeline"
 )
 
@@ -44,6 +45,9 @@ func checkConfigFile(path string, explicit bool, e *sysEnv) int {
 		return exCheckFail
 	}
 	snap, errs, warnings := pipeline.Check(cfg, path)
+	if err := checkServeUser(cfg.Serve.User); err != nil {
+		warnings = append(warnings, &ConfigError{File: path, Key: "serve.user", Err: err})
+	}
 	for _, w := range warnings {
 		fmt.Fprintf(e.stderr, "scandeliver: check-config: warning: %v\n", withLines(w))
 	}
@@ -64,4 +68,20 @@ func checkConfigFile(path string, explicit bool, e *sysEnv) int {
 	// one sentence of scandeliver.toml(5) per key.
 	confdoc.Write(e.stdout, cfg.Effective(), confdoc.Options{Brief: true})
 	return exOK
+}
+
+// checkServeUser checks [serve] user, which only scandeliver serve
+// started as root uses (a warning: one-shot deliveries do not need it).
+func checkServeUser(name string) error {
+	if name == "" {
+		return nil
+	}
+	u, err := deliver.LookupUser(name)
+	if err != nil {
+		return fmt.Errorf("%v: scandeliver serve would not start as root", err)
+	}
+	if u.Uid == 0 {
+		return fmt.Errorf("%q is root: scandeliver serve would not start (it must not parse mail as root)", name)
+	}
+	return nil
 }

@@ -173,3 +173,19 @@ func FuzzKeyPathLine(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckConfigServeUser: a [serve] user that does not exist, or is
+// root, is a warning naming the key (serve would not start as root);
+// one that exists is not.
+func TestCheckConfigServeUser(t *testing.T) {
+	for name, warn := range map[string]bool{"sdnosuchuser": true, "root": true, "nobody": false} {
+		f := filepath.Join(t.TempDir(), "c.toml")
+		os.WriteFile(f, []byte("[log]\nsyslog = false\n[serve]\nuser = \""+name+"\"\n"), 0o644)
+		e, _, errb := testEnv("", nil)
+		code := run([]string{"check-config", "-c", f}, e)
+		got := strings.Contains(errb.String(), `warning: `) && strings.Contains(errb.String(), `key "serve.user"`)
+		if got != warn {
+			t.Errorf("user %q: exit %d, stderr %q; want a warning: %v", name, code, errb, warn)
+		}
+	}
+}

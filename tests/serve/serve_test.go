@@ -813,6 +813,43 @@ func TestServeUnprivileged(t *testing.T) {
 		if ents, _ := os.ReadDir(newDir); len(ents) != 1 {
 			t.Errorf("after the empty message amy has %d messages, want 1", len(ents))
 		}
+		// An infected message: the original goes to the quarantine,
+		// written by the service user (its entries are its own, in
+		// root's sticky directory), and amy gets the sanitized copy.
+		virus := "From: Alice <alice@example.org>\r\nSubject: invoice\r\nMessage-ID: <p3@example.org>\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+			"--b\r\nContent-Type: application/octet-stream; name=x.com\r\nContent-Disposition: attachment; filename=x.com\r\n\r\n" +
+			string(builtin.Eicar()) + "\r\n--b--\r\n"
+		got = send(t, c, "alice@example.org", []string{amy.Name + "@localhost"}, virus)
+		if got[amy.Name+"@localhost"] != "250" {
+			t.Fatalf("infected, for amy: %q", got[amy.Name+"@localhost"])
+		}
+		svc, _ := user.Lookup(serviceUser)
+		q := filepath.Join(dir, "q")
+		entries := 0
+		filepath.Walk(q, func(p string, fi os.FileInfo, err error) error {
+			if err != nil || p == q {
+				return nil
+			}
+			if fi.Mode().IsRegular() {
+				entries++
+			}
+			if uid := fi.Sys().(*syscall.Stat_t).Uid; strconv.Itoa(int(uid)) != svc.Uid {
+				t.Errorf("%s is uid %d's, want the service user's %s", p, uid, svc.Uid)
+			}
+			return nil
+		})
+		if entries == 0 {
+			t.Error("nothing in the quarantine")
+		}
+		if top, err := os.Stat(q); err != nil || top.Sys().(*syscall.Stat_t).Uid != 0 || top.Mode()&os.ModeSticky == 0 {
+			t.Errorf("the quarantine directory: %v %v, want root's and sticky", top, err)
+		}
+		for _, m := range maildirFiles(t, filepath.Join(amy.Home, "Maildir")) {
+			if strings.Contains(m, "EICAR-STANDARD") {
+				t.Errorf("EICAR delivered to amy:\n%s", m)
+			}
+		}
 	})
 	t.Run("virtual mailboxes", func(t *testing.T) {
 		marks := filepath.Join(openDir(t), "uids")
