@@ -267,14 +267,13 @@ are kept compiled (sorted tables, one file per engine), so that a
 delivery maps them instead of parsing the text: with a million signatures
 that is about half a second of CPU saved on every one-shot delivery.
 The cache is written by whoever loads the databases and may write here
-(as root:
+(run
 .Nm scandeliver Cm check-config
-or
-.Cm serve ) ,
-and is rebuilt when a database file changes.
+as root after each database update), and a stale one is rebuilt when a
+database file changes.
 It is read only when this directory, every directory above it and the
 file belong to root or to the user the delivery runs as and are writable
-by no one else; else the text is loaded.
+by no one else; else the text is loaded, and check-config warns.
 .Ql \(dq\(dq
 keeps no cache.
 Default:

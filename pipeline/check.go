@@ -35,6 +35,12 @@ func Check(cfg Config, file string) (snap *Snapshot, errs, warnings []error) {
 	snap, err := NewSnapshot(cfg, file)
 	if err != nil {
 		errs = append(errs, err)
+	} else if len(cfg.Engines) > 0 {
+		for i, e := range snap.Engines {
+			if cerr := scan.CacheError(e); cerr != nil {
+				warn(fmt.Sprintf("engine[%d].cache_dir", i), fmt.Errorf("the signature cache cannot be used, every delivery parses the databases: %w", cerr))
+			}
+		}
 	}
 	// A recipient's home stands for ~ (what a delivery expands it to).
 	const home = "/home/recipient"

@@ -107,10 +107,14 @@ func New(cfg Config) (Engine, error) {
 		// The tables are loaded once per snapshot, from the cache file
 		// when one is valid and trusted (a one-shot delivery maps it
 		// instead of parsing the text). Why a cache is not used does not
-		// stop a delivery: check-config shows it (CacheStatus).
+		// stop a delivery: check-config shows it (CacheError).
 		db := &builtin.DB{}
-		if _, _, err := db.LoadCached(*cfg.CacheDir, cfg.Databases...); err != nil {
+		state, cerr, err := db.LoadCached(*cfg.CacheDir, cfg.Databases...)
+		if err != nil {
 			return nil, keyErr(cfg.Name, "databases", err)
+		}
+		if state == builtin.CacheUnusable {
+			e.cacheErr = cerr
 		}
 		var eicar []byte
 		if !cfg.NoEicar {
@@ -133,6 +137,18 @@ type engine struct {
 	timeout             time.Duration
 	maxSize             int64
 	scan                func(ctx context.Context, objs []Object, env Envelope) ([]Verdict, error)
+	cacheErr            error // builtin: why its signature cache could be neither read nor written
+}
+
+// CacheError says why a builtin engine's signature cache (cache_dir)
+// could be neither used nor written, so that every load parses the
+// databases' text; nil when it could, or for other engines. A delivery
+// goes on without the cache; check-config warns.
+func CacheError(e Engine) error {
+	if en, ok := e.(*engine); ok {
+		return en.cacheErr
+	}
+	return nil
 }
 
 // TakesRaw reports whether e is sent the raw message (its send setting:

@@ -189,3 +189,37 @@ func TestCheckConfigServeUser(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckConfigCacheWarning: check-config writes the builtin engine's
+// signature cache where it may, and warns, naming the key and the line,
+// when the cache directory is not trusted (world-writable), since every
+// delivery would then parse the databases' text.
+func TestCheckConfigCacheWarning(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "x.hdb")
+	os.WriteFile(db, []byte("44d88612fea8a8f36de82e1278abb02f:68:Test.Sig\n"), 0o644)
+	good := filepath.Join(dir, "cache")
+	bad := filepath.Join(dir, "open")
+	os.Mkdir(bad, 0o755)
+	os.Chmod(bad, 0o777)
+	for _, c := range []struct {
+		cache string
+		warn  bool
+	}{{good, false}, {bad, true}} {
+		f := filepath.Join(dir, "s.toml")
+		os.WriteFile(f, fmt.Appendf(nil, "[[engine]]\nname = \"b\"\ntype = \"builtin\"\ndatabases = [%q]\ncache_dir = %q\n", db, c.cache), 0o644)
+		e, _, errb := testEnv("", nil)
+		if code := run([]string{"check-config", "-c", f}, e); code != exOK {
+			t.Fatalf("exit %d: %s", code, errb)
+		}
+		got := strings.Contains(errb.String(), `:5: key "engine[0].cache_dir"`) && strings.Contains(errb.String(), "not trusted")
+		if got != c.warn {
+			t.Errorf("cache_dir %s: warning %v, want %v: %s", c.cache, got, c.warn, errb)
+		}
+		if !c.warn {
+			if m, _ := filepath.Glob(filepath.Join(good, "hashdb-*.cache")); len(m) != 1 {
+				t.Errorf("check-config wrote no cache in %s", good)
+			}
+		}
+	}
+}
