@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
 // cost is what one run of the binary cost, read from the kernel's
@@ -26,24 +27,9 @@ func (b *box) deliverMeasured(t testing.TB, msg []byte, sender string, args ...s
 	cmd.Dir = b.cwd
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + b.home, "USER=bob", "SENDER=" + sender,
 		"RECIPIENT=bob@example.net", "TMPDIR=" + b.tmp, "LANG=C"}
-	cmd.Stdin = bytes.NewReader(msg)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running scandeliver: %v", err)
-	}
-	ps := cmd.ProcessState
-	c := cost{result: result{code, errb.String()}, cpu: ps.UserTime() + ps.SystemTime(), wall: wall}
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		c.maxRSS = ru.Maxrss << 10 // kilobytes on Linux
-	}
-	t.Logf("cpu %s, max RSS %d MB, wall %s, exit %d", c.cpu.Round(time.Millisecond), c.maxRSS>>20, wall.Round(time.Millisecond), code)
+	r := testenv.Run(t, cmd, msg)
+	c := cost{result: result{r.Code, r.Stderr}, cpu: r.CPU, maxRSS: r.MaxRSS, wall: r.Wall}
+	t.Logf("cpu %s, max RSS %d MB, wall %s, exit %d", c.cpu.Round(time.Millisecond), c.maxRSS>>20, c.wall.Round(time.Millisecond), c.code)
 	return c
 }
 

@@ -35,25 +35,13 @@ func (b *box) deliverMeasured(t testing.TB, msg []byte) measured {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-c", b.cfg, "--to", b.maildir+"/")
-	cmd.Stdin = bytes.NewReader(msg)
 	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + b.dir, "USER=u", "SENDER=s@example.org", "RECIPIENT=r@example.org"}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running scandeliver: %v", err)
-	}
+	r := testenv.Run(t, cmd, msg)
 	if ctx.Err() != nil {
-		t.Fatalf("killed after 3 minutes; stderr: %s", errb.String())
+		t.Fatalf("killed after 3 minutes; stderr: %s", r.Stderr)
 	}
-	ps := cmd.ProcessState
-	m := measured{result{code, out.String(), errb.String()}, ps.UserTime() + ps.SystemTime(), wall}
-	t.Logf("%d-byte message: cpu %s, elapsed %s, exit %d", len(msg), m.cpu.Round(time.Millisecond), wall.Round(time.Millisecond), code)
+	m := measured{result{r.Code, r.Stdout, r.Stderr}, r.CPU, r.Wall}
+	t.Logf("%d-byte message: cpu %s, elapsed %s, exit %d", len(msg), m.cpu.Round(time.Millisecond), m.wall.Round(time.Millisecond), m.code)
 	return m
 }
 

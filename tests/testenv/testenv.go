@@ -15,7 +15,9 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // CI reports whether the tests run under CI (SCANDELIVER_CI non-empty).
@@ -190,20 +192,27 @@ func NewUser(t testing.TB, base, prefix string) User {
 	return User{Name: name, Home: home, Uid: uid, Gid: gid}
 }
 
-// Result is what a command run by Run did.
+// Result is what a command run by Run did, and what it cost: CPU time
+// (user and system) and peak resident memory from the kernel's rusage of
+// the child, and the elapsed time.
 type Result struct {
 	Code           int
 	Stdout, Stderr string
+	CPU, Wall      time.Duration
+	MaxRSS         int64 // bytes
 }
 
 // Run runs cmd with stdin as its standard input and returns its exit
-// status and output. A command that could not be run fails the test.
+// status, output and cost. A command that could not be run fails the
+// test.
 func Run(t testing.TB, cmd *exec.Cmd, stdin []byte) Result {
 	t.Helper()
 	cmd.Stdin = bytes.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
 	err := cmd.Run()
+	wall := time.Since(start)
 	var ee *exec.ExitError
 	code := 0
 	if errors.As(err, &ee) {
@@ -211,5 +220,12 @@ func Run(t testing.TB, cmd *exec.Cmd, stdin []byte) Result {
 	} else if err != nil {
 		t.Fatalf("running %v: %v", cmd.Args, err)
 	}
-	return Result{code, out.String(), errb.String()}
+	r := Result{Code: code, Stdout: out.String(), Stderr: errb.String(), Wall: wall}
+	if ps := cmd.ProcessState; ps != nil {
+		r.CPU = ps.UserTime() + ps.SystemTime()
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			r.MaxRSS = ru.Maxrss << 10 // kilobytes on Linux
+		}
+	}
+	return r
 }
