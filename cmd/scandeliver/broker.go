@@ -399,7 +399,11 @@ func dropServe(cfg Config, path string, explicit bool, e *sysEnv) (*brokerClient
 	if u.Uid == 0 {
 		return nil, fmt.Errorf("serve.user: %q is root: serve parses mail, it must not do so as root", name)
 	}
-	if cfg.Quarantine.Dir != "" {
+	// A quarantine private to the service user (its own, mode 0700) is
+	// left as it is; any other is made root's and sticky if missing.
+	var qst syscall.Stat_t
+	private := syscall.Lstat(cfg.Quarantine.Dir, &qst) == nil && qst.Mode&syscall.S_IFMT == syscall.S_IFDIR && int(qst.Uid) == u.Uid
+	if cfg.Quarantine.Dir != "" && !private {
 		st := quarantine.Store{Dir: cfg.Quarantine.Dir, Group: cfg.Quarantine.Group}
 		if err := st.Ensure(); err != nil {
 			fmt.Fprintf(e.stderr, "scandeliver: serve: quarantine: %v\n", err)

@@ -851,9 +851,17 @@ func TestServeUnprivileged(t *testing.T) {
 			}
 		}
 	})
-	t.Run("virtual mailboxes", func(t *testing.T) {
+	t.Run("virtual mailboxes, private quarantine", func(t *testing.T) {
 		marks := filepath.Join(openDir(t), "uids")
-		s := startServer(t, uidEngine(marks))
+		// The quarantine private to the service user, mode 0700 (the
+		// safer setup): serve leaves it so, and writes entries in it.
+		dir := t.TempDir()
+		s := &server{sock: filepath.Join(dir, "lmtp"), cfg: filepath.Join(dir, "c.toml"), vmail: filepath.Join(dir, "vmail")}
+		os.WriteFile(s.cfg, []byte(config(dir, s.vmail+"/%d/%n/Maildir/", uidEngine(marks))), 0o644)
+		q := filepath.Join(dir, "q")
+		os.Mkdir(q, 0o700)
+		chownTree(t, q, serviceUser)
+		startCmd(t, s)
 		c := s.client(t)
 		defer c.Close()
 		got := send(t, c, "alice@example.org", []string{"bob@example.net"}, message("p2", "virtual"))
@@ -870,6 +878,20 @@ func TestServeUnprivileged(t *testing.T) {
 		u, _ := user.Lookup(serviceUser)
 		if st := fi.Sys().(*syscall.Stat_t); strconv.Itoa(int(st.Uid)) != u.Uid {
 			t.Errorf("the message is uid %d's, want the service user's %s", st.Uid, u.Uid)
+		}
+		got = send(t, c, "alice@example.org", []string{"bob@example.net"}, message("p4", string(builtin.Eicar())))
+		if got["bob@example.net"] != "250" {
+			t.Fatalf("infected, for bob: %q", got["bob@example.net"])
+		}
+		ents, err = os.ReadDir(q)
+		if err != nil || len(ents) == 0 {
+			t.Errorf("the private quarantine: %v %v, want an entry", ents, err)
+		}
+		if top, err := os.Stat(q); err != nil || strconv.Itoa(int(top.Sys().(*syscall.Stat_t).Uid)) != u.Uid || top.Mode().Perm() != 0o700 {
+			t.Errorf("the private quarantine became %v %v", top, err)
+		}
+		if strings.Contains(s.log(), "serve: quarantine") {
+			t.Errorf("the server complained about its quarantine:\n%s", s.log())
 		}
 	})
 }
