@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
 func TestLookupUser(t *testing.T) {
@@ -28,7 +30,7 @@ func TestLookupUser(t *testing.T) {
 // become root again.
 func TestDropPrivileges(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		testenv.Missing(t, "needs root: it drops privileges to nobody")
 	}
 	nobody, err := LookupUser("nobody")
 	if err != nil {

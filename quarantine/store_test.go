@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
 // A message with what byte-for-byte storage must keep: CRLF and bare LF,
@@ -425,7 +427,7 @@ func TestMigrate(t *testing.T) {
 		t.Errorf("list of the old layout: %v", err)
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("migrating needs root")
+		testenv.Missing(t, "migrating needs root")
 	}
 	if _, err := s.Purge(1000 * time.Hour); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/scandeliver/scandeliver/tests/testenv"
 )
 
 // cacheFixture writes a database directory of two files and returns its
@@ -141,7 +143,7 @@ func TestCache(t *testing.T) {
 // owner or mode we must not trust, and the signature must still be found.
 func TestCacheUntrusted(t *testing.T) {
 	if os.Geteuid() != 0 {
-		t.Skip("needs root: plants files of another user")
+		testenv.Missing(t, "needs root: plants files of another user")
 	}
 	dbdir, objs := cacheFixture(t)
 	// The planted cache: made from a copy of the database without
