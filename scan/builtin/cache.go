@@ -36,6 +36,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -113,7 +115,60 @@ func (db *DB) LoadCached(dir string, paths ...string) (state CacheState, cerr, e
 	if werr := db.writeCache(rdir, name, fp); werr != nil {
 		return CacheUnusable, errors.Join(cerr, werr), nil
 	}
+	pruneCaches(rdir, name)
 	return CacheWritten, cerr, nil
+}
+
+// pruneCaches removes the cache files of dir, other than keep, whose
+// databases are gone (a file of their fingerprint no longer exists):
+// without it, every set of paths ever configured (every test's temporary
+// database) would leave its cache behind for good. It runs only after a
+// cache was written, which is rare.
+func pruneCaches(dir, keep string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if n == keep || !strings.HasPrefix(n, "hashdb-") || !strings.HasSuffix(n, ".cache") {
+			continue
+		}
+		p := filepath.Join(dir, n)
+		fp, ok := cacheFingerprint(p)
+		if !ok {
+			continue
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(string(fp), "\n"), "\n") {
+			src, _, _ := strings.Cut(line, "\x00")
+			if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
+				os.Remove(p)
+				break
+			}
+		}
+	}
+}
+
+// cacheFingerprint reads the fingerprint of a cache file (at most 1 MB).
+func cacheFingerprint(path string) ([]byte, bool) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	head := make([]byte, cacheHead)
+	if _, err := io.ReadFull(f, head); err != nil || string(head[:8]) != cacheMagic {
+		return nil, false
+	}
+	fl := binary.BigEndian.Uint64(head[8:])
+	if fl == 0 || fl > 1<<20 {
+		return nil, false
+	}
+	fp := make([]byte, fl)
+	if _, err := io.ReadFull(f, fp); err != nil {
+		return nil, false
+	}
+	return fp, true
 }
 
 // Mapped reports whether the tables are mapped from a cache file.

@@ -232,3 +232,33 @@ func uint32FromRec(r []byte, a algo) uint32 {
 	kl := 8 + hashLen[a]
 	return uint32(r[kl])<<24 | uint32(r[kl+1])<<16 | uint32(r[kl+2])<<8 | uint32(r[kl+3])
 }
+
+// TestCachePrune: writing a cache removes the caches of databases that
+// are gone, and keeps the others.
+func TestCachePrune(t *testing.T) {
+	cache := filepath.Join(t.TempDir(), "cache")
+	keepDir, _ := cacheFixture(t)
+	goneDir, _ := cacheFixture(t)
+	if _, st, _ := loadCached(t, cache, keepDir); st != CacheWritten {
+		t.Fatal(st)
+	}
+	if _, st, _ := loadCached(t, cache, goneDir); st != CacheWritten {
+		t.Fatal(st)
+	}
+	if m, _ := filepath.Glob(filepath.Join(cache, "hashdb-*.cache")); len(m) != 2 {
+		t.Fatalf("caches %v", m)
+	}
+	os.RemoveAll(goneDir)
+	third, _ := cacheFixture(t)
+	if _, st, _ := loadCached(t, cache, third); st != CacheWritten {
+		t.Fatal(st)
+	}
+	m, _ := filepath.Glob(filepath.Join(cache, "hashdb-*.cache"))
+	want := map[string]bool{filepath.Join(cache, cacheName([]string{keepDir})): true, filepath.Join(cache, cacheName([]string{third})): true}
+	if len(m) != 2 || !want[m[0]] || !want[m[1]] {
+		t.Errorf("after pruning: %v, want the caches of %s and %s", m, keepDir, third)
+	}
+	if _, st, _ := loadCached(t, cache, keepDir); st != CacheUsed {
+		t.Errorf("the kept cache is not used: %d", st)
+	}
+}
