@@ -30,10 +30,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scandeliver/scandeliver/tests/bench/benchlib"
 )
 
 func main() {
@@ -133,8 +134,8 @@ func main() {
 	fmt.Printf("\none-shot, 4 KB message, %d deliveries each, medians\n", *runs)
 	fmt.Printf("%-12s %10s %10s %10s %10s\n", "database", "wall ms", "ratio", "cpu ms", "ratio")
 	for i := range configs {
-		fmt.Printf("%-12s %10.2f %9.2fx %10.2f %9.2fx\n", configs[i].name, median(wall[i]), median(wall[i])/median(wall[0]),
-			median(cpu[i]), median(cpu[i])/median(cpu[0]))
+		fmt.Printf("%-12s %10.2f %9.2fx %10.2f %9.2fx\n", configs[i].name, benchlib.MedianFloat(wall[i]), benchlib.MedianFloat(wall[i])/benchlib.MedianFloat(wall[0]),
+			benchlib.MedianFloat(cpu[i]), benchlib.MedianFloat(cpu[i])/benchlib.MedianFloat(cpu[0]))
 	}
 	if *skipServe {
 		return
@@ -212,8 +213,8 @@ func main() {
 	fmt.Printf("\nserve, 4 KB messages (smtp-source -L, 1 session), %d per run, %d rounds, medians\n", *n, *rounds)
 	fmt.Printf("%-12s %12s %10s %10s %10s %10s\n", "database", "cpu us/msg", "ratio", "msgs/s", "ratio", "RSS MB")
 	for i, s := range srv {
-		fmt.Printf("%-12s %12.0f %9.3fx %10.1f %9.3fx %10.1f\n", configs[i].name, median(per[i]), median(per[i])/median(per[0]),
-			median(rate[i]), median(rate[i])/median(rate[0]), float64(rss(s.cmd.Process.Pid))/1024)
+		fmt.Printf("%-12s %12.0f %9.3fx %10.1f %9.3fx %10.1f\n", configs[i].name, benchlib.MedianFloat(per[i]), benchlib.MedianFloat(per[i])/benchlib.MedianFloat(per[0]),
+			benchlib.MedianFloat(rate[i]), benchlib.MedianFloat(rate[i])/benchlib.MedianFloat(rate[0]), float64(rss(s.cmd.Process.Pid))/1024)
 	}
 	fmt.Println("(cpu us/msg: the server's user+system time; smtp-source's own is not counted)")
 }
@@ -262,18 +263,6 @@ func rss(pid int) int {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
-
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
 
 func check(err error) {
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scandeliver/scandeliver/tests/bench/benchmsg"
+	"github.com/scandeliver/scandeliver/tests/bench/benchlib"
 )
 
 type tool struct {
@@ -64,9 +64,9 @@ func main() {
 
 	fmt.Printf("%-8s %-14s %12s %12s %10s %10s\n", "size", "tool", "median", "peak RSS", "time x", "RSS x")
 	for _, sz := range strings.Split(*sizes, ",") {
-		n := benchmsg.ParseSize(sz)
+		n := benchlib.ParseSize(sz)
 		msg := filepath.Join(work, "msg-"+sz+".eml")
-		check(os.WriteFile(msg, benchmsg.Message(n), 0o644))
+		check(os.WriteFile(msg, benchlib.Message(n), 0o644))
 		times := map[string][]time.Duration{}
 		rss := map[string]int64{}
 		for i := 0; i < *runs; i++ {
@@ -87,9 +87,9 @@ func main() {
 				}
 			}
 		}
-		base := benchmsg.Median(times["scandeliver"])
+		base := benchlib.Median(times["scandeliver"])
 		for _, t := range tools {
-			m := benchmsg.Median(times[t.name])
+			m := benchlib.Median(times[t.name])
 			fmt.Printf("%-8s %-14s %12s %10dKB %10.2f %10.2f\n", sz, t.name, m.Round(10*time.Microsecond), rss[t.name],
 				float64(base)/float64(m), float64(rss["scandeliver"])/float64(rss[t.name]))
 		}

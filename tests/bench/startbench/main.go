@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scandeliver/scandeliver/tests/bench/benchlib"
 )
 
 func main() {
@@ -104,8 +106,8 @@ func main() {
 		fmt.Printf("4 KB message into %s; %d runs each, medians\n", where, *runs)
 		fmt.Printf("%-20s %9s %7s %9s %7s\n", "", "wall ms", "x floor", "cpu ms", "x floor")
 		for i, t := range tools {
-			fmt.Printf("%-20s %9.2f %6.2fx %9.2f %6.2fx\n", t.name, median(wall[i]), median(wall[i])/median(wall[0]),
-				median(cpu[i]), median(cpu[i])/median(cpu[0]))
+			fmt.Printf("%-20s %9.2f %6.2fx %9.2f %6.2fx\n", t.name, benchlib.MedianFloat(wall[i]), benchlib.MedianFloat(wall[i])/benchlib.MedianFloat(wall[0]),
+				benchlib.MedianFloat(cpu[i]), benchlib.MedianFloat(cpu[i])/benchlib.MedianFloat(cpu[0]))
 		}
 		fmt.Println()
 	}
@@ -149,7 +151,7 @@ func main() {
 	var all []pkg
 	sums := map[string]float64{}
 	for p, v := range per {
-		m := median(v)
+		m := benchlib.MedianFloat(v)
 		all = append(all, pkg{p, m})
 		switch {
 		case strings.HasPrefix(p, "github.com/scandeliver/") || p == "main":
@@ -174,18 +176,6 @@ func main() {
 		}
 		fmt.Printf("    %.3f ms %s%s\n", all[i].ms, all[i].name, tag)
 	}
-}
-
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func check(err error) {

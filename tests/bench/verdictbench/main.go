@@ -3,7 +3,7 @@
 // builtin engine into Maildirs, interleaved (ref then new, new then ref
 // on the next round, so that machine noise hits both alike): every
 // message of the shared corpus per round, and the 4 KB to 20 MB messages
-// of tests/bench/benchmsg. It prints medians and the ratio new/ref, and
+// of tests/bench/benchlib. It prints medians and the ratio new/ref, and
 // asserts nothing. Run it through tests/bench/verdict.sh.
 package main
 
@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scandeliver/scandeliver/tests/bench/benchmsg"
+	"github.com/scandeliver/scandeliver/tests/bench/benchlib"
 )
 
 func main() {
@@ -77,12 +77,12 @@ func main() {
 			perRound[b.name] = append(perRound[b.name], sum[b.name])
 		}
 	}
-	rm, nm := benchmsg.Median(perRound["ref"]), benchmsg.Median(perRound["new"])
+	rm, nm := benchlib.Median(perRound["ref"]), benchlib.Median(perRound["new"])
 	fmt.Printf("%-10s %12s %12s %8s\n", "what", "ref", "new", "new/ref")
 	fmt.Printf("%-10s %12s %12s %8.3f\n", "corpus", rm.Round(time.Millisecond), nm.Round(time.Millisecond), float64(nm)/float64(rm))
 
 	for _, sz := range strings.Split(*sizes, ",") {
-		msg := benchmsg.Message(benchmsg.ParseSize(sz))
+		msg := benchlib.Message(benchlib.ParseSize(sz))
 		times := map[string][]time.Duration{}
 		for i := 0; i < *runs; i++ {
 			order := bins
@@ -98,7 +98,7 @@ func main() {
 				}
 			}
 		}
-		rm, nm := benchmsg.Median(times["ref"]), benchmsg.Median(times["new"])
+		rm, nm := benchlib.Median(times["ref"]), benchlib.Median(times["new"])
 		fmt.Printf("%-10s %12s %12s %8.3f\n", sz, rm.Round(10*time.Microsecond), nm.Round(10*time.Microsecond), float64(nm)/float64(rm))
 	}
 	fmt.Println("corpus: median over rounds of the total time; sizes: median time per message (well-formed mail)")

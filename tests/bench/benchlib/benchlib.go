@@ -1,7 +1,8 @@
-// Package benchmsg holds what the delivery benchmarks (ldabench,
-// verdictbench) share: the bench messages, the size flags and medians,
-// so that both measure the same mail.
-package benchmsg
+// Package benchlib holds what the benchmark commands under tests/bench
+// share: the bench messages and size flags of the delivery benchmarks
+// (ldabench, verdictbench), so that both measure the same mail, and
+// medians.
+package benchlib
 
 import (
 	"bytes"
@@ -58,4 +59,18 @@ func Median(d []time.Duration) time.Duration {
 	s := append([]time.Duration(nil), d...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	return s[len(s)/2]
+}
+
+// MedianFloat returns the median of v (the mean of the two middle values
+// of an even count; 0 for none).
+func MedianFloat(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
