@@ -155,7 +155,6 @@ type Part struct {
 	dec         string    // how the body is decoded (canonicalDec)
 	decoded     bool      // an alternative content, decoded already
 	nalt        int       // alternatives numbered so far
-	inner       bool      // under an entity found in decoded content (innerEntity)
 	pending     []Readers // readers whose alternative reading is built once the entity is walked
 	bounds      [][]byte  // enclosing boundaries, for base64 bodies
 	head        []byte    // first bytes of the decoded content, until expand
