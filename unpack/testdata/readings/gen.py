@@ -40,6 +40,7 @@ m["header-junk-continuation"] = H + "junk line\r\n Content-Type: multipart/mixed
 m["header-bare-cr"] = H + "X-Junk: a\rContent-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\n" + EXE + "--BB--\r\n"
 m["header-no-ct-dash"] = "--BB\r\n" + EXE + "--BB--\r\n"
 m["header-after-blank-line"] = H + "Content-Type: text/plain\r\n\r\nContent-Type: application/octet-stream; name=x.exe\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"
+m["header-empty-then-fields"] = "\r\nContent-Disposition: attachment; filename=\"x.exe\"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"
 # parameters
 m["param-dup-filename"] = mixed([TEXT, "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=a.txt; filename=x.exe\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
 m["param-name-vs-filename"] = mixed([TEXT, "Content-Type: application/octet-stream; name=x.exe\r\nContent-Disposition: attachment; filename=a.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
