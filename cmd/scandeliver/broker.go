@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -352,31 +351,9 @@ func (bk *broker) allowed(u *deliver.User, dest deliver.Dest) bool {
 // writeAs runs "serve write" with u's uid, gid and groups, its standard
 // input the message.
 func writeAs(ctx context.Context, u *deliver.User, req brokerRequest, body *os.File) (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", err
-	}
-	cmd := exec.CommandContext(ctx, self, "serve", "write", "--to="+req.To, "--folder="+req.Folder,
+	return runWriter(ctx, u, body, "serve", "write", "--to="+req.To, "--folder="+req.Folder,
 		"-f="+req.Sender, "-a="+req.Recipient,
 		"--lock-timeout="+req.LockTimeout.String(), "--stale-lock="+req.StaleLock.String())
-	cmd.Stdin = body
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + u.Home}
-	cmd.Dir = "/"
-	groups := make([]uint32, 0, len(u.Groups))
-	for _, g := range u.Groups {
-		groups = append(groups, uint32(g))
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.Uid), Gid: uint32(u.Gid), Groups: groups}}
-	// Past the time budget the child is asked to stop (it removes what it
-	// half-wrote), then killed.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
-	}
-	return strings.TrimSpace(out.String()), nil
 }
 
 // dropServe is what serve does as root before it becomes [serve] user

@@ -795,25 +795,12 @@ func releaseTo(ctx context.Context, e *sysEnv, r quarantine.Report, f *os.File, 
 	}
 	field := fmt.Sprintf("%s: id=%s; to=%s; by=%s; %s (delivered directly after a scan by the engines)\n", quarantine.ReleaseField,
 		r.ID, headerSafe(dest.Path), headerSafe(releasedBy(e)), e.now().UTC().Format(time.RFC1123Z))
-	self, err := os.Executable()
-	if err != nil {
-		return err
+	if os.Geteuid() != 0 {
+		u = nil // we write as ourselves
 	}
-	cmd := exec.CommandContext(ctx, self, "quarantine", "deliver-released", "--to="+dest.String(), "-f="+r.Sender, "-a="+rcpt)
-	cmd.Stdin = io.MultiReader(strings.NewReader(field), io.NewSectionReader(f, 0, 1<<62))
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	cmd.Dir = "/"
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if u != nil && os.Geteuid() == 0 {
-		groups := make([]uint32, 0, len(u.Groups))
-		for _, g := range u.Groups {
-			groups = append(groups, uint32(g))
-		}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.Uid), Gid: uint32(u.Gid), Groups: groups}}
-	}
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("delivering to %s: %v: %s", dest, err, strings.TrimSpace(out.String()))
+	stdin := io.MultiReader(strings.NewReader(field), io.NewSectionReader(f, 0, 1<<62))
+	if _, err := runWriter(ctx, u, stdin, "quarantine", "deliver-released", "--to="+dest.String(), "-f="+r.Sender, "-a="+rcpt); err != nil {
+		return fmt.Errorf("delivering to %s: %w", dest, err)
 	}
 	return nil
 }

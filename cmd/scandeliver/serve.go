@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -186,4 +190,36 @@ func writeStdin(name string, args []string, e *sysEnv) int {
 	}
 	fmt.Fprintln(e.stdout, res.Path)
 	return exOK
+}
+
+// runWriter runs this program's writer child (writeStdin, args naming it:
+// "serve write" or "quarantine deliver-released") with stdin, as u (its
+// uid, gid and groups; nil: as we are), in / with a minimal environment.
+// Past ctx the child is asked to stop (it removes what it half-wrote),
+// then killed. It returns the path the child printed.
+func runWriter(ctx context.Context, u *deliver.User, stdin io.Reader, args ...string) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Stdin = stdin
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.Dir = "/"
+	if u != nil {
+		cmd.Env = append(cmd.Env, "HOME="+u.Home)
+		groups := make([]uint32, 0, len(u.Groups))
+		for _, g := range u.Groups {
+			groups = append(groups, uint32(g))
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.Uid), Gid: uint32(u.Gid), Groups: groups}}
+	}
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
 }
