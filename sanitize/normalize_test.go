@@ -297,6 +297,13 @@ func checkReaders(t *testing.T, what string, om *unpack.Message, items []readerI
 		if p.Container || (p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822) || embeddedChild(p) != nil {
 			continue
 		}
+		if p.Readers&(unpack.ReaderPyDefault|unpack.ReaderPyCompat32|unpack.ReaderRipMIME|unpack.ReaderMunpack) !=
+			unpack.ReaderPyDefault|unpack.ReaderPyCompat32|unpack.ReaderRipMIME|unpack.ReaderMunpack {
+			// Only some of the four read it: ripmime's reading of MIME
+			// fields inside a part's decoded content, which a rewrite
+			// that keeps every content cannot take from it.
+			continue
+		}
 		b, err := readPart(p)
 		if err != nil {
 			t.Fatal(err)

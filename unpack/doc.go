@@ -125,7 +125,7 @@
 //
 // where PART is
 //
-//	{"path": "1.2", "origin": "mime|rfc822|uuencode|yenc|tnef|archive|compressed",
+//	{"path": "1.2", "origin": "mime|rfc822|uuencode|yenc|tnef|archive|compressed|inner",
 //	 "depth": 1, "declared_type": "application/zip", "detected_type": "application/zip",
 //	 "name": "as declared", "safe_name": "base name safe to show", "charset": "",
 //	 "encoding": "base64", "disposition": "attachment", "format": "zip",

@@ -42,8 +42,10 @@ func TestLimitMIMEDepth(t *testing.T) {
 	if p.Depth != DefaultMaxMIMEDepth {
 		t.Errorf("marked at depth %d, want %d", p.Depth, DefaultMaxMIMEDepth)
 	}
-	if len(m.Parts) != DefaultMaxMIMEDepth+1 {
-		t.Errorf("%d parts, want %d", len(m.Parts), DefaultMaxMIMEDepth+1)
+	// (ripmime's reading finds the unopened multipart's header in its
+	// content too: not counted.)
+	if n := partsOf(m, ReaderThunderbird); n != DefaultMaxMIMEDepth+1 {
+		t.Errorf("%d parts, want %d", n, DefaultMaxMIMEDepth+1)
 	}
 	// With a limit above the nesting, the innermost text is reached.
 	m = unpackBytes(t, data, Options{Limits: Limits{MaxMIMEDepth: 2000}})

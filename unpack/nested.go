@@ -3,6 +3,7 @@ package unpack
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
@@ -42,6 +43,11 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 	}
 	if ch == nil {
 		ch = &chain{limit: max(RatioFloor, int64(float64(p.Size)*u.lim.MaxRatio))}
+	}
+	if adepth == 0 && !p.inner && p.Readers&ReaderRipMIME != 0 && (p.Origin == OriginMIME || p.Origin == OriginRFC822) {
+		if err := u.innerEntity(p); err != nil {
+			return err
+		}
 	}
 	if bytes.HasPrefix(head, tnefSignature) {
 		return u.openTNEF(p, adepth, ch)
@@ -366,4 +372,89 @@ func (b *partBlocks) end(probs []string) error {
 		return err
 	}
 	return nil
+}
+
+// innerMax bounds the decoded content searched for an inner entity.
+const innerMax = 1 << 20
+
+// innerEntity: QUIRK: ripmime looks for MIME header fields in the decoded
+// content of every part, and gives the user what it finds as a part of
+// its own: a line "Content-Type: ..." or "Content-Transfer-Encoding: ..."
+// at the start of a line, the header block it begins, and the rest of
+// the content as its body. That reading is a child of p for ripmime only
+// (Readers, so Ambiguous). The first such block of the first innerMax
+// bytes is read.
+func (u *unpacker) innerEntity(p *Part) error {
+	ra, size := p.readerAt()
+	var buf []byte
+	if p.content.inMemory {
+		buf = p.content.mem
+	} else {
+		buf = make([]byte, min(size, innerMax))
+		if k, err := ra.ReadAt(buf, 0); k < len(buf) {
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("reading part %s: %w", p.Path, err)
+		}
+	}
+	off := innerHeaderAt(buf)
+	if off < 0 {
+		return nil
+	}
+	child := u.newPart(p, OriginInner, false)
+	if child == nil {
+		p.unscannable(KindLimit, "more than %d parts", u.lim.MaxParts)
+		return nil
+	}
+	child.Readers = p.Readers & ReaderRipMIME
+	child.inner = true // not searched again: the walk below opens what it holds
+	child.src = ra
+	w := u.newWalker(ra, ra, size, off, size, false, child.Readers, false)
+	w.parseEntity(child, "text/plain")
+	settle(child)
+	if w.lr.err != nil {
+		return fmt.Errorf("reading decoded part %s: %w", p.Path, w.lr.err)
+	}
+	if !child.Container && child.dec == "" && len(child.Names) == 0 && len(child.Alternatives) == 0 && !child.embedded {
+		// A nameless text block, kept as it is: its bytes are p's
+		// own, scanned with p. todo: ripmime saves it as a file of its
+		// own, which a scanner that wants a file's first bytes (EICAR)
+		// would see apart.
+		p.Children = p.Children[:len(p.Children)-1]
+		u.nparts--
+		return nil
+	}
+	return u.decodeTree(child)
+}
+
+// innerHeaderAt is the offset of the first line of b that starts a MIME
+// field ("Content-Type:" or "Content-Transfer-Encoding:", any case), -1
+// when none does.
+func innerHeaderAt(b []byte) int64 {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], ':')
+		if j < 0 {
+			return -1
+		}
+		// The start of the line holding that colon, when the field
+		// name can be one of the two (at most 30 bytes before it).
+		ws := max(i, i+j-30)
+		if ls := bytes.LastIndexByte(b[ws:i+j], '\n'); ls >= 0 || ws == 0 {
+			ls += ws + 1
+			if ws == 0 && bytes.LastIndexByte(b[:i+j], '\n') < 0 {
+				ls = 0
+			}
+			name := strings.ToLower(strings.TrimSpace(string(b[ls : i+j])))
+			if name == "content-type" || name == "content-transfer-encoding" {
+				return int64(ls)
+			}
+		}
+		if k := bytes.IndexByte(b[i+j:], '\n'); k >= 0 {
+			i += j + k + 1
+		} else {
+			return -1
+		}
+	}
+	return -1
 }

@@ -174,6 +174,7 @@ func (u *unpacker) newPart(parent *Part, origin Origin, mime bool) *Part {
 		Origin:  origin,
 		Depth:   parent.Depth + 1,
 		Readers: parent.Readers,
+		inner:   parent.inner,
 	}
 	parent.Children = append(parent.Children, c)
 	return c

@@ -73,6 +73,8 @@ m["cte-uuencode-in-text"] = H + "Content-Type: text/plain\r\n\r\nhello\r\nbegin 
         for v in [int.from_bytes((P[i:i + 45][j:j + 3] + b"\0\0")[:3], "big") for j in range(0, len(P[i:i + 45]), 3)]
     ) + "\r\n" for i in range(0, len(P), 45)) + "`\r\nend\r\n"
 m["cte-uuencode-uppercase"] = m["cte-uuencode-in-text"].replace("begin 644\tx.exe", "BEGIN 644 x.exe")
+inner = ("Some text.\r\nContent-Type: application/octet-stream; name=x.exe\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n").encode()
+m["body-inner-entity"] = mixed([TEXT, "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(inner).decode() + "\r\n"])
 # line ends
 m["eol-bare-cr-body"] = H + "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\nhi\r--BB\r" + EXE.replace("\r\n", "\r") + "--BB--\r\n--BB--\r\n"
 m["eol-no-blank-line"] = H + "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: application/octet-stream; name=x.exe\r\nContent-Transfer-Encoding: base64\r\n" + B + "\r\n--BB--\r\n"
