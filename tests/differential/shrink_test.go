@@ -214,12 +214,31 @@ func shrinkAll(t *testing.T, e *env, rs []*result, limit int) {
 		if done[j.file] {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join("testdata/regress", j.file+".eml")); err == nil {
-			continue
-		}
 		done[j.file] = true
 		raw := generateWith(j.r.m.seed, j.r.family, j.tricks).render()
 		j.shrunk = e.shrinkLines(t, raw, j.reader, j.kind, j.r.d.action)
+		// A name taken by an earlier case (which may be fixed by now, or
+		// leak another way) gets a number; the same bytes are not kept
+		// twice.
+		same := false
+		for n := 1; ; n++ {
+			name := j.file
+			if n > 1 {
+				name = fmt.Sprintf("%s-%d", j.file, n)
+			}
+			old, err := os.ReadFile(filepath.Join("testdata/regress", name+".eml"))
+			if err != nil {
+				j.file = name
+				break
+			}
+			if bytes.Equal(old, j.shrunk) {
+				same = true
+				break
+			}
+		}
+		if same {
+			continue
+		}
 		// What leaks from the shrunk message, through every reader.
 		probe := []*result{{id: "probe", raw: j.shrunk}}
 		e.run(t, probe, false)
