@@ -137,12 +137,12 @@ func startCmd(t *testing.T, s *server) {
 			t.Logf("server log:\n%s", s.log())
 		}
 	})
-	for i := 0; ; i++ {
+	for deadline := time.Now().Add(waitLimit); ; {
 		if c, err := net.Dial("unix", s.sock); err == nil {
 			c.Close()
 			break
 		}
-		if i > 200 {
+		if time.Now().After(deadline) {
 			t.Fatalf("the server does not listen:\n%s", s.log())
 		}
 		time.Sleep(25 * time.Millisecond)
@@ -359,10 +359,16 @@ func TestServeReloadBrokenConfig(t *testing.T) {
 	}
 }
 
+// waitLimit is how long a test waits for what must happen soon (a
+// server listening, a log line): it ends as soon as it happens, and a
+// minute leaves room for a machine under load (start-up runs the canary
+// through the engines).
+const waitLimit = time.Minute
+
 func waitLog(t *testing.T, s *server, want string) {
 	t.Helper()
-	for i := 0; !strings.Contains(s.log(), want); i++ {
-		if i > 400 {
+	for deadline := time.Now().Add(waitLimit); !strings.Contains(s.log(), want); {
+		if time.Now().After(deadline) {
 			t.Fatalf("log never said %q:\n%s", want, s.log())
 		}
 		time.Sleep(25 * time.Millisecond)
@@ -406,11 +412,11 @@ send = "raw"
 	go func() {
 		res <- send(t, busy, "alice@example.org", []string{"bob@example.net"}, message("m6", "in flight"))
 	}()
-	for i := 0; ; i++ { // the message is being scanned
+	for deadline := time.Now().Add(waitLimit); ; { // the message is being scanned
 		if _, err := os.Stat(started); err == nil {
 			break
 		}
-		if i > 400 {
+		if time.Now().After(deadline) {
 			t.Fatalf("the scanner never started:\n%s", s.log())
 		}
 		time.Sleep(25 * time.Millisecond)
@@ -508,7 +514,7 @@ func TestServeMaxSessions(t *testing.T) {
 	s := startServer(t, "max_sessions = 1\n")
 	// The start-up probe's connection may still count for a moment.
 	var first *smtp.Client
-	for i := 0; first == nil; i++ {
+	for deadline := time.Now().Add(waitLimit); first == nil; {
 		conn, err := net.Dial("unix", s.sock)
 		if err != nil {
 			t.Fatal(err)
@@ -516,7 +522,7 @@ func TestServeMaxSessions(t *testing.T) {
 		c := smtp.NewClientLMTP(conn)
 		if err := c.Hello("test.example"); err == nil {
 			first = c
-		} else if c.Close(); i > 100 {
+		} else if c.Close(); time.Now().After(deadline) {
 			t.Fatalf("no first session: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -532,7 +538,7 @@ func TestServeMaxSessions(t *testing.T) {
 	}
 	tc.Close()
 	first.Quit()
-	for i := 0; ; i++ {
+	for deadline := time.Now().Add(waitLimit); ; {
 		c, err := net.Dial("unix", s.sock)
 		if err != nil {
 			t.Fatal(err)
@@ -544,7 +550,7 @@ func TestServeMaxSessions(t *testing.T) {
 		if code == 220 {
 			break
 		}
-		if i > 100 {
+		if time.Now().After(deadline) {
 			t.Fatalf("no session after the first ended: %d", code)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -689,8 +695,8 @@ func TestServeConcurrency(t *testing.T) {
 	if err != nil || len(ents) != n {
 		t.Fatalf("%d messages delivered, want %d (%v)", len(ents), n, err)
 	}
-	for i := 0; strings.Count(s.log(), "result=delivered") != n; i++ {
-		if i > 200 {
+	for deadline := time.Now().Add(waitLimit); strings.Count(s.log(), "result=delivered") != n; {
+		if time.Now().After(deadline) {
 			t.Fatalf("%d summary lines, want %d", strings.Count(s.log(), "result=delivered"), n)
 		}
 		time.Sleep(25 * time.Millisecond)
