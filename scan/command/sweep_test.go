@@ -41,7 +41,9 @@ func TestKilledLeavesNothing(t *testing.T) {
 	}
 	defer helper.Process.Kill()
 	var pid int
-	for i := 0; i < 100 && pid == 0; i++ {
+	// A minute for the helper to start the scanner (it ends as soon as it
+	// has; a loaded machine can take seconds to start a test binary).
+	for deadline := time.Now().Add(time.Minute); pid == 0 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 		b, _ := os.ReadFile(pidFile)
 		pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
@@ -51,7 +53,7 @@ func TestKilledLeavesNothing(t *testing.T) {
 	}
 	helper.Process.Signal(syscall.SIGKILL)
 	helper.Wait()
-	for i := 0; i < 100 && alive(pid); i++ {
+	for deadline := time.Now().Add(time.Minute); alive(pid) && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if alive(pid) {
