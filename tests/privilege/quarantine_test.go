@@ -231,7 +231,9 @@ func TestReportSwapRace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	// A minute: the wait ends as soon as the attacker is ready, and a
+	// loaded machine can take seconds to start the helper.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		if _, err := os.Stat(ready + "/go"); err == nil {
 			break
 		}
