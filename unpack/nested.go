@@ -390,7 +390,10 @@ func (u *unpacker) innerEntity(p *Part) error {
 	if p.content.inMemory {
 		buf = p.content.mem
 	} else {
-		buf = make([]byte, min(size, innerMax))
+		if u.innerBuf == nil {
+			u.innerBuf = make([]byte, innerMax)
+		}
+		buf = u.innerBuf[:min(size, innerMax)]
 		if k, err := ra.ReadAt(buf, 0); k < len(buf) {
 			if err == nil {
 				err = io.ErrUnexpectedEOF
@@ -432,29 +435,32 @@ func (u *unpacker) innerEntity(p *Part) error {
 // field ("Content-Type:" or "Content-Transfer-Encoding:", any case), -1
 // when none does.
 func innerHeaderAt(b []byte) int64 {
-	for i := 0; i < len(b); {
-		j := bytes.IndexByte(b[i:], ':')
-		if j < 0 {
-			return -1
-		}
-		// The start of the line holding that colon, when the field
-		// name can be one of the two (at most 30 bytes before it).
-		ws := max(i, i+j-30)
-		if ls := bytes.LastIndexByte(b[ws:i+j], '\n'); ls >= 0 || ws == 0 {
-			ls += ws + 1
-			if ws == 0 && bytes.LastIndexByte(b[:i+j], '\n') < 0 {
-				ls = 0
+	best := int64(-1)
+	for _, pat := range [][]byte{[]byte("ontent-"), []byte("ONTENT-")} {
+		for from := 0; ; {
+			k := bytes.Index(b[from:], pat)
+			if k < 0 {
+				break
 			}
-			name := strings.ToLower(strings.TrimSpace(string(b[ls : i+j])))
-			if name == "content-type" || name == "content-transfer-encoding" {
-				return int64(ls)
+			k += from
+			from = k + 1
+			c := k - 1 // the "C" of "Content-"
+			if c < 0 || (b[c] != 'C' && b[c] != 'c') || (c > 0 && b[c-1] != '\n') {
+				continue
 			}
-		}
-		if k := bytes.IndexByte(b[i+j:], '\n'); k >= 0 {
-			i += j + k + 1
-		} else {
-			return -1
+			rest := b[k+len(pat):]
+			for _, name := range []string{"type", "transfer-encoding"} {
+				if len(rest) > len(name) && bytes.EqualFold(rest[:len(name)], []byte(name)) {
+					t := bytes.TrimLeft(rest[len(name):], " \t")
+					if len(t) > 0 && t[0] == ':' && (best < 0 || int64(c) < best) {
+						best = int64(c)
+					}
+				}
+			}
+			if best >= 0 && int64(from) > best {
+				break
+			}
 		}
 	}
-	return -1
+	return best
 }

@@ -59,6 +59,7 @@ type unpacker struct {
 	// rewalked counts the bytes walked again for alternative readings,
 	// at most rewalkMax.
 	rewalked, rewalkMax int64
+	innerBuf            []byte // innerEntity's read buffer, reused
 }
 
 func (u *unpacker) copy(dst io.Writer, src io.Reader) (int64, error) {
