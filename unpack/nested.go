@@ -44,7 +44,8 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 	if ch == nil {
 		ch = &chain{limit: max(RatioFloor, int64(float64(p.Size)*u.lim.MaxRatio))}
 	}
-	if adepth == 0 && !p.inner && p.Readers&ReaderRipMIME != 0 && (p.Origin == OriginMIME || p.Origin == OriginRFC822) {
+	if adepth == 0 && !p.inner && p.Readers&ReaderRipMIME != 0 && (p.Origin == OriginMIME || p.Origin == OriginRFC822) &&
+		!strings.HasPrefix(p.DeclaredType, "message/") { // a report's header blocks are its content
 		if err := u.innerEntity(p); err != nil {
 			return err
 		}
