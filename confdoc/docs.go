@@ -567,7 +567,9 @@ mark of a message released with
 its public half,
 .Ar path Ns Pa .pub ,
 is read by deliveries, which then deliver the marked message without
-quarantining it again.
+applying the policy's rules, on the engines' whole answer that it is not
+infected (see
+.Xr scandeliver 1 ) .
 The mark binds the entry, the recipient, the time and the message's
 SHA-256: a forged or altered mark is ignored.
 Created at the first release.

@@ -256,11 +256,19 @@ func Deliver(ctx context.Context, snap *Snapshot, m *Message, env Envelope, opt 
 			// A message released from the quarantine and re-sent through
 			// the MTA carries a signed mark: it has been scanned again
 			// above like any other, and is delivered as released, not
-			// quarantined again for the policy's rules. An engine that
-			// finds it infected (or could not answer, on_error =
-			// quarantine) still withholds it, unless the release was
-			// forced (quarantine release --force, signed in the mark).
-			if mk, ok, why := releaseMark(m, m.Size(), snap.Config.Release, rc.Address, opt.Now()); ok && (mk.Force || (!o.res.Infected && o.action != "quarantine")) {
+			// quarantined again for the policy's rules, only on the
+			// engines' whole answer that it is not infected. An engine
+			// that finds it infected, and a scan that is not whole (the
+			// time budget spent, an engine that could not answer, a part
+			// over the limits: see incomplete), leave it to the policy
+			// like unmarked mail, unless the release was forced
+			// (quarantine release --force, signed in the mark).
+			mk, ok, why := releaseMark(m, m.Size(), snap.Config.Release, rc.Address, opt.Now())
+			var notWhole string
+			if ok && !mk.Force && !o.res.Infected {
+				notWhole = o.incomplete()
+			}
+			if ok && (mk.Force || (!o.res.Infected && notWhole == "")) {
 				s.Add("released", mk.ID)
 				if mk.Force {
 					s.Add("release_forced", true)
@@ -268,8 +276,10 @@ func Deliver(ctx context.Context, snap *Snapshot, m *Message, env Envelope, opt 
 				s.Add("action", "delivered")
 				action = Delivered
 				return d.putFinal(ctx, dest, []string{d.statusName() + ": released (" + mk.ID + ")"}, m, m.Size())
-			} else if ok {
+			} else if ok && o.res.Infected {
 				s.Add("release_mark", "the engines' verdict stands: released "+mk.ID+" without --force")
+			} else if ok {
+				s.Add("release_mark", "not scanned whole ("+notWhole+"): released "+mk.ID+" without --force")
 			} else if why != "" {
 				s.Add("release_mark", why)
 			}

@@ -161,6 +161,29 @@ type scanned struct {
 // temporary error (exit 75), quarantine withholds the message, pass lets
 // it through with a header saying so.
 func scanMessage(ctx context.Context, snap *Snapshot, raw *Message, env scan.Envelope, opt Options) (*scanned, error) {
+	o, err := scanEngines(ctx, snap, raw, env, opt)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range o.res.Failed {
+		switch f.OnError {
+		case scan.OnErrorPass:
+			o.headers = append(o.headers, fmt.Sprintf("X-Scandeliver-Warning: %s check unavailable (engine %s)", f.Kind, f.Engine))
+		case scan.OnErrorQuarantine:
+			o.action = "quarantine"
+			o.reasons = append(o.reasons, fmt.Sprintf("engine %s could not answer: %v", f.Engine, f.Err))
+		default:
+			o.msg.Close()
+			return nil, fmt.Errorf("engine %s could not answer: %w", f.Engine, f.Err)
+		}
+	}
+	return o, nil
+}
+
+// scanEngines unpacks the message and runs it through the engines under
+// the message's one time budget, leaving the engines that could not
+// answer in res.Failed, their on_error not applied.
+func scanEngines(ctx context.Context, snap *Snapshot, raw *Message, env scan.Envelope, opt Options) (*scanned, error) {
 	cfg, engines := snap.Config, snap.Engines
 	// One time budget for unpacking and scanning (issue 12.4): unpack
 	// gets what is left of it as its own limit (a limit marks parts
@@ -212,18 +235,6 @@ func scanMessage(ctx context.Context, snap *Snapshot, raw *Message, env scan.Env
 	if err := ctx.Err(); err != nil {
 		m.Close()
 		return nil, err
-	}
-	for _, f := range o.res.Failed {
-		switch f.OnError {
-		case scan.OnErrorPass:
-			o.headers = append(o.headers, fmt.Sprintf("X-Scandeliver-Warning: %s check unavailable (engine %s)", f.Kind, f.Engine))
-		case scan.OnErrorQuarantine:
-			o.action = "quarantine"
-			o.reasons = append(o.reasons, fmt.Sprintf("engine %s could not answer: %v", f.Engine, f.Err))
-		default:
-			m.Close()
-			return nil, fmt.Errorf("engine %s could not answer: %w", f.Engine, f.Err)
-		}
 	}
 	return o, nil
 }

@@ -43,9 +43,12 @@ need read access to the quarantine (root or the configured group);
 release, purge and init need root. list and show name each entry's
 author (the uid that wrote it). An entry written by a user (a delivery
 running as the recipient) is released only to that user. A release
-scans the message again with the engines, as an unprivileged user, and
-refuses it when one finds it infected, unless --force, which prints the
-content's SHA-256 and the verdict first. init creates the quarantine
+scans the message again with the engines, as an unprivileged user, as a
+delivery would ([scan] budget, limits), and refuses it when one finds it
+infected (exit 77) or the scan is not whole: budget spent, an engine
+that could not answer, a part over the limits (exit 75). --force
+releases it anyway and prints the content's SHA-256 and the verdict
+first. init creates the quarantine
 directory (root:GROUP, mode 3773; 1733 without a group).
 `
 
@@ -546,11 +549,14 @@ func quarantineRelease(args []string, e *sysEnv) int {
 		fmt.Fprintf(e.stderr, "scandeliver: release %s: scanning it again: %s\n", id, termSafe(err.Error()))
 		return exTempFail
 	}
+	// Only the engines' whole answer releases without --force: a scan
+	// that ran out of its time budget, an engine that could not answer,
+	// a part over the limits is doubt, and doubt defers (75).
 	if force {
 		fmt.Fprintf(e.stdout, "SHA-256: %s\nverdict: %s\n", rs.sha256, termSafe(rs.summary()))
-	} else if rs.Infected || len(rs.Failed) > 0 {
+	} else if rs.Infected || !rs.whole() {
 		fmt.Fprintf(e.stderr, "scandeliver: release %s: refused: %s; --force releases it anyway\n", id, termSafe(rs.summary()))
-		if len(rs.Failed) > 0 && !rs.Infected {
+		if !rs.Infected {
 			return exTempFail
 		}
 		return exNoPerm
@@ -636,11 +642,24 @@ func mayResendTo(st quarantine.Store, author int, addr string) error {
 	return fmt.Errorf("%s: the entry was written by %s, who cannot have quarantined mail for that address", addr, authorName(author))
 }
 
+// rescanDoc is what the rescan child prints: the engines' verdicts, the
+// engines that could not answer, and why their answer is not whole (""
+// when it is; see pipeline.Rescan).
+type rescanDoc struct {
+	Verdicts   []scan.Verdict `json:"verdicts"`
+	Failed     []scanFailure  `json:"failed,omitempty"`
+	Infected   bool           `json:"infected"`
+	Incomplete string         `json:"incomplete,omitempty"`
+}
+
 // rescanResult is what the engines say of a quarantined message now.
 type rescanResult struct {
-	scanDoc
+	rescanDoc
 	sha256 string // of the stored message, computed here
 }
+
+// whole reports whether the engines gave their whole answer.
+func (r rescanResult) whole() bool { return r.Incomplete == "" && len(r.Failed) == 0 }
 
 func (r rescanResult) summary() string {
 	var parts []string
@@ -649,8 +668,12 @@ func (r rescanResult) summary() string {
 			parts = append(parts, v.Engine+" "+v.Object+" infected "+v.Signature)
 		}
 	}
-	for _, f := range r.Failed {
-		parts = append(parts, "engine "+f.Engine+" could not answer: "+f.Error)
+	if r.Incomplete != "" {
+		parts = append(parts, "not scanned whole: "+r.Incomplete)
+	} else {
+		for _, f := range r.Failed {
+			parts = append(parts, "engine "+f.Engine+" could not answer: "+f.Error)
+		}
 	}
 	if len(parts) == 0 {
 		return "clean (engines: " + strconv.Itoa(len(engineNames(r.Verdicts))) + ")"
@@ -713,7 +736,7 @@ func rescan(ctx context.Context, cfgPath string, msg *os.File) (rescanResult, er
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.Uid), Gid: uint32(u.Gid), Groups: []uint32{}}}
 	}
 	err = cmd.Run()
-	if jerr := json.Unmarshal(out.Bytes(), &res.scanDoc); jerr != nil {
+	if jerr := json.Unmarshal(out.Bytes(), &res.rescanDoc); jerr != nil {
 		return res, fmt.Errorf("%v %v: %s", err, jerr, strings.TrimSpace(errb.String()))
 	}
 	return res, nil
@@ -748,12 +771,32 @@ func quarantineRescan(args []string, e *sysEnv) int {
 		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
 		return scanTrouble
 	}
-	engines, err := pipeline.BuildEngines(cfg.Engines)
+	snap, err := pipeline.NewSnapshot(cfg, "(configuration)")
 	if err != nil {
 		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
 		return scanTrouble
 	}
-	return scanOne(e, cfg, engines, "-", true)
+	raw, err := pipeline.NewMessage(e.stdin, pipeline.SpoolConfig{Dir: cfg.Spool.Dir, Memory: cfg.Spool.Memory})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
+		return scanTrouble
+	}
+	defer raw.Close()
+	// Scanned as a delivery scans (one time budget, the limits), so that
+	// a release goes by what a delivery would have found.
+	j, err := pipeline.Rescan(context.Background(), snap, raw, scan.Envelope{Sender: raw.FromLine()}, e.stderr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "scandeliver: %v\n", err)
+		return scanTrouble
+	}
+	doc := rescanDoc{Verdicts: j.Verdicts, Infected: j.Infected, Incomplete: j.Incomplete}
+	for _, f := range j.Failed {
+		doc.Failed = append(doc.Failed, scanFailure{Engine: f.Engine, OnError: f.OnError, Error: f.Err.Error()})
+	}
+	if err := json.NewEncoder(e.stdout).Encode(doc); err != nil {
+		return scanTrouble
+	}
+	return scanClean
 }
 
 // releaseDest parses --to (and --user): the destination and, as root,

@@ -266,3 +266,78 @@ func TestReleaseMarkWaivesRulesNotEngines(t *testing.T) {
 		})
 	}
 }
+
+// slowEngine is a command engine that answers "clean" only after
+// sleeping past a [scan] budget of one second.
+const slowEngine = "[[engine]]\nname = \"builtin\"\ntype = \"builtin\"\n" +
+	"[[engine]]\nname = \"slow\"\ntype = \"command\"\ncommand = [\"/bin/sh\", \"-c\", \"sleep 5; exit 1\", \"sh\", \"{}\"]\ninfected = [0]\nclean = [1]\n" +
+	"[scan]\nbudget = \"1s\"\n"
+
+// downEngine is a command engine that cannot answer (an exit status it
+// does not know), with on_error = pass: unmarked mail would go through
+// with a warning.
+const downEngine = "[[engine]]\nname = \"builtin\"\ntype = \"builtin\"\n" +
+	"[[engine]]\nname = \"down\"\ntype = \"command\"\ncommand = [\"/bin/sh\", \"-c\", \"exit 7\", \"sh\", \"{}\"]\ninfected = [0]\nclean = [1]\non_error = \"pass\"\n"
+
+// TestReleaseMarkNeedsWholeScan: a re-sent copy with a valid release
+// mark (not forced) whose scan did not give the engines' whole answer
+// (the time budget spent, an engine down with on_error = pass, a part
+// over unpack's limits) is not delivered as released: it is handled as
+// unmarked mail (here the banned part is withheld). A forced mark is
+// delivered.
+func TestReleaseMarkNeedsWholeScan(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "release.key")
+	priv, err := quarantine.EnsureReleaseKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "[quarantine]\ndir = \"" + filepath.Join(dir, "q") + "\"\n[spool]\ndir = \"" + dir + "\"\n[release]\nkey = \"" + key + "\"\n[log]\nsyslog = false\n"
+	mz := base64.StdEncoding.EncodeToString(append([]byte("MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"), []byte("This program cannot be run in DOS mode. RELEASE-MZ-MARKER")...))
+	banned := "From: a@example.org\nTo: bob@example.org\nSubject: banned\nMessage-ID: <b@example.org>\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\n" +
+		"Content-Type: application/octet-stream; name=\"invoice.pdf.exe\"\nContent-Transfer-Encoding: base64\n\n" + mz + "\n--b--\n"
+	now := time.Now()
+	mark := func(msg string, force bool) string {
+		h, _ := quarantine.ReleaseHash(strings.NewReader(msg))
+		return quarantine.Mark{ID: "20261127-154843-123456-9f86d081884c", Time: now, Recipient: "bob@example.org", SHA256: h, Force: force}.Field(priv) + msg
+	}
+	for _, c := range []struct {
+		name, cfg string
+		force     bool
+	}{
+		{"budget spent", slowEngine, false},
+		{"budget spent, forced", slowEngine, true},
+		{"engine down, on_error pass", downEngine, false},
+		{"engine down, forced", downEngine, true},
+		{"part over the limits", "[limits]\nmax_parts = 2\n", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := writeConfig(t, base+c.cfg)
+			home := filepath.Join(t.TempDir(), "home")
+			e, _, errb := testEnv(mark(banned, c.force), map[string]string{"HOME": home, "USER": "bob", "SENDER": "a@example.org", "RECIPIENT": "bob@example.org"})
+			code := run([]string{"-c", cfg}, e)
+			delivered := false
+			if _, err := os.Stat(filepath.Join(home, "Maildir", "new")); err == nil {
+				for _, f := range newFiles(t, filepath.Join(home, "Maildir", "new")) {
+					if strings.Contains(f, mz[:40]) {
+						delivered = true
+					}
+				}
+			}
+			released := strings.Contains(errb.String(), "released=")
+			if c.force {
+				if code != exOK || !delivered || !released {
+					t.Errorf("forced mark: exit %d, delivered %v, logged as released %v: %s", code, delivered, released, errb)
+				}
+				return
+			}
+			if delivered || released {
+				t.Errorf("exit %d, delivered %v, logged as released %v: %s", code, delivered, released, errb)
+			}
+			if code != exOK && code != exTempFail {
+				t.Errorf("exit %d: %s", code, errb)
+			}
+		})
+	}
+}
