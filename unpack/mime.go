@@ -333,7 +333,7 @@ func (w *walker) readHeader(p *Part) []byte {
 			}
 			if isBlankLine(seg) {
 				next := start + int64(len(seg))
-				if !declaresContainer(hdr) && w.headerAfterBlank(next) {
+				if !declaresContainer(hdr) && (first && w.contentFieldAhead(next) || w.headerAfterBlank(next)) {
 					// QUIRK: ripmime and munpack read on past the empty
 					// line when MIME fields follow it
 					// (dialect.blankHeader).
