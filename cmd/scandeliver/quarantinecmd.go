@@ -855,18 +855,83 @@ func headerSafe(s string) string {
 	return strings.ReplaceAll(q[1:len(q)-1], ";", ",")
 }
 
-// nearestOwner is the owner of path or of its nearest existing parent.
+// nearestOwner is who a release into path runs as: the owner of path or
+// of its nearest existing parent, found without following a symbolic
+// link that a user could have placed. Every existing component of the
+// path is looked at with Lstat; a link of root's is followed (the
+// administrator's, /var/spool/mail -> ../mail); a link of a user's is
+// followed only to something of that same user's (their ~/Maildir ->
+// ~/mail/Maildir): one to another user's or root's directory or file (a
+// user's ~/Maildir -> /home/bob/Maildir, ~/mbox -> /etc/passwd, or a
+// dangling one to where root would create it) is refused, since with
+// os.Stat the release would run as that owner and write there for them.
 func nearestOwner(path string) (int, int, error) {
-	for p := path; ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err == nil {
-			st := fi.Sys().(*syscall.Stat_t)
-			return int(st.Uid), int(st.Gid), nil
+	if !filepath.IsAbs(path) {
+		return 0, 0, fmt.Errorf("%s: not an absolute path", path)
+	}
+	owner, err := os.Lstat("/")
+	if err != nil {
+		return 0, 0, err
+	}
+	linkUID := -1 // the owner of a user's link on the way
+	var linkPath string
+	cur := "/"
+	rest := strings.Split(filepath.Clean(path), "/")
+	for hops := 0; len(rest) > 0; {
+		comp := rest[0]
+		rest = rest[1:]
+		switch comp {
+		case "", ".":
+			continue
+		case "..": // from a link's target (path itself is clean)
+			cur = filepath.Dir(cur)
+			if owner, err = os.Lstat(cur); err != nil {
+				return 0, 0, err
+			}
+			continue
 		}
-		if p == filepath.Dir(p) {
+		next := filepath.Join(cur, comp)
+		fi, err := os.Lstat(next)
+		if errors.Is(err, fs.ErrNotExist) {
+			break // the nearest existing parent is cur
+		}
+		if err != nil {
 			return 0, 0, err
 		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			cur, owner = next, fi
+			if !fi.IsDir() && len(rest) > 0 {
+				break // a file in the middle: what follows cannot exist
+			}
+			continue
+		}
+		if hops++; hops > 40 {
+			return 0, 0, fmt.Errorf("%s: too many symbolic links", path)
+		}
+		if uid := int(fi.Sys().(*syscall.Stat_t).Uid); uid != 0 {
+			if linkUID >= 0 && linkUID != uid {
+				return 0, 0, fmt.Errorf("%s: goes through symbolic links of uid %d and uid %d: refused (name the real destination, or --user)", path, linkUID, uid)
+			}
+			linkUID, linkPath = uid, next
+		}
+		target, err := os.Readlink(next)
+		if err != nil {
+			return 0, 0, err
+		}
+		if filepath.IsAbs(target) {
+			cur = "/"
+			if owner, err = os.Lstat("/"); err != nil {
+				return 0, 0, err
+			}
+		}
+		rest = append(strings.Split(target, "/"), rest...)
 	}
+	st := owner.Sys().(*syscall.Stat_t)
+	if linkUID >= 0 && int(st.Uid) != linkUID {
+		return 0, 0, fmt.Errorf("%s: %s is a symbolic link of uid %d to %s, owned by uid %d: refused (name the real destination, or --user)",
+			path, linkPath, linkUID, cur, st.Uid)
+	}
+	return int(st.Uid), int(st.Gid), nil
 }
 
 // releaseResend re-injects the original through sendmail, once per

@@ -159,3 +159,54 @@ func TestReleaseNeedsWholeScan(t *testing.T) {
 		t.Errorf("re-sent copy, engines answering: exit %d, %d released messages (had %d): %s", r.code, len(releasedIn(t, md)), before, r.stderr)
 	}
 }
+
+// TestReleaseDestLink: root releases an entry (written by root) with
+// --to a destination in a user's home that the user made a symbolic
+// link: to a file of root's (an mbox), to another user's Maildir. The
+// release must not run as the link target's owner (root would append to
+// its own file, bob's Maildir would get mallory's mail): it is refused,
+// and nothing is written. A link of the user's to a directory of their
+// own is fine: the release runs as them.
+func TestReleaseDestLink(t *testing.T) {
+	needRoot(t)
+	b := newBox(t, "", "", "")
+	mallory := newUser(t, b.dir, "m")
+	bob := newUser(t, b.dir, "b")
+	r := run(t, nil, bannedMessage("dest-link"), "-c", b.cfg, "-f", "alice@example.org", "-a", "root@localhost", "--to", filepath.Join(b.dir, "rootmd")+"/")
+	if r.code != 0 {
+		t.Fatalf("root's delivery: exit %d: %s", r.code, r.stderr)
+	}
+	e := b.entryOf(t, 0)
+	victim := filepath.Join(b.dir, "root-file")
+	if err := os.WriteFile(victim, []byte("root's\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bobMD := bob.Home + "/Maildir"
+	for _, d := range []string{bobMD, bobMD + "/new", bobMD + "/cur", bobMD + "/tmp"} {
+		os.Mkdir(d, 0o700)
+		os.Chown(d, bob.Uid, bob.Gid)
+	}
+	if r := sh(t, &mallory, "cd && ln -s "+victim+" mbox && ln -s "+bobMD+" Maildir && mkdir -p mail/Maildir && ln -s mail/Maildir own"); r.code != 0 {
+		t.Fatalf("mallory's links: %s", r.stderr)
+	}
+	for _, dest := range []string{mallory.Home + "/mbox", mallory.Home + "/Maildir/"} {
+		r := run(t, nil, nil, "quarantine", "release", "-c", b.cfg, e.ID, "--to", dest)
+		if r.code == 0 || !strings.Contains(r.stderr, "symbolic link") {
+			t.Errorf("release --to %s (mallory's link): exit %d: %s %s", dest, r.code, r.stdout, r.stderr)
+		}
+	}
+	if got, _ := os.ReadFile(victim); string(got) != "root's\n" {
+		t.Errorf("root's file was written through mallory's link: %d bytes", len(got))
+	}
+	if ents, _ := os.ReadDir(bobMD + "/new"); len(ents) != 0 {
+		t.Errorf("bob's Maildir got %d messages through mallory's link", len(ents))
+	}
+	r = run(t, nil, nil, "quarantine", "release", "-c", b.cfg, e.ID, "--to", mallory.Home+"/own/")
+	if r.code != 0 {
+		t.Fatalf("release --to mallory's own link: exit %d: %s %s", r.code, r.stdout, r.stderr)
+	}
+	got := releasedIn(t, mallory.Home+"/mail/Maildir")
+	if len(got) != 1 || uidOf(t, filepath.Join(mallory.Home, "mail/Maildir/new", got[0])) != mallory.Uid {
+		t.Errorf("release through mallory's own link: %v", got)
+	}
+}
