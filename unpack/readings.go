@@ -78,7 +78,8 @@ type dialect struct {
 const (
 	quoteStrict = iota // the quoted string; text after it up to ";" dropped
 	quoteRaw           // the raw text up to ";", unquoted only when it starts and ends with a quote (compat32)
-	quoteStrip         // the raw text up to ";" without its quotes (ripmime, munpack)
+	quoteStrip         // the raw text up to ";" without its quotes
+	quoteBare          // a quoted value as quoteStrict; an unquoted one loses its stray quotes (ripmime)
 )
 
 // Content-Transfer-Encoding value readings.
@@ -107,7 +108,7 @@ var dialects = [...]dialect{
 	{cte: cteTrim, b64: b64StopPad},                                                                // go
 	{plain2231: true, comments: true, ewType: true, cte: cteExact, b64: b64StopPad, crLines: true}, // py-default
 	{plain2231: true, quote: quoteRaw, cte: cteExact, b64: b64StopPad, crLines: true},              // py-compat32
-	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true, ewType: true,
+	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true, ewType: true, quote: quoteBare,
 		prefixDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true, blankHeader: true}, // ripmime
 	{fieldLast: true, ctMultipart: true, comments: true, boundaryWS: true,
 		prefixDelim: true, innerFirst: true, cte: cteFirstWord, b64: b64StopEq, crLines: true, dashStart: true, nameComments: true, blankHeader: true}, // munpack
@@ -298,8 +299,15 @@ func paramsAs(d *dialect, s string) (string, []param) {
 	if d.comments {
 		s = stripComments(s)
 	}
-	if d.quote == quoteStrict {
+	if d.quote == quoteStrict || d.quote == quoteBare {
 		v, ps, _ := parseParamField(s)
+		if d.quote == quoteBare {
+			for i := range ps {
+				if !ps[i].quoted && strings.Contains(ps[i].value, `"`) {
+					ps[i].value = strings.ReplaceAll(ps[i].value, `"`, "")
+				}
+			}
+		}
 		return v, ps
 	}
 	parts := splitParams(s)
