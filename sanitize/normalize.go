@@ -163,6 +163,8 @@ func (nz *normalizer) entity(w *bufio.Writer, p *unpack.Part, msgHdr []byte) err
 		return nz.replaced(w, p, o, hb)
 	case p.Container && strings.HasPrefix(p.DeclaredType, "multipart/"):
 		return nz.multipart(w, p, hb)
+	case embeddedChild(p) != nil && p.Depth == 0 && len(nz.extraParts()) > 0:
+		return nz.wrappedMessage(w, p, hb)
 	case embeddedChild(p) != nil:
 		return nz.message(w, p, hb)
 	case p.Depth == 0 && len(nz.extraParts()) > 0:
@@ -346,6 +348,32 @@ func (nz *normalizer) wrapped(w *bufio.Writer, p *unpack.Part, o *op, hb *header
 		return err
 	}
 	_, err = w.WriteString(eol + "--" + b + "--" + eol)
+	return err
+}
+
+// wrappedMessage writes a message whose root holds an embedded message
+// (a message/rfc822 root, or a leaf whose content unpack read as one)
+// but that other readings give more parts: a multipart/mixed of the
+// embedded message, then theirs. Written as message/rfc822 alone, the
+// contents only the other readings saw were lost (fuzz find
+// FuzzNormalize/beb128120e6e5cfd).
+func (nz *normalizer) wrappedMessage(w *bufio.Writer, p *unpack.Part, hb *headerBuf) error {
+	eol := nz.rw.eol
+	nz.n++
+	b := normBoundary(nz.n)
+	hb.add("Content-Type", "multipart/mixed", `boundary="`+b+`"`)
+	if err := hb.finish(w); err != nil {
+		return err
+	}
+	w.WriteString("--" + b + eol)
+	if err := nz.message(w, p, &headerBuf{eol: eol}); err != nil {
+		return err
+	}
+	sep := eol
+	if err := nz.extras(w, b, &sep); err != nil {
+		return err
+	}
+	_, err := w.WriteString(sep + "--" + b + "--" + eol)
 	return err
 }
 
