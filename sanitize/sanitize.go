@@ -949,7 +949,14 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 	// FuzzRewrite). The part is written anew instead, in the canonical
 	// form of a normalized message (normalize.go): a header of our own
 	// from unpack's reading, the disarmed content base64.
-	if !ok || rw.troubled(o, raw) {
+	//
+	// Only when something is to change, though: HTML the disarmer leaves
+	// as it is, with no rename, subject tag or signature to add, is
+	// copied byte for byte (STYLE.md habit 11; an HTML attachment whose
+	// file name differs from its Content-Type name was written anew in
+	// 47 corpus messages that needed nothing).
+	troubled := !ok || rw.troubled(o, raw)
+	if troubled && (o.rename != "" || len(o.subject) > 0 || o.sigBody) {
 		if err := rw.ctx.Err(); err != nil {
 			return false, err
 		}
@@ -982,6 +989,11 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 	case !rep.Changed:
 		addReport(&rw.res.HTML, rep)
 		return keep()
+	case troubled:
+		if err := rw.ctx.Err(); err != nil {
+			return false, err
+		}
+		return rw.canonicalPart(w, o)
 	}
 	hdr, ok := rw.reencodedHeader(o, raw)
 	if !ok {
