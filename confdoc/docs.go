@@ -371,6 +371,24 @@ text put before the Subject; empty for none.`},
 .Ql always
 or
 .Ql never .
+Differently means on structure or content: readers split or decode some
+part otherwise (the readings disagree), or the message has a boundary,
+repeated
+.Ql Content-Type
+or
+.Ql Content-Transfer-Encoding
+fields or conflicting parameters that no reading models yet.
+A file name that differs between
+.Ql Content-Type
+and
+.Ql Content-Disposition ,
+or holds a path or control characters, is not a reason: the filename
+rules judge every name a reader gives, and a part whose name any rule
+acts on is cut out anyway; nor is a repeated
+.Ql Content-Disposition ,
+or a transfer encoding on a multipart (every modelled reader ignores it).
+Such messages, when clean, are delivered byte for byte, so that their
+signatures (DKIM) stay valid.
 The canonical form has one boundary of its own per multipart and no
 preamble or epilogue, one
 .Ql Content-Type ,

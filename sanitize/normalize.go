@@ -695,12 +695,24 @@ func Normalized(m *unpack.Message, mode string) (yes bool, why string) {
 	return ambiguity(m)
 }
 
-// ambiguity says whether readers could read m differently, and how:
-// unpack's readings disagree (Message.Ambiguous: a part some reader
-// reads otherwise; or a part readers name differently), or, until every
-// disagreement is modelled as a reading, unpack recorded a problem of
-// kind ambiguous (a boundary read two ways, duplicate fields, a name that
-// differs between Content-Type and Content-Disposition).
+// ambiguity says whether readers could read m differently on structure
+// or content, and how: unpack's readings disagree on a part
+// (Part.Ambiguous: a reader splits or decodes its bytes otherwise), or,
+// until every such disagreement is modelled as a reading, unpack recorded
+// a problem of kind ambiguous about structure (StructuralProblem: a
+// boundary read two ways, duplicate Content-Type or
+// Content-Transfer-Encoding fields, ambiguous Content-Type parameters, a
+// base64 body holding an enclosing boundary).
+//
+// What is not a reason (issue 11 section 3, benign ambiguity; STYLE.md
+// habit 11, DKIM): a part that readings name differently (Part.Names
+// holds every name, and the name rules judged each of them: a rule that
+// acts on any name cuts the part out or withholds the message, so a part
+// delivered as is has no name any rule acts on); a name holding a path
+// or control characters (also judged through Names); Content-Disposition
+// values that readers resolve to the same content; a transfer encoding on
+// a multipart, which every modelled reader ignores (RFC 2045 section
+// 6.4). Those messages are delivered byte for byte.
 func ambiguity(m *unpack.Message) (bool, string) {
 	if m == nil {
 		return false, ""
@@ -709,20 +721,32 @@ func ambiguity(m *unpack.Message) (bool, string) {
 		if p.Ambiguous {
 			return true, "readers read part " + p.Path + " differently"
 		}
-		if len(p.Names) > 1 {
-			return true, "readers name part " + p.Path + " differently"
-		}
 	}
 	for _, p := range m.Parts {
 		if p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822 {
 			continue
 		}
 		for _, pr := range p.Problems {
-			if pr.Kind == unpack.KindAmbiguous {
+			if pr.Kind == unpack.KindAmbiguous && StructuralProblem(pr.Detail) {
 				// The path only: the detail quotes the message.
 				return true, "readers could read part " + p.Path + " differently"
 			}
 		}
 	}
 	return false, ""
+}
+
+// StructuralProblem reports whether the detail of a problem of kind
+// ambiguous is about the structure of the message (where parts start and
+// end, which Content-Type or Content-Transfer-Encoding counts), as opposed
+// to one about a name (a file name that differs from the Content-Type
+// name, a path or control characters in it), about Content-Disposition,
+// or about a transfer encoding on a multipart that readers ignore.
+func StructuralProblem(detail string) bool {
+	for _, benign := range []string{"file name ", "Content-Disposition", "multipart with Content-Transfer-Encoding "} {
+		if strings.HasPrefix(detail, benign) {
+			return false
+		}
+	}
+	return true
 }

@@ -427,3 +427,28 @@ func isPrintableASCII(s string) bool {
 	}
 	return true
 }
+
+// TestNormalizedWhen: the "ambiguous" mode rewrites a message whose
+// readings disagree on structure or content, and delivers as received one
+// whose oddities readers resolve alike (issue 11 section 3).
+func TestNormalizedWhen(t *testing.T) {
+	for name, want := range map[string]bool{
+		"name mismatch":          false, // both names are in Part.Names, judged by the rules
+		"cte on multipart":       false, // every modelled reader ignores it
+		"rfc2231 name":           false,
+		"duplicate content-type": true,
+		"boundary prefix":        true,
+		"embedded encoded":       false,
+	} {
+		m := mustUnpack(t, []byte(trickMessages[name]))
+		if got, why := Normalized(m, "ambiguous"); got != want {
+			t.Errorf("%s: Normalized = %v (%s), want %v", name, got, why, want)
+		}
+		if got, _ := Normalized(m, "always"); !got {
+			t.Errorf("%s: not normalized under always", name)
+		}
+		if got, _ := Normalized(m, "never"); got {
+			t.Errorf("%s: normalized under never", name)
+		}
+	}
+}

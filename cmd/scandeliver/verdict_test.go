@@ -160,11 +160,21 @@ func decodedBodies(t *testing.T, m string) string {
 // TestVerdictNormalize: [policy] normalize: "ambiguous" (the default)
 // rewrites a message readers could read differently in canonical form and
 // says so; "never" delivers it as it came; "always" rewrites a plain
-// one too; another value is a configuration error.
+// one too; another value is a configuration error. Oddities that every
+// reader resolves alike (a transfer encoding on a multipart, a file name
+// that differs from the Content-Type name) are no reason to rewrite.
 func TestVerdictNormalize(t *testing.T) {
+	// Boundaries that are prefixes of each other: readers split it
+	// differently.
 	ambiguous := "From: a@example.org\nTo: bob@example.net\nSubject: n\nMIME-Version: 1.0\n" +
+		"Content-Type: multipart/mixed; boundary=\"ab\"\n\n" +
+		"preamble\n--ab\nContent-Type: multipart/alternative; boundary=\"abc\"\n\n--abc\nContent-Type: text/plain\n\none\n--abc--\n" +
+		"--ab\nContent-Type: application/pdf; name=a.pdf\n" +
+		"Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--ab--\nepilogue\n"
+	benign := "From: a@example.org\nTo: bob@example.net\nSubject: n\nMIME-Version: 1.0\n" +
 		"Content-Type: multipart/mixed; boundary=\"x\"\nContent-Transfer-Encoding: base64\n\n" +
 		"preamble\n--x\nContent-Type: text/plain\n\none\n--x\nContent-Type: application/pdf; name=a.pdf\n" +
+		"Content-Disposition: attachment; filename=b.pdf\n" +
 		"Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--x--\nepilogue\n"
 	plain := "From: a@example.org\nTo: bob@example.net\nSubject: n\n\nhello\n"
 	for _, c := range []struct {
@@ -174,6 +184,7 @@ func TestVerdictNormalize(t *testing.T) {
 		{"", ambiguous, true},
 		{`normalize = "ambiguous"`, ambiguous, true},
 		{`normalize = "never"`, ambiguous, false},
+		{"", benign, false},
 		{"", plain, false},
 		{`normalize = "always"`, plain, true},
 	} {

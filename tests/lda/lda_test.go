@@ -4,6 +4,7 @@ package lda
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +18,9 @@ import (
 
 	"github.com/scandeliver/scandeliver/deliver"
 	"github.com/scandeliver/scandeliver/quarantine"
+	"github.com/scandeliver/scandeliver/sanitize"
 	"github.com/scandeliver/scandeliver/tests/testenv"
+	"github.com/scandeliver/scandeliver/unpack"
 )
 
 var bin string
@@ -105,24 +108,105 @@ func stripPrefix(m []byte) []byte {
 	return m
 }
 
+// withoutOurFields is msg as scandeliver must deliver it: every field of
+// its top-level header that claims to be ours (X-Scandeliver-*, X-Spam-*)
+// removed wherever it stands, with its continuation lines, and a
+// Return-Path among the leading trace fields that does not name the
+// envelope sender (issue 12 section 3: a sender must not mark its own mail
+// clean). The rest, body included, byte for byte. It is written from the
+// rule, not from pipeline's filter, to check that filter.
+func withoutOurFields(msg []byte, sender string) []byte {
+	var out []byte
+	skipping, top := false, true
+	rest := msg
+	for len(rest) > 0 {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line = rest[:i+1]
+		}
+		rest = rest[len(line):]
+		t := bytes.TrimRight(line, "\r\n")
+		if len(t) == 0 { // the empty line that ends the header
+			out = append(out, line...)
+			break
+		}
+		if t[0] != ' ' && t[0] != '\t' {
+			name, value, ok := bytes.Cut(t, []byte(":"))
+			key := strings.ToLower(strings.TrimSpace(string(name)))
+			addr := strings.TrimSpace(strings.Trim(strings.TrimSpace(string(value)), "<>"))
+			skipping = ok && (strings.HasPrefix(key, "x-scandeliver-") || strings.HasPrefix(key, "x-spam-") ||
+				key == "return-path" && top && !strings.EqualFold(addr, sender))
+			if !ok || (key != "return-path" && key != "delivered-to" && key != "x-original-to") {
+				top = false
+			}
+		}
+		if !skipping {
+			out = append(out, line...)
+		}
+	}
+	return append(out, rest...)
+}
+
+// Corpus bars (tests/lda, builtin engine, default policy). Measured at
+// the commit that set them (22:40 UTC): 1270 delivered (1071 as received,
+// 199 with fields of ours from outside removed), 66 normalized, 80
+// otherwise sanitized (a part cut out or renamed by the policy, HTML
+// disarmed), 14 withheld. The canonical rewrite is for messages whose
+// readings disagree on structure or content (48 corpus messages have more
+// than one reading: unpack TestListPlain), plus those with a boundary or
+// repeated Content-Type that no reading models yet (sanitize.Normalized
+// says which: 75 corpus messages, some withheld or sanitized for a finding
+// first); a clean message with a benign oddity only (a name that differs
+// between Content-Type and Content-Disposition, a transfer encoding on a
+// multipart) is delivered as received (issue 11 section 3, STYLE.md habit
+// 11: DKIM stays valid).
+const (
+	maxNormalized = 70 // sanitized with normalized=yes
+	maxSanitized  = 85 // sanitized for any other reason
+	maxWithheld   = 17 // issue 11's bar (tests/corpus holds it for its own policy too)
+)
+
+// ambiguous reports whether the default normalize mode rewrites msg
+// (sanitize.Normalized, on unpack's reading with the default limits, as
+// the binary's default configuration has them).
+func ambiguous(t *testing.T, msg []byte) bool {
+	t.Helper()
+	m, err := unpack.Unpack(context.Background(), bytes.NewReader(msg), int64(len(msg)), unpack.Options{})
+	if err != nil {
+		t.Fatalf("unpack: %v", err)
+	}
+	defer m.Close()
+	yes, _ := sanitize.Normalized(m, "")
+	return yes
+}
+
 // TestCorpusRoundTrip delivers every message of the shared corpus with the
 // binary into a Maildir and into an mbox, and reads them back: with our
-// reader, and for the mbox with Python's mailbox module as well.
+// reader, and for the mbox with Python's mailbox module as well. Which
+// messages may differ from what was received is stated exactly: a message
+// the log line calls delivered is the input byte for byte, but for the
+// fields of ours it came with (removed_fields=ours, see withoutOurFields);
+// only a message the log calls sanitized (and says how: replaced, renamed,
+// disinfected, normalized, html, signed, canonical) or withheld differs,
+// and no more of them than the bars above.
 func TestCorpusRoundTrip(t *testing.T) {
 	files := testenv.CorpusMessages(t)
 	dir := t.TempDir()
 	cfg := emptyConfig(t)
 	md, mbox := filepath.Join(dir, "Maildir"), filepath.Join(dir, "mbox")
-	env := []string{"HOME=" + dir, "USER=u", "SENDER=s@example.org", "RECIPIENT=r@example.org"}
+	const sender = "s@example.org"
+	env := []string{"HOME=" + dir, "USER=u", "SENDER=" + sender, "RECIPIENT=r@example.org"}
 	// want holds, in delivery order, what each delivered message must be
-	// read back as: the input bytes for a message delivered as is, nil
-	// for one the policy changed (sanitized, or withheld with a notice).
+	// read back as: the input bytes (less fields of ours) for a message
+	// delivered, nil for one the policy changed (sanitized, or withheld
+	// with a notice).
 	var want [][]byte
 	var names []string
 	count := map[string]int{}
 	qdir := filepath.Join(filepath.Dir(cfg), "quarantine")
 	actionRE := regexp.MustCompile(`action=(\S+)`)
 	qidRE := regexp.MustCompile(`quarantine_id=(\S+)`)
+	howRE := regexp.MustCompile(`\b(replaced|renamed|disinfected|normalized|html|signed|canonical)=`)
 	for _, f := range files {
 		msg, err := os.ReadFile(f)
 		if err != nil {
@@ -152,17 +236,40 @@ func TestCorpusRoundTrip(t *testing.T) {
 				t.Errorf("%s: quarantined copy differs from the message", f)
 			}
 		}
+		in := stripFromLine(msg)
+		ours := withoutOurFields(in, sender)
+		removed := strings.Contains(r.stderr, "removed_fields=ours")
 		switch action[1] {
 		case "delivered":
-			if strings.Contains(r.stderr, "removed_fields=") {
-				// Status or spam fields from outside were removed (a
-				// sender must not mark its own mail clean).
-				want = append(want, nil)
-				count["delivered without outside status fields"]++
-				break
+			if ambiguous(t, in) {
+				t.Errorf("%s: delivered as it is, but sanitize.Normalized says it is to be normalized", f)
 			}
-			want = append(want, stripFromLine(msg))
-		case "sanitized", "withheld":
+			if removed != !bytes.Equal(ours, in) {
+				t.Errorf("%s: log says removed_fields: %v, but the header holds fields of ours: %v", f, removed, !bytes.Equal(ours, in))
+			}
+			if removed {
+				count["delivered without fields of ours"]++
+			} else {
+				count["delivered as received"]++
+			}
+			want = append(want, ours)
+		case "sanitized":
+			how := howRE.FindAllStringSubmatch(r.stderr, -1)
+			if how == nil {
+				t.Errorf("%s: sanitized, but the log does not say how: %s", f, r.stderr)
+			}
+			if strings.Contains(r.stderr, "normalized=yes") {
+				// Only a message that readers could read differently on
+				// structure or content (the documented test) is rewritten.
+				if !ambiguous(t, in) {
+					t.Errorf("%s: normalized, but sanitize.Normalized says readers read it alike", f)
+				}
+				count["sanitized: normalized"]++
+			} else {
+				count["sanitized: other"]++
+			}
+			want = append(want, nil)
+		case "withheld":
 			want = append(want, nil)
 		case "dropped":
 			continue
@@ -172,10 +279,18 @@ func TestCorpusRoundTrip(t *testing.T) {
 		names = append(names, f)
 	}
 	t.Logf("actions (each message delivered twice): %v", count)
-	if count["delivered"] < len(files)*9/10 {
-		t.Errorf("only %d of %d corpus messages delivered unchanged", count["delivered"], len(files))
+	for _, bar := range []struct {
+		what string
+		max  int
+	}{{"sanitized: normalized", maxNormalized}, {"sanitized: other", maxSanitized}, {"withheld", maxWithheld}} {
+		if count[bar.what] > bar.max {
+			t.Errorf("%d corpus messages %s, at most %d may be", count[bar.what], bar.what, bar.max)
+		}
 	}
-	// Maildir: one file per message; those delivered as is, byte for byte.
+	if count["delivered"] < len(files)-maxNormalized-maxSanitized-maxWithheld {
+		t.Errorf("only %d of %d corpus messages delivered", count["delivered"], len(files))
+	}
+	// Maildir: one file per message; those delivered, byte for byte.
 	got := maildirMessages(t, md)
 	if len(got) != len(want) {
 		t.Fatalf("Maildir holds %d messages, want %d", len(got), len(want))
