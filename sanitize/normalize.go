@@ -717,13 +717,14 @@ func ambiguity(m *unpack.Message) (bool, string) {
 	if m == nil {
 		return false, ""
 	}
+	inner := innerReadings(m)
 	for _, p := range m.Parts {
-		if p.Ambiguous {
+		if p.Ambiguous && !inner[p] {
 			return true, "readers read part " + p.Path + " differently"
 		}
 	}
 	for _, p := range m.Parts {
-		if p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822 {
+		if p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822 || inner[p] {
 			continue
 		}
 		for _, pr := range p.Problems {
@@ -734,6 +735,35 @@ func ambiguity(m *unpack.Message) (bool, string) {
 		}
 	}
 	return false, ""
+}
+
+// innerReadings are the parts of ripmime's reading of MIME fields inside
+// a part's decoded content (unpack.OriginInner, and what they hold). They
+// are scanned and judged like any reading, but are no reason to rewrite:
+// the rewrite writes the content as it is, and ripmime reads it the same
+// way in the copy (a finding there withholds the message instead).
+func innerReadings(m *unpack.Message) map[*unpack.Part]bool {
+	var out map[*unpack.Part]bool
+	var walk func(p *unpack.Part, in bool)
+	walk = func(p *unpack.Part, in bool) {
+		in = in || p.Origin == unpack.OriginInner
+		if in {
+			if out == nil {
+				out = map[*unpack.Part]bool{}
+			}
+			out[p] = true
+		}
+		for _, c := range p.Children {
+			walk(c, in)
+		}
+		for _, a := range p.Alternatives {
+			walk(a, in)
+		}
+	}
+	if m.Root != nil {
+		walk(m.Root, false)
+	}
+	return out
 }
 
 // StructuralProblem reports whether the detail of a problem of kind
