@@ -161,6 +161,17 @@ func placement(ix treeIndex, p *unpack.Part) (ambiguous string, separable bool) 
 	for raw != nil && raw.HeaderStart < 0 {
 		raw = ix[raw]
 	}
+	// ripmime's reading of MIME fields inside a part's content
+	// (unpack.OriginInner) is read from the bytes of the part that holds
+	// it: when readers agree on that part, cutting it out takes the
+	// reading away from ripmime too, so disagreement inside it does not
+	// count (a banned name in a forwarded .eml, tests/policy
+	// TestAttachedMessageFile).
+	for q := p; raw != nil && q != nil && q != raw; q = ix[q] {
+		if q.Origin == unpack.OriginInner {
+			p = ix[q]
+		}
+	}
 	for q := p; q != nil; q = ix[q] {
 		if q.Ambiguous && (raw == nil || q.Depth >= raw.Depth) {
 			ambiguous = "readers read part " + q.Path + " differently"
