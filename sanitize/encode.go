@@ -16,7 +16,11 @@ const qpMaxLine = 76
 // with "=2D" instead, so no line of a body we write can look like a MIME
 // boundary delimiter (RFC 2046 section 5.1.1); a line that would start
 // with "From " starts with "=46rom ", so an mbox reader cannot take it for
-// a message separator; and no white space comes before a soft line break
+// a message separator; a line that would start with "Content-" (any
+// case) starts with "=43" or "=63", so ripmime and munpack, which read a
+// header on past its empty line when MIME fields follow (unpack's
+// blankHeader reading), cannot take the body's first line for a field
+// (found by FuzzRewrite: 8080e65bdb53b4b6); and no white space comes before a soft line break
 // (the RFC allows it, but a decoder that strips trailing white space
 // loses it: unpack's did, found by FuzzRewrite), it is "=20" or "=09".
 // Lines are at most qpMaxLine characters.
@@ -65,7 +69,8 @@ func qpEncode(b []byte, eol string) []byte {
 		if len(line)+n > qpMaxLine-1 {
 			softBreak()
 		}
-		if literal && len(line) == 0 && (c == '-' || bytes.HasPrefix(b[i:], []byte("From "))) {
+		if literal && len(line) == 0 && (c == '-' || bytes.HasPrefix(b[i:], []byte("From ")) ||
+			len(b)-i >= len("content-") && bytes.EqualFold(b[i:i+len("content-")], []byte("content-"))) {
 			literal = false
 		}
 		if literal {

@@ -77,7 +77,14 @@ func checkNormalized(t *testing.T, in []byte) {
 			had[pr.Kind+digits.ReplaceAllString(pr.Detail, "N")] = true
 		}
 	}
+	// ripmime's reading of MIME fields inside a part's content is of the
+	// content, which the rewrite keeps as it is: its problems are the
+	// content's, not the rewrite's (found by FuzzNormalize: 493925d1eb23f2e9).
+	inner := innerReadings(om)
 	for _, p := range om.Parts {
+		if inner[p] {
+			continue
+		}
 		for _, pr := range p.Problems {
 			if isStructural(pr.Kind) && !had[pr.Kind+digits.ReplaceAllString(pr.Detail, "N")] &&
 				!strings.Contains(pr.Detail, "control or direction") && !strings.Contains(pr.Detail, "contains a path") {
