@@ -674,6 +674,14 @@ func (rw *rewriter) newHeader(o *op, raw []byte, html, body bool) []byte {
 	}
 	for i := range chunks {
 		c := chunks[i]
+		if len(extra) > 0 && hasLoneCR(c.raw) && c.raw[0] != ' ' && c.raw[0] != '\t' {
+			// QUIRK: a lone CR ends a line for Python and munpack, and
+			// one before a CRLF ends their header there: fields added at
+			// the end would be body for them (found by FuzzRewrite:
+			// 4ad2584fb5824af0). They go before that line (not before a
+			// line that starts with white space: it would continue them).
+			flush()
+		}
 		switch {
 		case c.name == "" && isBlank(c.raw):
 			flush()
