@@ -44,7 +44,10 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 	if ch == nil {
 		ch = &chain{limit: max(RatioFloor, int64(float64(p.Size)*u.lim.MaxRatio))}
 	}
-	if adepth == 0 && !p.inner && p.Readers&ReaderRipMIME != 0 && (p.Origin == OriginMIME || p.Origin == OriginRFC822) &&
+	// Every MIME leaf's content, also one that ripmime does not read here
+	// (another reader's part): the canonical rewrite gives each reading's
+	// content to every reader, ripmime too, which then reads inside it.
+	if adepth == 0 && !p.inner && (p.Origin == OriginMIME || p.Origin == OriginRFC822) &&
 		!strings.HasPrefix(p.DeclaredType, "message/") { // a report's header blocks are its content
 		if err := u.innerEntity(p); err != nil {
 			return err
@@ -383,8 +386,10 @@ const innerMax = 1 << 20
 // its own: a line "Content-Type: ..." or "Content-Transfer-Encoding: ..."
 // at the start of a line, the header block it begins, and the rest of
 // the content as its body. That reading is a child of p for ripmime only
-// (Readers, so Ambiguous). The first such block of the first innerMax
-// bytes is read.
+// (Readers, so Ambiguous), also when p is another reader's part only:
+// the canonical rewrite gives p's content to ripmime, which reads this
+// in it (FuzzNormalize/57a07f283dae49eb). The first such block of the
+// first innerMax bytes is read.
 func (u *unpacker) innerEntity(p *Part) error {
 	ra, size := p.readerAt()
 	var buf []byte
@@ -411,7 +416,7 @@ func (u *unpacker) innerEntity(p *Part) error {
 		p.unscannable(KindLimit, "more than %d parts", u.lim.MaxParts)
 		return nil
 	}
-	child.Readers = p.Readers & ReaderRipMIME
+	child.Readers = ReaderRipMIME
 	child.inner = true // not searched again: the walk below opens what it holds
 	child.src = ra
 	w := u.newWalker(ra, ra, size, off, size, false, child.Readers, false)
