@@ -47,10 +47,19 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 	// Every MIME leaf's content, also one that ripmime does not read here
 	// (another reader's part): the canonical rewrite gives each reading's
 	// content to every reader, ripmime too, which then reads inside it.
-	if adepth == 0 && !p.inner && (p.Origin == OriginMIME || p.Origin == OriginRFC822) &&
-		!strings.HasPrefix(p.DeclaredType, "message/") { // a report's header blocks are its content
-		if err := u.innerEntity(p); err != nil {
+	// Not a report whose header blocks are its content, when the rewrite
+	// writes it as it is; one it writes as application/octet-stream
+	// (8-bit content, a misspelt message type) is read inside by ripmime
+	// like any leaf (FuzzNormalize/3a72fd0f06c34f3a).
+	if adepth == 0 && !p.inner && (p.Origin == OriginMIME || p.Origin == OriginRFC822) {
+		asIs, err := u.writtenAsIs(p)
+		if err != nil {
 			return err
+		}
+		if !asIs {
+			if err := u.innerEntity(p); err != nil {
+				return err
+			}
 		}
 	}
 	if bytes.HasPrefix(head, tnefSignature) {
@@ -121,6 +130,46 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 		return u.openBlocks(p, adepth, ch)
 	}
 	return nil
+}
+
+// writtenAsIs reports whether the canonical rewrite (sanitize's leaf)
+// writes p's content as it is, not re-encoded: a message/* type other
+// than rfc822 and global, a valid type token, and content that is
+// 7-bit safe with the message's line break (sanitize's sevenBitSafe).
+// Content past innerMax counts as re-encoded (read inside).
+func (u *unpacker) writtenAsIs(p *Part) (bool, error) {
+	t := strings.ToLower(strings.TrimSpace(p.DeclaredType))
+	if !strings.HasPrefix(t, "message/") || t == "message/rfc822" || t == "message/global" ||
+		len(t) > 100 || strings.Count(t, "/") != 1 || strings.HasSuffix(t, "/") {
+		return false, nil
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c != '/' && (c <= 0x20 || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0) {
+			return false, nil
+		}
+	}
+	ra, size := p.readerAt()
+	if size > innerMax {
+		return false, nil
+	}
+	b := make([]byte, size)
+	if k, err := ra.ReadAt(b, 0); k < len(b) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return false, fmt.Errorf("reading part %s: %w", p.Path, err)
+	}
+	for _, line := range bytes.Split(b, []byte(u.eol)) {
+		if len(line) > 998 || bytes.HasPrefix(line, []byte("-")) {
+			return false, nil
+		}
+		for _, c := range line {
+			if (c < 0x20 && c != '\t') || c > 0x7e {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }
 
 // compressedFormats are the formats that hold one stream, not members.

@@ -60,6 +60,7 @@ type unpacker struct {
 	// at most rewalkMax.
 	rewalked, rewalkMax int64
 	innerBuf            []byte // innerEntity's read buffer, reused
+	eol                 string // the message's line break, as sanitize's lineEnding reads it
 }
 
 func (u *unpacker) copy(dst io.Writer, src io.Reader) (int64, error) {
@@ -85,6 +86,7 @@ func Unpack(ctx context.Context, src io.ReaderAt, size int64, opt Options) (*Mes
 	// Alternative readings may walk the message again, a few times at
 	// most for real mail; past this the part concerned is unscannable.
 	u.rewalkMax = 8*min(size, int64(lim.MaxMessageBytes)) + 1<<20
+	u.eol = lineEnding(src, size)
 	root := &Part{Path: "1", Origin: OriginMIME, src: src, Readers: AllReaders}
 	u.nparts = 1
 	msg.Root = root
@@ -501,4 +503,25 @@ func (b *boundaryWatch) Write(p []byte) (int, error) {
 		}
 	}
 	return b.w.Write(p)
+}
+
+// lineEnding is the message's line break as the canonical rewrite takes
+// it (sanitize's lineEnding): CRLF when its first LF follows a CR.
+func lineEnding(src io.ReaderAt, size int64) string {
+	buf := make([]byte, 4096)
+	prevCR := false
+	for off := int64(0); off < size; off += int64(len(buf)) {
+		n, err := src.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			if (i > 0 && buf[i-1] == '\r') || (i == 0 && prevCR) {
+				return "\r\n"
+			}
+			return "\n"
+		}
+		if n == 0 || (err != nil && !errors.Is(err, io.EOF)) {
+			break
+		}
+		prevCR = buf[n-1] == '\r'
+	}
+	return "\n"
 }
