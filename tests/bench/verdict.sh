@@ -4,8 +4,14 @@
 # REF (default a773592, main before issue 11's verdict work) is built
 # from a temporary git worktree, the current tree's beside it, and both
 # deliver every corpus message (../shared/corpus/messages) and the 4 KB
-# to 20 MB bench messages, interleaved. Prints medians and new/ref; the
-# target is at most 1.05x on well-formed mail. No assertions.
+# to 20 MB bench messages (well-formed: a text, and above 8 KB a base64
+# attachment of random bytes), interleaved. The cost is each delivery's
+# CPU time (user+sys from its rusage), which other work on a shared
+# machine hardly moves, unlike wall time; each ref run is paired with the
+# new run beside it. Prints the median CPU times, the median ratio
+# new/ref of the pairs with its 25th-75th percentile spread, and the
+# ratio of median wall times. The target is at most 1.05x on well-formed
+# mail. No assertions.
 #   tests/bench/verdict.sh [-ref COMMIT] [-rounds N] [-n RUNS] [-sizes 4KB,100KB,2MB,20MB]
 set -eu
 cd "$(dirname "$0")/../.."

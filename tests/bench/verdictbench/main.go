@@ -1,10 +1,19 @@
 // Command verdictbench compares the cost of two scandeliver binaries, a
 // reference and the one under test, delivering the same messages with the
 // builtin engine into Maildirs, interleaved (ref then new, new then ref
-// on the next round, so that machine noise hits both alike): every
-// message of the shared corpus per round, and the 4 KB to 20 MB messages
-// of tests/bench/benchlib. It prints medians and the ratio new/ref, and
-// asserts nothing. Run it through tests/bench/verdict.sh.
+// on the next run, so that machine noise hits both alike): every message
+// of the shared corpus per round, and the 4 KB to 20 MB messages of
+// tests/bench/benchlib (well-formed mail: one text part, and above 8 KB
+// a base64 attachment of random bytes).
+//
+// The cost is the CPU time of the delivery process (user + system, from
+// its rusage), not its wall time: on a shared machine other processes
+// stretch wall time but hardly the CPU time a process itself uses. Each
+// ref run is paired with the new run beside it; the figure is the median
+// of the pair ratios new/ref, with their spread (the 25th and 75th
+// percentiles), beside the ratio of the median CPU times and the ratio
+// of median wall times. It asserts nothing. Run it through
+// tests/bench/verdict.sh.
 package main
 
 import (
@@ -15,18 +24,24 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/scandeliver/scandeliver/tests/bench/benchlib"
 )
 
+type bin struct{ name, path string }
+
+// cost is what one delivery (or one round over the corpus) took.
+type cost struct{ wall, cpu time.Duration }
+
 func main() {
 	ref := flag.String("ref", "", "reference scandeliver binary")
 	cur := flag.String("new", "", "scandeliver binary under test")
 	corpus := flag.String("corpus", "../shared/corpus/messages", "corpus messages")
-	rounds := flag.Int("rounds", 3, "rounds over the corpus")
-	runs := flag.Int("n", 11, "runs per binary and bench size")
+	rounds := flag.Int("rounds", 5, "rounds over the corpus")
+	runs := flag.Int("n", 31, "runs per binary and bench size")
 	sizes := flag.String("sizes", "4KB,100KB,2MB,20MB", "bench message sizes")
 	flag.Parse()
 	if *ref == "" || *cur == "" {
@@ -39,58 +54,61 @@ func main() {
 	cfg := filepath.Join(work, "c.toml")
 	check(os.WriteFile(cfg, []byte(fmt.Sprintf("[log]\nsyslog = false\n[quarantine]\ndir = %q\n[spool]\ndir = %q\n[notify]\nsendmail = [\"/bin/true\"]\n",
 		filepath.Join(work, "q"), work)), 0o600))
-	bins := []struct{ name, path string }{{"ref", *ref}, {"new", *cur}}
+	bins := []bin{{"ref", *ref}, {"new", *cur}}
 
-	var files []string
-	check(filepath.WalkDir(*corpus, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			files = append(files, p)
+	fmt.Printf("%-8s %5s %10s %10s %9s %15s %9s\n", "what", "runs", "ref cpu", "new cpu", "new/ref", "spread p25-p75", "wall")
+	if *rounds > 0 {
+		var files []string
+		check(filepath.WalkDir(*corpus, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return err
+		}))
+		msgs := make([][]byte, len(files))
+		var total int64
+		for i, f := range files {
+			msgs[i], err = os.ReadFile(f)
+			check(err)
+			total += int64(len(msgs[i]))
 		}
-		return err
-	}))
-	msgs := make([][]byte, len(files))
-	var total int64
-	for i, f := range files {
-		msgs[i], err = os.ReadFile(f)
-		check(err)
-		total += int64(len(msgs[i]))
-	}
-	fmt.Printf("corpus: %d messages, %d bytes, %d rounds\n", len(files), total, *rounds)
-	perRound := map[string][]time.Duration{}
-	for r := 0; r < *rounds; r++ {
-		sum := map[string]time.Duration{}
-		for i, m := range msgs {
-			order := bins
-			if (r+i)%2 == 1 {
-				order = []struct{ name, path string }{bins[1], bins[0]}
-			}
-			for _, b := range order {
-				sum[b.name] += deliver(b.path, cfg, filepath.Join(work, b.name), m)
-			}
-			if i%200 == 199 {
-				for _, b := range bins {
-					os.RemoveAll(filepath.Join(work, b.name))
+		var refs, news []cost
+		for r := 0; r < *rounds; r++ {
+			sum := map[string]cost{}
+			for i, m := range msgs {
+				for _, b := range order(bins, r+i) {
+					c := deliver(b.path, cfg, filepath.Join(work, b.name), m)
+					s := sum[b.name]
+					s.wall += c.wall
+					s.cpu += c.cpu
+					sum[b.name] = s
+				}
+				if i%200 == 199 {
+					for _, b := range bins {
+						os.RemoveAll(filepath.Join(work, b.name))
+					}
 				}
 			}
+			refs, news = append(refs, sum["ref"]), append(news, sum["new"])
 		}
-		for _, b := range bins {
-			perRound[b.name] = append(perRound[b.name], sum[b.name])
-		}
+		report("corpus", refs, news, time.Millisecond)
+		fmt.Printf("         (%d messages, %d bytes; a run is one round over them all)\n", len(files), total)
 	}
-	rm, nm := benchlib.Median(perRound["ref"]), benchlib.Median(perRound["new"])
-	fmt.Printf("%-10s %12s %12s %8s\n", "what", "ref", "new", "new/ref")
-	fmt.Printf("%-10s %12s %12s %8.3f\n", "corpus", rm.Round(time.Millisecond), nm.Round(time.Millisecond), float64(nm)/float64(rm))
 
 	for _, sz := range strings.Split(*sizes, ",") {
+		if sz == "" {
+			continue
+		}
 		msg := benchlib.Message(benchlib.ParseSize(sz))
-		times := map[string][]time.Duration{}
+		var refs, news []cost
 		for i := 0; i < *runs; i++ {
-			order := bins
-			if i%2 == 1 {
-				order = []struct{ name, path string }{bins[1], bins[0]}
-			}
-			for _, b := range order {
-				times[b.name] = append(times[b.name], deliver(b.path, cfg, filepath.Join(work, b.name+sz), msg))
+			for _, b := range order(bins, i) {
+				c := deliver(b.path, cfg, filepath.Join(work, b.name+sz), msg)
+				if b.name == "ref" {
+					refs = append(refs, c)
+				} else {
+					news = append(news, c)
+				}
 			}
 			if i%10 == 9 {
 				for _, b := range bins {
@@ -98,15 +116,50 @@ func main() {
 				}
 			}
 		}
-		rm, nm := benchlib.Median(times["ref"]), benchlib.Median(times["new"])
-		fmt.Printf("%-10s %12s %12s %8.3f\n", sz, rm.Round(10*time.Microsecond), nm.Round(10*time.Microsecond), float64(nm)/float64(rm))
+		report(sz, refs, news, 10*time.Microsecond)
 	}
-	fmt.Println("corpus: median over rounds of the total time; sizes: median time per message (well-formed mail)")
+	fmt.Println("new/ref: median of the ratios of paired runs' CPU time (user+sys); spread: their 25th-75th percentiles;")
+	fmt.Println("wall: ratio of the median wall times (noisy on a loaded machine). Target: new/ref <= 1.05 on well-formed mail.")
 }
 
-// deliver runs one delivery and returns its wall time; a failure stops
-// the benchmark (a deferral costs nothing and would flatter the figure).
-func deliver(bin, cfg, home string, msg []byte) time.Duration {
+// order gives the binaries in the order of run i: ref first on even runs,
+// new first on odd ones.
+func order(bins []bin, i int) []bin {
+	if i%2 == 1 {
+		return []bin{bins[1], bins[0]}
+	}
+	return bins
+}
+
+// report prints one line: the median CPU times, the median and spread of
+// the pair ratios, and the ratio of median wall times.
+func report(what string, refs, news []cost, round time.Duration) {
+	var ratios []float64
+	var rc, nc, rw, nw []time.Duration
+	for i := range refs {
+		ratios = append(ratios, float64(news[i].cpu)/float64(refs[i].cpu))
+		rc, nc = append(rc, refs[i].cpu), append(nc, news[i].cpu)
+		rw, nw = append(rw, refs[i].wall), append(nw, news[i].wall)
+	}
+	sort.Float64s(ratios)
+	fmt.Printf("%-8s %5d %10s %10s %9.3f %7.3f-%-7.3f %9.3f\n", what, len(refs),
+		benchlib.Median(rc).Round(round), benchlib.Median(nc).Round(round),
+		benchlib.MedianFloat(ratios), quantile(ratios, 0.25), quantile(ratios, 0.75),
+		float64(benchlib.Median(nw))/float64(benchlib.Median(rw)))
+}
+
+// quantile returns the q quantile of the sorted values s (nearest rank).
+func quantile(s []float64, q float64) float64 {
+	if len(s) == 0 {
+		return 0
+	}
+	return s[int(q*float64(len(s)-1)+0.5)]
+}
+
+// deliver runs one delivery and returns its wall and CPU time; a failure
+// stops the benchmark (a deferral costs nothing and would flatter the
+// figure).
+func deliver(bin, cfg, home string, msg []byte) cost {
 	c := exec.Command(bin, "-c", cfg, "--to", filepath.Join(home, "Maildir")+"/", "-f", "a@example.org")
 	c.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "USER=bob", "RECIPIENT=b@example.org"}
 	c.Stdin = bytes.NewReader(msg)
@@ -119,7 +172,7 @@ func deliver(bin, cfg, home string, msg []byte) time.Duration {
 		fmt.Fprintf(os.Stderr, "%s: %v: %s\n", bin, err, errb.String())
 		os.Exit(1)
 	}
-	return d
+	return cost{wall: d, cpu: c.ProcessState.UserTime() + c.ProcessState.SystemTime()}
 }
 
 func check(err error) {
