@@ -21,6 +21,9 @@ type field struct {
 	// trailWS: the value ended in white space before it was trimmed
 	// (Python's email compares the Content-Transfer-Encoding with it).
 	trailWS bool
+	// lead: white space came between the colon and the value (ripmime
+	// looks for parameters only after the second separator it finds).
+	lead bool
 }
 
 // isHeaderLine reports whether a line can belong to a header: a field
@@ -62,6 +65,7 @@ func parseFields(raw []byte, stop func() bool) ([]field, bool) {
 		if n := len(fields); n > 0 {
 			fields[n-1].value = string(bytes.TrimSpace(val))
 			fields[n-1].trailWS = len(val) > 0 && (val[len(val)-1] == ' ' || val[len(val)-1] == '\t')
+			fields[n-1].lead = len(val) > 0 && (val[0] == ' ' || val[0] == '\t')
 		}
 	}
 	complete := true

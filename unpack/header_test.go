@@ -10,7 +10,7 @@ import (
 func TestParseFieldsUnfolds(t *testing.T) {
 	raw := "Subject: a\n b\n\tc\nx\nContent-Type: text/plain;\r\n charset=utf-8\r\n"
 	got, ok := parseFields([]byte(raw), nil)
-	want := []field{{name: "subject", value: "a b\tc"}, {name: "content-type", value: "text/plain; charset=utf-8"}}
+	want := []field{{name: "subject", value: "a b\tc", lead: true}, {name: "content-type", value: "text/plain; charset=utf-8", lead: true}}
 	if !ok || len(got) != len(want) {
 		t.Fatalf("parseFields = %+v, %v; want %+v", got, ok, want)
 	}

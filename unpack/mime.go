@@ -24,9 +24,11 @@ type walker struct {
 	lsrc   io.ReaderAt // the bytes lines are read from: src, or src with lone CRs as LFs
 	size   int64       // of src
 	lr     *lineReader
-	bounds [][]byte // "--" + boundary of each open multipart, innermost last
-	mps    []*Part  // the multipart of each of bounds
-	raw    bool     // src is the raw message: offsets are published
+	bounds [][]byte   // "--" + boundary of each open multipart, innermost last
+	mps    []*Part    // the multipart of each of bounds
+	rip    [][]string // ripmime's boundaries of each of bounds when more than bounds[i][2:] (dialect.ripParams)
+	extra  string     // the other boundaries of the entity being read (reading.extra)
+	raw    bool       // src is the raw message: offsets are published
 	nseg   int
 
 	// Readings: rd is the set of readers this walk reads for (it shrinks
@@ -67,28 +69,129 @@ func (w *walker) tick() bool {
 
 // delimiter reports which open boundary the line is a delimiter of
 // (index into w.bounds) and whether it is a close delimiter; -1 when it
-// is none. RFC 2046 section 5.1.1: "--" boundary ["--"] then optional
+// is none, for the reader the walk follows; the other readers of the
+// walk that decide otherwise get an alternative reading of the multipart
+// concerned. RFC 2046 section 5.1.1: "--" boundary ["--"] then optional
 // white space. QUIRK: trailing spaces and tabs are allowed, as in Python
 // (boundaryre), Go and Thunderbird; anything else after the boundary
-// makes the line ordinary text, but ripmime and munpack split at any
-// line that starts with "--" and the boundary (dialect.prefixDelim), so
-// those readers get an alternative reading of the multipart. QUIRK: when
-// a line delimits several open multiparts (nested boundaries that are
-// prefixes of each other, or equal), the outermost wins, as in
-// Thunderbird's libmime and Python (a line reaches an inner multipart
-// only after the outer one has found it is not its boundary); ripmime
-// and munpack give it to the innermost (dialect.innerFirst), and get an
-// alternative reading of the outer multipart.
+// makes the line ordinary text, but munpack splits at any line that
+// starts with "--" and the boundary (dialect.prefixDelim), and ripmime
+// has its own rule (dialect.ripDelim, ripMatch). QUIRK: when a line
+// delimits several open multiparts (nested boundaries that are prefixes
+// of each other, or equal), the outermost wins, as in Thunderbird's
+// libmime and Python (a line reaches an inner multipart only after the
+// outer one has found it is not its boundary); ripmime and munpack give
+// it to the innermost (dialect.innerFirst).
 func (w *walker) delimiter(line []byte) (int, bool) {
-	if len(line) < 2 || line[0] != '-' || line[1] != '-' || len(w.bounds) == 0 {
+	if len(line) < 2 || line[0] != '-' || len(w.bounds) == 0 {
 		return -1, false
 	}
+	if line[1] != '-' && w.rd&ripReaders == 0 {
+		return -1, false // only ripmime's rule takes a line with one "-"
+	}
+	nhl := -1
+	idx, closing := w.delimOf(w.d, line, &nhl)
+	if w.rd == w.rd.primary() {
+		return idx, closing
+	}
+	// The other readers of the walk, by the traits the decision rests on.
+	var seen [8]bool
+	var decided [8]int
+	var diff []struct {
+		m int
+		g Readers
+	}
+	pk := delimKey(w.d)
+	w.rd.each(func(x Readers) {
+		d := dialectOf(x)
+		k := delimKey(d)
+		if k == pk {
+			return
+		}
+		if !seen[k] {
+			seen[k] = true
+			decided[k], _ = w.delimOf(d, line, &nhl)
+		}
+		j := decided[k]
+		if j == idx {
+			return
+		}
+		m := min(j, idx)
+		if m < 0 {
+			m = max(j, idx)
+		}
+		for i := range diff {
+			if diff[i].m == m {
+				diff[i].g |= x
+				return
+			}
+		}
+		diff = append(diff, struct {
+			m int
+			g Readers
+		}{m, x})
+	})
+	for _, x := range diff {
+		w.mps[x.m].pend(x.g)
+		w.rd &^= x.g
+	}
+	return idx, closing
+}
+
+// ripReaders are the readers whose dialect has ripDelim.
+var ripReaders = func() Readers {
+	var r Readers
+	for i := range dialects {
+		if dialects[i].ripDelim {
+			r |= 1 << i
+		}
+	}
+	return r
+}()
+
+// delimKey numbers the traits a delimiter decision rests on.
+func delimKey(d *dialect) int {
+	k := 0
+	if d.innerFirst {
+		k |= 1
+	}
+	if d.prefixDelim {
+		k |= 2
+	}
+	if d.ripDelim {
+		k |= 4
+	}
+	return k
+}
+
+// delimOf is delimiter's decision for dialect d; nhl caches the count of
+// letters and digits of line (-1: not yet counted).
+func (w *walker) delimOf(d *dialect, line []byte, nhl *int) (int, bool) {
 	n := len(w.bounds)
-	idx, closing, loose := -1, false, false
+	if !d.ripDelim && line[1] != '-' {
+		return -1, false
+	}
 	for k := 0; k < n; k++ {
 		i := k
-		if w.d.innerFirst {
+		if d.innerFirst {
 			i = n - 1 - k
+		}
+		if d.ripDelim {
+			if *nhl < 0 {
+				*nhl = ripAlnum(line)
+			}
+			if w.rip[i] == nil {
+				if hit, c := ripMatch(line, *nhl, w.bounds[i][2:]); hit {
+					return i, c
+				}
+				continue
+			}
+			for _, b := range w.rip[i] {
+				if hit, c := ripMatch(line, *nhl, []byte(b)); hit {
+					return i, c
+				}
+			}
+			continue
 		}
 		b := w.bounds[i]
 		if !bytes.HasPrefix(line, b) {
@@ -100,29 +203,11 @@ func (w *walker) delimiter(line []byte) (int, bool) {
 			c = true
 			rest = rest[2:]
 		}
-		if len(bytes.TrimRight(rest, " \t\r\n")) == 0 {
-			if idx >= 0 {
-				// Another open multipart takes this line too: the
-				// readers that look innermost (or outermost) first
-				// split the outer one differently.
-				w.diverge(min(i, idx), func(d *dialect) bool { return d.innerFirst })
-				break
-			}
-			idx, closing = i, c
-			continue
+		if d.prefixDelim || len(bytes.TrimRight(rest, " \t\r\n")) == 0 {
+			return i, c
 		}
-		if w.d.prefixDelim {
-			if idx < 0 {
-				idx, closing, loose = i, c, true
-			}
-			continue
-		}
-		w.diverge(i, func(d *dialect) bool { return d.prefixDelim })
 	}
-	if loose {
-		w.diverge(idx, func(d *dialect) bool { return d.prefixDelim })
-	}
-	return idx, closing
+	return -1, false
 }
 
 // diverge records that the readers of the walk that differ from the
@@ -501,6 +586,7 @@ func (w *walker) skipBody(p *Part) {
 // parseMultipart reads the body of multipart p.
 func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 	p.Container = true
+	t0 := boundary // as ripmime keeps it
 	if t := strings.TrimRight(boundary, " \t"); t != boundary {
 		// RFC 2046 section 5.1.1: a boundary cannot end with a space.
 		// QUIRK: like Python's email (get_boundary strips it), the white
@@ -524,14 +610,23 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 			w.diverge(i, func(d *dialect) bool { return d.innerFirst })
 		}
 	}
+	var rip []string
+	if w.extra != "" || t0 != boundary {
+		rip = append([]string{t0}, strings.Split(w.extra, "\x00")...)
+		if w.extra == "" {
+			rip = rip[:1]
+		}
+	}
+	w.extra = ""
 	w.bounds = append(w.bounds, b)
 	w.mps = append(w.mps, p)
+	w.rip = append(w.rip, rip)
 	me := len(w.bounds) - 1
 	defType := "text/plain"
 	if digest {
 		defType = "message/rfc822"
 	}
-	pop := func() { w.bounds, w.mps = w.bounds[:me], w.mps[:me] }
+	pop := func() { w.popTo(me) }
 
 	// Preamble.
 	prevEOL := 0
@@ -639,7 +734,7 @@ func (w *walker) loneCRDash(seg []byte) {
 // delimiter of an enclosing multipart. prevEOL is the line break length
 // of the close delimiter line.
 func (w *walker) epilogue(p *Part, me, prevEOL int) {
-	w.bounds, w.mps = w.bounds[:me], w.mps[:me]
+	w.popTo(me)
 	for {
 		seg, start, atStart, ok := w.next()
 		if !ok {
@@ -658,6 +753,11 @@ func (w *walker) epilogue(p *Part, me, prevEOL int) {
 	}
 }
 
+// popTo closes the open multiparts from me on.
+func (w *walker) popTo(me int) {
+	w.bounds, w.mps, w.rip = w.bounds[:me], w.mps[:me], w.rip[:me]
+}
+
 // swallow skips the rest of multipart p (whose boundary is w.bounds[me])
 // after a limit, and marks it unscannable.
 func (w *walker) swallow(p *Part, me int) {
@@ -670,14 +770,14 @@ func (w *walker) swallow(p *Part, me int) {
 	for {
 		seg, start, atStart, ok := w.next()
 		if !ok {
-			w.bounds, w.mps = w.bounds[:me], w.mps[:me]
+			w.popTo(me)
 			p.end = w.lr.offset()
 			return
 		}
 		if atStart {
 			if i, _ := w.delimiter(seg); i >= 0 && i < me {
 				w.lr.unread()
-				w.bounds, w.mps = w.bounds[:me], w.mps[:me]
+				w.popTo(me)
 				p.end = max(start-int64(prevEOL), p.bs)
 				return
 			}
@@ -689,6 +789,7 @@ func (w *walker) swallow(p *Part, me int) {
 // interpret reads the MIME fields of p and returns the effective media
 // type and the boundary.
 func (w *walker) interpret(p *Part, fields []field, defType string) (typ, boundary string, hasBoundary bool) {
+	w.extra = ""
 	var ct, cte, cd []string
 	var ctf, ctef, cdf []*field
 	for i := range fields {
@@ -814,6 +915,7 @@ func (w *walker) readings(p *Part, ct, cte, cd []*field, defType string) (string
 	}
 	p.Readers = w.rd
 	p.dec = prim.dec
+	w.extra = prim.extra
 	if prim.declared != "" {
 		p.DeclaredType = prim.declared
 	}

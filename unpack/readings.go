@@ -44,8 +44,16 @@ type dialect struct {
 	// munpack); the others drop it.
 	boundaryWS bool
 	// prefixDelim: a line that starts with "--" and the boundary is a
-	// delimiter whatever follows (ripmime, munpack).
+	// delimiter whatever follows (munpack).
 	prefixDelim bool
+	// ripDelim: ripmime's delimiter lines (ripMatch): a line that starts
+	// with "-", holds the boundary within its first four bytes and as
+	// many letters and digits as the boundary.
+	ripDelim bool
+	// ripParams: the boundary is read as ripmime reads it (ripBoundarySet:
+	// its own split of the parameters, 'B' read as B, and a set of
+	// boundaries).
+	ripParams bool
 	// innerFirst: a line that delimits several open multiparts belongs to
 	// the innermost (ripmime, munpack); the others give it to the
 	// outermost.
@@ -109,7 +117,7 @@ var dialects = [...]dialect{
 	{plain2231: true, comments: true, ewType: true, cte: cteExact, b64: b64StopPad, crLines: true}, // py-default
 	{plain2231: true, quote: quoteRaw, cte: cteExact, b64: b64StopPad, crLines: true},              // py-compat32
 	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true, ewType: true, quote: quoteBare,
-		prefixDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true, blankHeader: true}, // ripmime
+		ripParams: true, ripDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true, blankHeader: true}, // ripmime
 	{fieldLast: true, ctMultipart: true, comments: true, boundaryWS: true,
 		prefixDelim: true, innerFirst: true, cte: cteFirstWord, b64: b64StopEq, crLines: true, dashStart: true, nameComments: true, blankHeader: true}, // munpack
 }
@@ -189,6 +197,7 @@ type reading struct {
 	declared      string // the Content-Type value the reader takes
 	typ, boundary string
 	hasBoundary   bool
+	extra         string // other boundaries the reader splits at, NUL-separated (ripParams)
 	dec           string // decoder: "", "base64", "quoted-printable", "x-uuencode", or "raw:VALUE" for unknown encodings kept raw
 }
 
@@ -423,6 +432,9 @@ func readingOf(d *dialect, ct, cte []*field, defType string) reading {
 		}
 		if strings.HasPrefix(r.typ, "multipart/") {
 			r.boundary, r.hasBoundary = paramValue(d, ps, "boundary")
+			if d.ripParams {
+				r.boundary, r.extra, r.hasBoundary = ripReading(d, f)
+			}
 			if !d.boundaryWS {
 				r.boundary = strings.TrimRight(r.boundary, " \t")
 			}
@@ -436,6 +448,25 @@ func readingOf(d *dialect, ct, cte []*field, defType string) reading {
 		r.dec = decFor(d, c)
 	}
 	return r
+}
+
+// ripReading is the boundary ripmime splits at, and the others
+// (NUL-separated), from the Content-Type field f.
+// NOT MODELLED: ripmime pushes the boundaries of every Content-Type
+// field, and of every boundary parameter, onto its stack, and reads on
+// after a close delimiter as after any other; the last boundary of the
+// field it takes stands for them here.
+func ripReading(d *dialect, f *field) (string, string, bool) {
+	s := f.value
+	if d.ewType {
+		var probs []string
+		s = decode2047(s, &probs)
+	}
+	if d.comments {
+		s = stripComments(s)
+	}
+	b, extra, ok := ripBoundarySet(ripBoundaries(s, f.lead))
+	return b, strings.Join(extra, "\x00"), ok
 }
 
 // candidateNames is every file name some reader could take from the
@@ -568,7 +599,7 @@ func plainFields(ct, cte, cd []*field) bool {
 	}
 	for _, fs := range [][]*field{ct, cd} {
 		for _, f := range fs {
-			if strings.ContainsAny(f.value, "(*\\") || strings.Contains(f.value, "=?") || !cleanQuotes(f.value) {
+			if strings.ContainsAny(f.value, "(*\\") || strings.Contains(f.value, "=?") || !cleanQuotes(f.value) || singleQuoted(f.value) {
 				return false
 			}
 		}
@@ -580,6 +611,21 @@ func plainFields(ct, cte, cd []*field) bool {
 		}
 	}
 	return true
+}
+
+// singleQuoted reports a parameter value that starts with a single
+// quote: ripmime drops the quotes around 'B', the others keep them.
+func singleQuoted(s string) bool {
+	for {
+		i := strings.IndexByte(s, '=')
+		if i < 0 {
+			return false
+		}
+		s = strings.TrimLeft(s[i+1:], " \t")
+		if strings.HasPrefix(s, "'") {
+			return true
+		}
+	}
 }
 
 // cleanQuotes reports whether every quoted string in s is closed, holds
@@ -1059,6 +1105,7 @@ func parseFieldsLenient(raw []byte, stop func() bool) ([]field, bool) {
 		if n := len(fields); n > 0 {
 			fields[n-1].value = string(bytes.TrimSpace(val))
 			fields[n-1].trailWS = len(val) > 0 && (val[len(val)-1] == ' ' || val[len(val)-1] == '\t')
+			fields[n-1].lead = len(val) > 0 && (val[0] == ' ' || val[0] == '\t')
 		}
 	}
 	prevField := false

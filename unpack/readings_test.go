@@ -150,11 +150,14 @@ func TestJSONReadings(t *testing.T) {
 		t.Fatalf("readers %v, ambiguous %v, %d alternatives", doc.Readers, doc.Ambiguous, len(doc.Root.Alternatives))
 	}
 	a := doc.Root.Alternatives[0]
-	if a.Path != "1~1" || strings.Join(a.Readers, ",") != "rfc,ripmime,munpack" || len(a.Children) != 2 ||
+	// ripmime does not split at "--BBjunk" (more letters than the
+	// boundary: ripMatch); it finds the part by reading MIME fields in
+	// the text (OriginInner).
+	if a.Path != "1~1" || strings.Join(a.Readers, ",") != "rfc,munpack" || len(a.Children) != 2 ||
 		strings.Join(a.Children[1].Names, ",") != "x.exe" {
 		t.Errorf("alternative %+v", a)
 	}
-	if strings.Join(doc.Root.Readers, ",") != "thunderbird,outlook,go,py-default,py-compat32" {
+	if strings.Join(doc.Root.Readers, ",") != "thunderbird,outlook,go,py-default,py-compat32,ripmime" {
 		t.Errorf("root readers %v", doc.Root.Readers)
 	}
 }

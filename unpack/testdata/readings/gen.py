@@ -59,6 +59,8 @@ m["boundary-trailing-space"] = H + "Content-Type: multipart/mixed; boundary=\"BB
 m["boundary-odd-quote"] = H + "Content-Type: multipart/mixed; boundary=\"BB\"CC\r\n\r\n--BB\r\n" + TEXT + "--BB\"CC\r\n" + EXE + "--BB\"CC--\r\n--BB--\r\n"
 m["boundary-close-reused"] = H + "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: multipart/mixed; boundary=BB--\r\n\r\n--BB--\r\n" + EXE + "--BB----\r\n--BB--\r\n"
 m["boundary-missing-close"] = H + "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: multipart/mixed; boundary=CC\r\n\r\n--CC\r\n" + TEXT + "--BB\r\n" + EXE + "--BB--\r\n"
+m["boundary-single-quote"] = H + "Content-Type: multipart/mixed; boundary='BB'\r\n\r\n--BB\r\n" + TEXT + "--BB\r\n" + EXE + "--BB--\r\n"
+m["boundary-single-quote-lines"] = H + "Content-Type: multipart/mixed; boundary='BB'\r\n\r\n--'BB'\r\n" + TEXT + "--'BB'\r\n" + EXE + "--'BB'--\r\n"
 m["boundary-stray-quote"] = H + "Content-Type: multipart/mixed; boundary==_q42\"\r\n\r\n--=_q42\r\n" + TEXT + "--=_q42\r\n" + EXE + "--=_q42--\r\n"
 # transfer encodings
 m["cte-comment"] = leaf("base64 (yes)", B)
