@@ -96,7 +96,7 @@ const (
 	cteTrim             // trimmed, lower case, compared whole (Go)
 	cteExact            // lower case, compared whole with trailing white space (Python)
 	cteFirstWord        // comment removed, first word (munpack)
-	cteSubstr           // "base64" or "quoted-printable" anywhere in it (ripmime)
+	cteSubstr           // "base64", "7bit", "8bit", "quoted-printable", "binary", "uu" anywhere in it before ";", in this order (ripmime)
 )
 
 // Base64 at "=".
@@ -255,12 +255,22 @@ func decFor(d *dialect, f *field) string {
 		}
 		return canonicalDec(w[0])
 	case cteSubstr:
+		// MIMEH_parse_contenttransferencoding: the value up to ";",
+		// comments removed, searched in this order.
+		v = stripComments(v)
+		if i := strings.IndexByte(v, ';'); i >= 0 {
+			v = v[:i]
+		}
 		switch {
 		case strings.Contains(v, "base64"):
 			return "base64"
+		case strings.Contains(v, "7bit"), strings.Contains(v, "8bit"):
+			return ""
 		case strings.Contains(v, "quoted-printable"):
 			return "quoted-printable"
-		case strings.Contains(v, "uue"):
+		case strings.Contains(v, "binary"):
+			return ""
+		case strings.Contains(v, "uu"), strings.Contains(v, "x-u"), v == "u" && !f.lead:
 			return "x-uuencode"
 		}
 		return ""

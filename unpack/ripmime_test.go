@@ -53,3 +53,24 @@ func TestRipmimeDelimiters(t *testing.T) {
 		t.Error("--BBBB-- does not close")
 	}
 }
+
+// TestRipmimeCTE: how ripmime decodes a part by its
+// Content-Transfer-Encoding value (readers.py on these values: raw,
+// quoted-printable decoded, or base64).
+func TestRipmimeCTE(t *testing.T) {
+	d := dialectOf(ReaderRipMIME)
+	for v, want := range map[string]string{
+		"7bit quoted-printable":    "",
+		"quoted-printable 7bit":    "",
+		"quoted-printable; base64": "quoted-printable",
+		"binary quoted-printable":  "quoted-printable",
+		"x-base64x":                "base64",
+		"base64 (not) 7bit":        "base64",
+		"8bit (base64)":            "",
+		"x-uue":                    "x-uuencode",
+	} {
+		if got := decFor(d, &field{value: v, lead: true}); got != want {
+			t.Errorf("%q: %q, want %q", v, got, want)
+		}
+	}
+}
