@@ -57,6 +57,7 @@ type normalizer struct {
 	// multipart (wrapped's first part, or an alternative of the root):
 	// no line break of its own after it.
 	wrapping bool
+	inner    map[*unpack.Part]bool // innerReadings, on first use
 }
 
 // writeNormalized writes the canonical form of the whole message.
@@ -277,10 +278,21 @@ func (nz *normalizer) multipart(w *bufio.Writer, p *unpack.Part, hb *headerBuf) 
 // be in the rewrite (issue 11 section 4).
 func (nz *normalizer) extraParts() []*unpack.Part {
 	ix := nz.rw.ix
+	if nz.inner == nil {
+		nz.inner = innerReadings(nz.rw.m)
+		if nz.inner == nil {
+			nz.inner = map[*unpack.Part]bool{}
+		}
+	}
 	var out []*unpack.Part
 	for _, p := range nz.rw.m.Parts {
+		// ripmime's reading of MIME fields inside a content is not a part
+		// of ours: the content that holds it is written as it is, and
+		// ripmime reads it there again. Written as a part of its own, its
+		// content was read inside once more, deeper than in the input
+		// (found by FuzzNormalize: c056dfc0aba61348).
 		if p.Container || p.Same != "" || (p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822) ||
-			embeddedChild(p) != nil || nz.written[p] || !ix.inAlternative(p) {
+			embeddedChild(p) != nil || nz.written[p] || !ix.inAlternative(p) || nz.inner[p] {
 			continue
 		}
 		out = append(out, p)

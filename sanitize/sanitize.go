@@ -773,7 +773,6 @@ func (rw *rewriter) readsReencoded(o *op, hdr []byte) bool {
 		return false
 	}
 	defer m.Close()
-	r := m.Root
 	typ, name := p.DeclaredType, p.Name
 	if typ == "" {
 		typ = "text/plain"
@@ -781,16 +780,21 @@ func (rw *rewriter) readsReencoded(o *op, hdr []byte) bool {
 	if o.rename != "" {
 		name = o.rename
 	}
-	if r.DeclaredType != typ || r.Name != name || r.Charset != "utf-8" || r.Encoding != "quoted-printable" {
-		return false
-	}
 	had := map[unpack.Problem]bool{}
 	for _, pr := range p.Problems {
 		had[pr] = true
 	}
-	for _, pr := range r.Problems {
-		if isStructural(pr.Kind) && !had[pr] {
+	// Every reading of the header: a field hidden behind a lone CR is
+	// one more field for Python and munpack (an empty Content-Type ahead
+	// of the one we add: found by FuzzRewrite, 2a3a8c09942a83bb).
+	for _, r := range m.Parts {
+		if r.DeclaredType != typ || r.Name != name || r.Charset != "utf-8" || r.Encoding != "quoted-printable" {
 			return false
+		}
+		for _, pr := range r.Problems {
+			if isStructural(pr.Kind) && !had[pr] {
+				return false
+			}
 		}
 	}
 	return true
@@ -866,7 +870,14 @@ func renamedTo(ctx context.Context, hdr []byte, name string, orig *unpack.Part) 
 	// And the rewritten header must not read worse than the original
 	// (a comment left open in the parameters turned a name into a new
 	// malformed parameter: found by FuzzRewrite).
-	return m.Root.Name == name && noNewMalformed(orig, m.Root)
+	// Every reading of it (a field hidden behind a lone CR: see
+	// readsReencoded).
+	for _, r := range m.Parts {
+		if r.Name != name || !noNewMalformed(orig, r) {
+			return false
+		}
+	}
+	return true
 }
 
 // troubled reports whether o.p has structural problems that leave it
