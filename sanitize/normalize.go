@@ -472,7 +472,7 @@ func (nz *normalizer) leaf(w *bufio.Writer, p *unpack.Part, o *op, hb *headerBuf
 			if err := hb.finish(w); err != nil {
 				return err
 			}
-			_, err := w.Write(bytes.TrimSuffix(b, []byte(rw.eol)))
+			_, err := w.Write(b)
 			return err
 		}
 		typ = "application/octet-stream"
