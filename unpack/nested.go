@@ -87,7 +87,7 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 			if err := u.openArchive(p, format, off, adepth, ch); err != nil {
 				return err
 			}
-			if p.DetectedType != "text/plain" && p.DeclaredType != "text/plain" {
+			if p.DetectedType != "text/plain" && !declaredPlain(p) {
 				return nil
 			}
 			return u.openBlocks(p, adepth, ch)
@@ -126,7 +126,7 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 		p.Format = "message"
 		return u.walkEmbedded(p)
 	}
-	if p.DetectedType == "text/plain" || p.DeclaredType == "text/plain" {
+	if p.DetectedType == "text/plain" || declaredPlain(p) {
 		return u.openBlocks(p, adepth, ch)
 	}
 	return nil
@@ -345,6 +345,18 @@ func (u *unpacker) openTNEF(p *Part, adepth int, ch *chain) error {
 		}
 	}
 	return nil
+}
+
+// declaredPlain reports a MIME entity that readers take for text/plain:
+// declared so, or declaring no type (RFC 2045 section 5.2's default, as
+// mail clients read it: a message without Content-Type whose body holds
+// a yEnc block is a text with a yEnc attachment to them, whatever bytes
+// it holds; the canonical rewrite, which writes the default out, gave
+// unpack that reading of corpus mimekit/yenc/simple.msg, never scanned
+// in the message as received).
+func declaredPlain(p *Part) bool {
+	return p.DeclaredType == "text/plain" ||
+		(p.DeclaredType == "" && (p.Origin == OriginMIME || p.Origin == OriginRFC822))
 }
 
 // openBlocks makes parts of the uuencoded, yEnc and BinHex blocks of a
