@@ -404,6 +404,14 @@ func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
 		err = d.deliverNotice(ctx, dest, v, qid, status, opt)
 	default:
 		action, err = d.deliverMessage(ctx, dest, v, qid, status, opt)
+		var uv unverifiedError
+		if errors.As(err, &uv) {
+			// The rewrite would give some reader what was not scanned
+			// (sanitize.Verify): it is not delivered, the message is
+			// withheld as unscannable (quarantine and notice), never
+			// delivered unverified.
+			action, err = d.withholdUnverified(ctx, dest, &v, &qid, opt, uv.why)
+		}
 	}
 	if err != nil {
 		return "", err
@@ -528,8 +536,59 @@ func (d *delivery) respool(write func(w io.Writer) error) (*unpack.Spool, error)
 	return sp, err
 }
 
+// unverifiedError: the rewrite failed sanitize.Verify (why says how); it
+// was not delivered.
+type unverifiedError struct{ why string }
+
+func (e unverifiedError) Error() string {
+	return "the rewritten message could not be verified: " + e.why
+}
+
+// verifyRewrite unpacks the rewrite sp again, every reading, with the
+// limits of the message's own unpacking, and checks it with
+// sanitize.Verify: "" when it gives no reader a content or a name the
+// message did not have judged, else why not.
+func (d *delivery) verifyRewrite(ctx context.Context, v rules.Verdict, res sanitize.Result, sp *unpack.Spool) (string, error) {
+	lim := d.cfg.Limits
+	if budget := time.Duration(cmp.Or(d.cfg.Scan.Budget, Duration(DefaultBudget))); lim.Timeout <= 0 || lim.Timeout > budget {
+		lim.Timeout = budget
+	}
+	om, err := unpack.Unpack(ctx, sp, sp.Size(), unpack.Options{Limits: lim, TempDir: d.cfg.Spool.Dir})
+	if err != nil {
+		return "", fmt.Errorf("unpacking the rewrite: %w", err)
+	}
+	defer om.Close()
+	return sanitize.Verify(ctx, d.o.msg, v, res, om)
+}
+
+// withholdUnverified withholds a message whose rewrite failed
+// sanitize.Verify: quarantined (once), a notice delivered in its place,
+// the postmaster told as for any message withheld as unscannable.
+func (d *delivery) withholdUnverified(ctx context.Context, dest deliver.Dest, v *rules.Verdict, qid *string, opt sanitize.Options, why string) (string, error) {
+	d.s.Add("unverified", why)
+	v.Message = rules.Worse(v.Message, rules.Quarantine)
+	v.Quarantine = true
+	if v.Status == "" || v.Status == rules.StatusClean || v.Status == rules.StatusBlocked {
+		v.Status = rules.StatusUnscannable
+	}
+	v.Reasons = append(v.Reasons, "unscannable: the rewritten message could not be verified ("+why+")")
+	if *qid == "" {
+		id, err := d.quarantine(*v)
+		if err != nil {
+			return "", fmt.Errorf("quarantining the message: %w", err)
+		}
+		*qid = id
+		d.s.Add("quarantine_id", id)
+	}
+	status := append(d.statusHeaders(*v), "X-Scandeliver-Quarantine-ID: "+*qid)
+	opt.Normalize = false
+	return "withheld", d.deliverNotice(ctx, dest, *v, *qid, status, opt)
+}
+
 // deliverMessage delivers the message, sanitized when the verdict or the
-// HTML disarming changes anything, and says which it was.
+// HTML disarming changes anything, and says which it was. A rewrite is
+// unpacked again and checked (sanitize.Verify) before it is delivered:
+// one that fails is not delivered (unverifiedError).
 func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rules.Verdict, qid string, status []string, opt sanitize.Options) (string, error) {
 	if !sanitize.Plan(d.o.msg, v, opt) {
 		return "delivered", d.putFinal(ctx, dest, status, d.raw, d.raw.Size())
@@ -544,6 +603,15 @@ func (d *delivery) deliverMessage(ctx context.Context, dest deliver.Dest, v rule
 		return "", fmt.Errorf("sanitizing the message: %w", err)
 	}
 	defer sp.Close()
+	if res.Changed {
+		why, err := d.verifyRewrite(ctx, v, res, sp)
+		if err != nil {
+			return "", fmt.Errorf("verifying the rewrite: %w", err)
+		}
+		if why != "" {
+			return "", unverifiedError{why}
+		}
+	}
 	if len(res.HTMLUnscannable) > 0 {
 		status = append(status, "X-Scandeliver-HTML: kept whole, could not be disarmed: "+strings.Join(res.HTMLUnscannable, " "))
 	}

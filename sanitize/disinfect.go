@@ -103,6 +103,8 @@ func (rw *rewriter) disinfect(w io.Writer, o *op) (bool, error) {
 	b.WriteString("Content-Disposition: inline" + rw.eol)
 	b.WriteString(rw.eol)
 	b.Write(qpEncode([]byte(text), rw.eol))
+	rw.res.produced.content(rebuilt)
+	rw.res.produced.content([]byte(text))
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}

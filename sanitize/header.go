@@ -238,6 +238,28 @@ func encodeParam(attr, val string) []string {
 	return out
 }
 
+// nameForms are the names a reader may read from a name we write with
+// encodeParam: the name, and when it is written as RFC 2231 extended
+// values, the values as written (a reader that does not decode RFC 2231
+// reads "utf-8”r%C3%A9sum%C3%A9.pdf"), whole and each continuation.
+// Percent-encoding leaves every dot in place and encodes what follows the
+// last one only where it is no token character, so such a form has no
+// extension the name did not have (Verify counts them as names of ours).
+func nameForms(name string) []string {
+	out := []string{name, strings.ToValidUTF8(name, "\uFFFD")}
+	ps := encodeParam("n", name)
+	if len(ps) == 1 && !strings.HasPrefix(ps[0], "n*") {
+		return out
+	}
+	whole := ""
+	for _, p := range ps {
+		v := p[strings.IndexByte(p, '=')+1:]
+		whole += v
+		out = append(out, v)
+	}
+	return append(out, whole)
+}
+
 func hexByte(b byte) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[b>>4], digits[b&15]})

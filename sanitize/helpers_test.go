@@ -159,3 +159,18 @@ func hashIn(m *unpack.Message, sum string) bool {
 	}
 	return false
 }
+
+// verifyOut runs Verify on a rewrite as the pipeline does (the output
+// unpacked again): "" when it may be delivered, else why not (the
+// pipeline then withholds the message).
+func verifyOut(t testing.TB, in *unpack.Message, v rules.Verdict, res Result, out []byte) string {
+	t.Helper()
+	if !res.Changed {
+		return ""
+	}
+	why, err := Verify(context.Background(), in, v, res, mustUnpack(t, out))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	return why
+}

@@ -444,6 +444,7 @@ func (nz *normalizer) replaced(w *bufio.Writer, p *unpack.Part, o *op, hb *heade
 		return err
 	}
 	rw.res.Replaced = append(rw.res.Replaced, p.Path)
+	rw.res.produced.content([]byte(text))
 	_, err = w.Write(qpEncode([]byte(text), rw.eol))
 	return err
 }
@@ -459,6 +460,11 @@ func (nz *normalizer) leaf(w *bufio.Writer, p *unpack.Part, o *op, hb *headerBuf
 	}
 	// Invalid UTF-8 in a name reads back as U+FFFD: written so at once.
 	name = strings.ToValidUTF8(name, "\uFFFD")
+	if name != "" {
+		for _, n := range nameForms(name) {
+			rw.res.produced.name(n)
+		}
+	}
 	typ := leafType(p)
 	if strings.HasPrefix(typ, "message/") {
 		// RFC 2046 sections 5.2.2 to 5.2.4: 7bit only, and readers parse
@@ -517,6 +523,7 @@ func (nz *normalizer) leaf(w *bufio.Writer, p *unpack.Part, o *op, hb *headerBuf
 	}
 	var src io.Reader
 	if content != nil {
+		rw.res.produced.content(content)
 		src = bytes.NewReader(content)
 	} else {
 		r, err := p.Open()

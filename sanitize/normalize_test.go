@@ -64,10 +64,23 @@ func leafContents(t testing.TB, m *unpack.Message) map[string]string {
 // unpack: the output parses without any structural problem, holds every
 // leaf content of the input under the same name, nothing else, and
 // normalizing it again gives the same bytes.
-func checkNormalized(t *testing.T, in []byte) {
-	out, m, _ := normalize(t, in, Options{})
+//
+// A rewrite that Verify rejects is not delivered (the pipeline withholds
+// the message): with strict, that fails the test (the messages of the
+// tests must be delivered), else it ends it (fuzzing: the fallback is
+// safe, and how often it happens is counted on the corpus).
+func checkNormalized(t *testing.T, in []byte, strict bool) {
+	out, m, res := normalize(t, in, Options{})
 	if limited(m) {
 		mustUnpack(t, out)
+		return
+	}
+	if why := verifyOut(t, m, rules.Verdict{}, res, out); why != "" {
+		if strict {
+			t.Errorf("rewrite not verified: %s\n%s", why, clipOut(out))
+		} else {
+			t.Logf("rewrite not verified: %s", why)
+		}
 		return
 	}
 	om := mustUnpack(t, out)
@@ -137,7 +150,7 @@ var trickMessages = map[string]string{
 
 func TestNormalizeProperty(t *testing.T) {
 	for name, msg := range trickMessages {
-		t.Run(name, func(t *testing.T) { checkNormalized(t, []byte(msg)) })
+		t.Run(name, func(t *testing.T) { checkNormalized(t, []byte(msg), true) })
 	}
 	files, _ := filepath.Glob("testdata/*.eml")
 	for _, f := range files {
@@ -145,7 +158,7 @@ func TestNormalizeProperty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Run(filepath.Base(f), func(t *testing.T) { checkNormalized(t, b) })
+		t.Run(filepath.Base(f), func(t *testing.T) { checkNormalized(t, b, true) })
 	}
 }
 
@@ -162,7 +175,7 @@ func FuzzNormalize(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) { checkNormalized(t, data) })
+	f.Fuzz(func(t *testing.T, data []byte) { checkNormalized(t, data, false) })
 }
 
 // TestNormalizeVerdict: a denied part is a text, a renamed one has its new

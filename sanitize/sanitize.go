@@ -88,6 +88,9 @@ type Result struct {
 	// Normalized: the message was written in canonical form
 	// (Options.Normalize).
 	Normalized bool `json:",omitempty"`
+
+	// produced: what the rewrite wrote of its own, for Verify.
+	produced produced
 }
 
 // maxHeader caps the raw header Rewrite reads into memory to rewrite it,
@@ -350,6 +353,13 @@ func Rewrite(ctx context.Context, w io.Writer, raw io.ReaderAt, size int64, m *u
 		return Result{}, err
 	}
 	rw := &rewriter{ctx: ctx, raw: raw, size: size, m: m, opt: opt, repl: repl, eol: eol, from: from, ix: pl.ix}
+	for _, o := range pl.ops {
+		if o.rename != "" {
+			for _, n := range nameForms(o.rename) {
+				rw.res.produced.name(n)
+			}
+		}
+	}
 	if opt.Normalize {
 		if from > 0 {
 			if err := rw.copy(w, 0, from); err != nil {
@@ -586,6 +596,7 @@ func (rw *rewriter) replaceWhole(w io.Writer, o *op, text string) (bool, error) 
 	hdr.WriteString("Content-Disposition: inline" + rw.eol)
 	hdr.WriteString(rw.eol)
 	hdr.Write(qpEncode([]byte(text), rw.eol))
+	rw.res.produced.content([]byte(text))
 	if _, err := w.Write(hdr.Bytes()); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}
@@ -755,18 +766,36 @@ func (rw *rewriter) typeName(field []byte) string {
 // either, and the part is not to be re-encoded.
 func (rw *rewriter) reencodedHeader(o *op, raw []byte) (hdr []byte, ok bool) {
 	hdr = rw.newHeader(o, raw, true, true)
-	if rw.readsReencoded(o, hdr) {
+	if rw.readsReencoded(o, raw, hdr) {
 		return hdr, true
 	}
 	o2 := *o
 	o2.freshType = true
 	hdr = rw.newHeader(&o2, raw, true, true)
-	return hdr, rw.readsReencoded(o, hdr)
+	return hdr, rw.readsReencoded(o, raw, hdr)
+}
+
+// headerProblems are the problems of every reading of a header read
+// alone, and of the part it heads.
+func headerProblems(ctx context.Context, p *unpack.Part, raw []byte) map[unpack.Problem]bool {
+	had := map[unpack.Problem]bool{}
+	for _, pr := range p.Problems {
+		had[pr] = true
+	}
+	if m, err := readAlone(ctx, raw); err == nil {
+		for _, r := range m.Parts {
+			for _, pr := range r.Problems {
+				had[pr] = true
+			}
+		}
+		m.Close()
+	}
+	return had
 }
 
 // readsReencoded reports whether hdr reads as the header of o.p
 // re-encoded (see reencodedHeader).
-func (rw *rewriter) readsReencoded(o *op, hdr []byte) bool {
+func (rw *rewriter) readsReencoded(o *op, raw, hdr []byte) bool {
 	p := o.p
 	m, err := readAlone(rw.ctx, hdr)
 	if err != nil {
@@ -780,17 +809,16 @@ func (rw *rewriter) readsReencoded(o *op, hdr []byte) bool {
 	if o.rename != "" {
 		name = o.rename
 	}
-	had := map[unpack.Problem]bool{}
-	for _, pr := range p.Problems {
-		had[pr] = true
+	r := m.Root
+	if r.DeclaredType != typ || r.Name != name || r.Charset != "utf-8" || r.Encoding != "quoted-printable" {
+		return false
 	}
-	// Every reading of the header: a field hidden behind a lone CR is
-	// one more field for Python and munpack (an empty Content-Type ahead
-	// of the one we add: found by FuzzRewrite, 2a3a8c09942a83bb).
+	// Every reading of the header, each problem one the header had in
+	// some reading: a field hidden behind a lone CR is one more field for
+	// Python and munpack (an empty Content-Type ahead of the one we add:
+	// found by FuzzRewrite, 2a3a8c09942a83bb).
+	had := headerProblems(rw.ctx, p, raw)
 	for _, r := range m.Parts {
-		if r.DeclaredType != typ || r.Name != name || r.Charset != "utf-8" || r.Encoding != "quoted-printable" {
-			return false
-		}
 		for _, pr := range r.Problems {
 			if isStructural(pr.Kind) && !had[pr] {
 				return false
@@ -814,7 +842,7 @@ func (rw *rewriter) checkRenames(pl *plan) error {
 		if err != nil {
 			return err
 		}
-		if ok && renamedTo(rw.ctx, rw.newHeader(o, raw, false, false), o.rename, o.p) {
+		if ok && renamedTo(rw.ctx, raw, rw.newHeader(o, raw, false, false), o.rename, o.p) {
 			continue
 		}
 		if err := rw.ctx.Err(); err != nil {
@@ -861,7 +889,7 @@ func readAlone(ctx context.Context, hdr []byte) (*unpack.Message, error) {
 
 // renamedTo checks a rewritten header with unpack itself: the part it
 // heads must be named name.
-func renamedTo(ctx context.Context, hdr []byte, name string, orig *unpack.Part) bool {
+func renamedTo(ctx context.Context, raw, hdr []byte, name string, orig *unpack.Part) bool {
 	m, err := readAlone(ctx, hdr)
 	if err != nil {
 		return false
@@ -872,9 +900,15 @@ func renamedTo(ctx context.Context, hdr []byte, name string, orig *unpack.Part) 
 	// malformed parameter: found by FuzzRewrite).
 	// Every reading of it (a field hidden behind a lone CR: see
 	// readsReencoded).
+	had := headerProblems(ctx, orig, raw)
 	for _, r := range m.Parts {
-		if r.Name != name || !noNewMalformed(orig, r) {
+		if r.Name != name {
 			return false
+		}
+		for _, pr := range r.Problems {
+			if pr.Kind == unpack.KindMalformed && !had[pr] {
+				return false
+			}
 		}
 	}
 	return true
@@ -1034,6 +1068,7 @@ func (rw *rewriter) disarm(w io.Writer, o *op) (bool, error) {
 	if _, err := w.Write(hdr); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}
+	rw.res.produced.content(disarmed)
 	if _, err := w.Write(qpEncode(disarmed, rw.eol)); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}

@@ -223,6 +223,7 @@ func (rw *rewriter) sign(w io.Writer, o *op) (bool, error) {
 	if _, err := w.Write(hdr); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}
+	rw.res.produced.content(o.sig)
 	if _, err := w.Write(qpEncode(o.sig, rw.eol)); err != nil {
 		return false, fmt.Errorf("writing message: %w", err)
 	}
