@@ -960,21 +960,6 @@ func (rw *rewriter) troubled(o *op, raw []byte) bool {
 	return false
 }
 
-// noNewMalformed reports whether every malformed problem of after was
-// already a problem of before.
-func noNewMalformed(before, after *unpack.Part) bool {
-	had := map[string]bool{}
-	for _, pr := range before.Problems {
-		had[pr.Detail] = true
-	}
-	for _, pr := range after.Problems {
-		if pr.Kind == unpack.KindMalformed && !had[pr.Detail] {
-			return false
-		}
-	}
-	return true
-}
-
 // disarm disarms the HTML body of o.p; when the disarmer changed nothing
 // or gave up, the part is copied as it was (with only its header
 // rewritten when a rename or subject tag asks for it).
