@@ -396,7 +396,18 @@ one file name and base64 for every part, the message's own line breaks,
 and every content that any reading of the message gave; the header
 .Ql X-Scandeliver-Normalized
 says so.
-It protects readers that split or decode the original otherwise.`},
+It protects readers that split or decode the original otherwise.
+Every message delivered rewritten (canonical form, a part replaced or
+renamed, HTML disarmed, a signature added) is unpacked again, with every
+reading, before it is delivered: each content and each file name any
+reading of the rewrite gives must be one the message had and the verdict
+kept, or one the rewrite made itself (a replacement text, disarmed HTML,
+a new name).
+A rewrite that fails is not delivered: the message is withheld as
+unscannable (quarantined, a notice delivered in its place; the log line
+has
+.Ql unverified= ) .
+A message delivered as it came is not unpacked again.`},
 		},
 	},
 	{

@@ -42,7 +42,9 @@ be judged is withheld with a notice, HTML is disarmed, the postmaster is
 told. Where mail readers could read the message differently, every
 reading is scanned: a finding in such ambiguous structure withholds the
 whole message, and a clean one is delivered rewritten in one canonical
-form ([policy] normalize, header X-Scandeliver-Normalized).
+form ([policy] normalize, header X-Scandeliver-Normalized). A rewritten
+message is unpacked again before delivery, and withheld when a reading
+of it gives a content or a file name that was not judged.
 
 check-config builds every engine, destination and template as a delivery
 would; each error is printed as FILE:LINE: key "KEY" and exits 1; else
