@@ -56,7 +56,7 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 		if err != nil {
 			return err
 		}
-		if !asIs {
+		if !asIs && p.watch.inner.maybe(p.Size) {
 			if err := u.innerEntity(p); err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 	// An archive behind bytes in front of it (a self-extractor's stub,
 	// or junk) is opened where unzip, 7-Zip and unrar find it.
 	if ra, size := p.readerAt(); size > 0 {
-		format, off, err := archive.Locate(ra, size)
+		format, off, err := archive.LocateWatched(ra, size, &p.watch.arc)
 		if err != nil {
 			p.unscannable(KindLimit, "%s", clip(err.Error()))
 			return nil
@@ -496,6 +496,81 @@ func (u *unpacker) innerEntity(p *Part) error {
 		return nil
 	}
 	return u.decodeTree(child)
+}
+
+// innerWatch sees a content as it is stored (the sink's contentWatch)
+// and notes whether a line that starts within its first innerMax bytes
+// could be one that innerHeaderAt finds: "Content-", "content-" or
+// "CONTENT-" at the start of the content or after a "\n". It looks for
+// the "-" (one search, where innerHeaderAt makes two).
+type innerWatch struct {
+	n    int64   // bytes seen
+	tail [8]byte // the last bytes seen, for a field name across two writes
+	nt   int     // bytes in tail
+	seen bool
+	skip bool // sees nothing: maybe is always true
+}
+
+// Write notes the next bytes of the content.
+func (w *innerWatch) Write(b []byte) {
+	if w.skip {
+		return
+	}
+	base := w.n
+	w.n += int64(len(b))
+	// The "-" of a name whose "C" is within innerMax.
+	lim := min(int64(len(b)), innerMax+7-base)
+	if w.seen || lim <= 0 {
+		return
+	}
+	for i := 0; i < int(lim); {
+		k := bytes.IndexByte(b[i:lim], '-')
+		if k < 0 {
+			break
+		}
+		i += k + 1
+		if w.nameBefore(b, i-1, base) {
+			w.seen = true
+			return
+		}
+	}
+	if len(b) >= len(w.tail) {
+		w.nt = copy(w.tail[:], b[len(b)-len(w.tail):])
+	} else {
+		keep := min(w.nt, len(w.tail)-len(b))
+		copy(w.tail[:], w.tail[w.nt-keep:w.nt])
+		w.nt = keep + copy(w.tail[keep:], b)
+	}
+}
+
+// nameBefore reports whether the "-" at b[k] (content offset base+k)
+// ends "Content", "content" or "CONTENT" at a line start; the bytes
+// before b are w.tail's.
+func (w *innerWatch) nameBefore(b []byte, k int, base int64) bool {
+	c := base + int64(k) - 7 // content offset of the "C"
+	if c < 0 {
+		return false
+	}
+	at := func(j int) byte { // b[j], or the tail's byte for j < 0
+		if j >= 0 {
+			return b[j]
+		}
+		return w.tail[w.nt+j]
+	}
+	var name [7]byte
+	for j := range name {
+		name[j] = at(k - 7 + j)
+	}
+	if (name[0] != 'C' && name[0] != 'c') || (string(name[1:]) != "ontent" && string(name[1:]) != "ONTENT") {
+		return false
+	}
+	return c == 0 || at(k-8) == '\n'
+}
+
+// maybe reports whether innerEntity must read a content of size bytes:
+// the watch did not see all of it, or saw a line it could find.
+func (w *innerWatch) maybe(size int64) bool {
+	return w.n != size || w.seen
 }
 
 // innerHeaderAt is the offset of the first line of b that starts a MIME

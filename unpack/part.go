@@ -160,6 +160,9 @@ type Part struct {
 	pending     []Readers // readers whose alternative reading is built once the entity is walked
 	bounds      [][]byte  // enclosing boundaries, for base64 bodies
 	head        []byte    // first bytes of the decoded content, until expand
+	// what the sink saw in the content as it was stored, so that expand
+	// reads it again only where a search could find something
+	watch contentWatch
 }
 
 // contentRef locates a part's decoded content.

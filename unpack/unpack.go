@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/scandeliver/scandeliver/unpack/archive"
 	"hash"
 	"io"
 	"os"
@@ -343,6 +344,25 @@ type sink struct {
 	f     *os.File
 	fOff  int64
 	err   error
+	watch contentWatch
+}
+
+// contentWatch is what the sink notes in a content as it stores it, for
+// the searches that expand makes in every leaf: an archive signature past
+// offset 0 (archive.Locate) and a MIME field at a line start (innerEntity).
+// Where it saw none, expand does not read the content again to search it
+// (issue 11: a well-formed message costs what it cost before the
+// readings; a 1 MB read buffer and a search over the first 4 MB of every
+// large attachment were most of what they added).
+type contentWatch struct {
+	arc   archive.Watch
+	inner innerWatch
+}
+
+// see notes the next stored bytes of the content.
+func (w *contentWatch) see(b []byte) {
+	w.arc.Write(b)
+	w.inner.Write(b)
 }
 
 // newSink starts the content of p; limit < 0 means only the total budget
@@ -356,6 +376,8 @@ func (u *unpacker) newSink(p *Part, limit int64) *sink {
 		limit = 0
 	}
 	s := &sink{u: u, p: p, limit: limit}
+	// Only a MIME leaf's content is searched for MIME fields (expand).
+	s.watch.inner.skip = p.inner || (p.Origin != OriginMIME && p.Origin != OriginRFC822)
 	if !u.noHash || p.Readers != AllReaders {
 		// The parts some readers read otherwise are hashed anyway: a
 		// content two readings share is scanned once (by its hash).
@@ -394,11 +416,14 @@ func (s *sink) Write(b []byte) (int, error) {
 			if err := s.writeFile(s.mem); err != nil {
 				return 0, err
 			}
+			s.watch.see(s.mem)
 			s.mem = nil
 		}
 		if err := s.writeFile(b); err != nil {
 			return 0, err
 		}
+		// Content in memory is watched once, whole, by finish.
+		s.watch.see(b)
 	}
 	s.n += int64(len(b))
 	if full {
@@ -427,6 +452,10 @@ func (s *sink) finish() {
 	st := s.u.st
 	s.u.total += s.n
 	p.Size = s.n
+	if s.f == nil {
+		s.watch.see(s.mem)
+	}
+	p.watch = s.watch
 	if s.h != nil {
 		p.SHA256 = hex.EncodeToString(s.h.Sum(nil))
 	}
