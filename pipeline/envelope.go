@@ -38,14 +38,30 @@ const maxHeaderScan = 256 << 10
 // envelope, not the message: it is skipped, like procmail and dovecot-lda
 // do, and its sender used when no other is known.
 func scanHeader(r io.ReaderAt, size int64) headerInfo {
-	n := size
-	if n > maxHeaderScan {
-		n = maxHeaderScan
+	n := min(size, maxHeaderScan)
+	// Most headers end within their first few KiB: those are read
+	// first, and the rest up to maxHeaderScan only for a header that
+	// goes on past them. The answer is the same: parseHeader reads no
+	// further than the empty line. (A message over 256 KiB had two such
+	// buffers allocated and read per delivery, enough to start the
+	// garbage collector.)
+	if first := int64(16 << 10); n > first {
+		buf := make([]byte, first)
+		if m, _ := r.ReadAt(buf, 0); m == len(buf) {
+			if hi, ended := parseHeader(buf); ended {
+				return hi
+			}
+		}
 	}
 	buf := make([]byte, n)
 	m, _ := r.ReadAt(buf, 0)
-	buf = buf[:m]
-	var hi headerInfo
+	hi, _ := parseHeader(buf[:m])
+	return hi
+}
+
+// parseHeader is scanHeader on the bytes read; ended reports that it
+// found the empty line that ends the header.
+func parseHeader(buf []byte) (hi headerInfo, ended bool) {
 	if bytes.HasPrefix(buf, []byte("From ")) {
 		// The line runs to its newline, or to the end of what was read
 		// (a message that is only "From ...": issue 12.4, it panicked).
@@ -74,6 +90,7 @@ func scanHeader(r io.ReaderAt, size int64) headerInfo {
 		}
 		line = bytes.TrimRight(line, "\r")
 		if len(line) == 0 {
+			ended = true
 			break // end of header
 		}
 		if line[0] == ' ' || line[0] == '\t' {
@@ -115,7 +132,7 @@ func scanHeader(r io.ReaderAt, size int64) headerInfo {
 	if hi.messageID == "\x00" {
 		hi.messageID = ""
 	}
-	return hi
+	return hi, ended
 }
 
 // prefixFields builds the header fields prepended to the message:

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -119,5 +120,30 @@ func TestFilterHeader(t *testing.T) {
 			}
 			checkFilter(t, []byte(c.msg))
 		})
+	}
+}
+
+// TestScanHeaderFirstRead checks that reading the first 16 KiB of the
+// header first gives what reading up to maxHeaderScan at once gives, on
+// headers that end before, at and after 16 KiB, with a From_ line and a
+// folded Message-ID around the boundary, and without an empty line.
+func TestScanHeaderFirstRead(t *testing.T) {
+	pad := func(n int) string { return "X-Pad: " + strings.Repeat("a", n) + "\n" }
+	body := strings.Repeat("body line\n", 5000)
+	var msgs []string
+	for _, n := range []int{100, 16<<10 - 40, 16<<10 - 20, 16<<10 - 8, 16 << 10, 16<<10 + 10, 300 << 10} {
+		msgs = append(msgs,
+			"From a@b Thu Jan  1 00:00:00 1970\nReturn-Path: <x@y>\n"+pad(n)+"Message-ID: <m@x>\n\n"+body,
+			"Return-Path: <x@y>\r\n"+pad(n)+"Message-ID:\r\n <folded@x>\r\n\r\n"+body,
+			"Delivered-To: u@x\n"+pad(n)+"Message-ID:\n <folded@x>\n"+body, // no empty line
+			"From "+strings.Repeat("s", n)+" Thu\n"+"Message-ID: <m@x>\n\n"+body,
+		)
+	}
+	for _, m := range msgs {
+		got := scanHeader(strings.NewReader(m), int64(len(m)))
+		want, _ := parseHeader([]byte(m[:min(len(m), maxHeaderScan)]))
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("message of %d bytes: scanHeader %+v, want %+v", len(m), got, want)
+		}
 	}
 }
