@@ -58,6 +58,13 @@
 // names that readers take differently (name against filename, first or
 // last of repeated parameters, RFC 2231 against plain, encoded words or
 // not) are all kept (Part.Names): a name rule must match any of them.
+// Where a reader finds MIME structure inside a part's content (ripmime
+// reads MIME fields in any decoded content; munpack reads the parts or
+// the entity it finds by their delimiter or field lines in the text body
+// of a message, also one declared text/plain), that reading is a child
+// of the part, of origin "inner", for that reader only. A boundary
+// parameter on a type that is not multipart makes ripmime read the
+// entity as a multipart: an alternative for ripmime.
 // Message.Parts lists every reading's parts, so every distinct content
 // and name reaches the engines and the rules. Each point of disagreement
 // is also a problem of kind "ambiguous" on the part, for people; the

@@ -62,6 +62,11 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 			}
 		}
 	}
+	if adepth == 0 && munpackText(p) {
+		if err := u.munpackBody(p); err != nil {
+			return err
+		}
+	}
 	if bytes.HasPrefix(head, tnefSignature) {
 		return u.openTNEF(p, adepth, ch)
 	}

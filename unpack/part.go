@@ -20,7 +20,7 @@ const (
 	OriginTNEF       Origin = "tnef"       // an attachment inside application/ms-tnef (winmail.dat)
 	OriginArchive    Origin = "archive"    // a member of an archive (zip, tar, 7z, rar...)
 	OriginCompressed Origin = "compressed" // the content of a compressed stream (gzip, xz...)
-	OriginInner      Origin = "inner"      // an entity ripmime finds by its MIME fields inside a part's decoded content
+	OriginInner      Origin = "inner"      // an entity ripmime finds by its MIME fields inside a part's decoded content, or parts munpack finds in a message's text body
 )
 
 // Problem kinds. Policy may treat any "ambiguous", "limit" or "encrypted"
@@ -157,6 +157,7 @@ type Part struct {
 	decoded     bool      // an alternative content, decoded already
 	nalt        int       // alternatives numbered so far
 	inner       bool      // under an entity found in decoded content (innerEntity)
+	munpackMsg  bool      // an entity munpack reads as a message in a text body (munpackBody)
 	pending     []Readers // readers whose alternative reading is built once the entity is walked
 	bounds      [][]byte  // enclosing boundaries, for base64 bodies
 	head        []byte    // first bytes of the decoded content, until expand

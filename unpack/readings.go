@@ -80,6 +80,11 @@ type dialect struct {
 	// lenientHeader: a header line without a colon, or a field name
 	// followed by white space, does not end the header (ripmime, munpack).
 	lenientHeader bool
+	// anyBoundary: a boundary parameter makes an entity of any type a
+	// multipart (ripmime: MIMEH_parse_contenttype pushes the boundary
+	// of every Content-Type field onto its boundary stack, whatever the
+	// type, and MIME_unpack_stage2 then reads the body as parts).
+	anyBoundary bool
 }
 
 // Parameter value quoting.
@@ -117,7 +122,8 @@ var dialects = [...]dialect{
 	{plain2231: true, comments: true, ewType: true, cte: cteExact, b64: b64StopPad, crLines: true}, // py-default
 	{plain2231: true, quote: quoteRaw, cte: cteExact, b64: b64StopPad, crLines: true},              // py-compat32
 	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true, ewType: true, quote: quoteBare,
-		ripParams: true, ripDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true, blankHeader: true}, // ripmime
+		ripParams: true, ripDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true, blankHeader: true,
+		anyBoundary: true}, // ripmime
 	{fieldLast: true, ctMultipart: true, comments: true, boundaryWS: true,
 		prefixDelim: true, innerFirst: true, cte: cteFirstWord, b64: b64StopEq, crLines: true, dashStart: true, nameComments: true, blankHeader: true}, // munpack
 }
@@ -448,6 +454,13 @@ func readingOf(d *dialect, ct, cte []*field, defType string) reading {
 			if !d.boundaryWS {
 				r.boundary = strings.TrimRight(r.boundary, " \t")
 			}
+		} else if d.anyBoundary {
+			// QUIRK: ripmime splits a text/plain or
+			// application/octet-stream body at the delimiter lines
+			// of its boundary parameter.
+			if b, ok := paramValue(d, ps, "boundary"); ok {
+				r.typ, r.boundary, r.hasBoundary = "multipart/mixed", b, true
+			}
 		}
 	}
 	if len(cte) > 0 {
@@ -614,6 +627,9 @@ func plainFields(ct, cte, cd []*field) bool {
 			}
 		}
 	}
+	if len(ct) == 1 && strayBoundary(ct[0].value) {
+		return false // read as a multipart by ripmime (dialect.anyBoundary)
+	}
 	if len(cte) == 1 {
 		v := strings.ToLower(cte[0].value)
 		if cte[0].trailWS || !knownEncoding(v) || v != strings.TrimSpace(v) {
@@ -636,6 +652,26 @@ func singleQuoted(s string) bool {
 			return true
 		}
 	}
+}
+
+// strayBoundary reports whether a Content-Type value that is not a
+// multipart type may carry a boundary parameter (any "boundary" in it,
+// any case): cheap, and false for the fields of well-formed leaves.
+func strayBoundary(v string) bool {
+	if len(v) >= 10 && strings.EqualFold(v[:10], "multipart/") {
+		return false
+	}
+	for i := strings.IndexAny(v, "bB"); i >= 0 && i+8 <= len(v); {
+		if strings.EqualFold(v[i:i+8], "boundary") {
+			return true
+		}
+		j := strings.IndexAny(v[i+1:], "bB")
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // cleanQuotes reports whether every quoted string in s is closed, holds

@@ -78,6 +78,10 @@ m["cte-uuencode-in-text"] = H + "Content-Type: text/plain\r\n\r\nhello\r\nbegin 
 m["cte-uuencode-uppercase"] = m["cte-uuencode-in-text"].replace("begin 644\tx.exe", "BEGIN 644 x.exe")
 inner = ("Some text.\r\nContent-Type: application/octet-stream; name=x.exe\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n").encode()
 m["body-inner-entity"] = mixed([TEXT, "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(inner).decode() + "\r\n"])
+# a single body that holds parts
+m["boundary-param-on-leaf"] = H + "Content-Type: application/octet-stream; boundary=BB\r\nContent-Transfer-Encoding: base64\r\n\r\n--BB\r\n" + EXE + "--BB--\r\n"
+m["body-parts-in-text"] = H + "Content-Type: text/plain\r\n\r\nhello\r\n\r\n--BB\r\n" + EXE + "--BB--\r\n"
+m["body-content-line-in-text"] = H + "Content-Type: text/plain\r\n\r\nhello\r\n" + EXE
 # line ends
 m["eol-bare-cr-body"] = H + "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\nhi\r--BB\r" + EXE.replace("\r\n", "\r") + "--BB--\r\n--BB--\r\n"
 m["eol-no-blank-line"] = H + "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: application/octet-stream; name=x.exe\r\nContent-Transfer-Encoding: base64\r\n" + B + "\r\n--BB--\r\n"
