@@ -458,8 +458,14 @@ func readingOf(d *dialect, ct, cte []*field, defType string) reading {
 			// QUIRK: ripmime splits a text/plain or
 			// application/octet-stream body at the delimiter lines
 			// of its boundary parameter.
-			if b, ok := paramValue(d, ps, "boundary"); ok {
+			b, ok := paramValue(d, ps, "boundary")
+			if d.ripParams {
+				b, r.extra, ok = ripReading(d, f)
+			}
+			if ok {
 				r.typ, r.boundary, r.hasBoundary = "multipart/mixed", b, true
+			} else {
+				r.extra = ""
 			}
 		}
 	}
