@@ -2,7 +2,6 @@ package sanitize
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -34,14 +33,6 @@ func TestVerifyRejects(t *testing.T) {
 	if why := verifyBytes(t, in, rules.Verdict{}, Result{}, in); why != "" {
 		t.Errorf("the input itself: %s", why)
 	}
-	old, err := os.ReadFile("testdata/verify/c056dfc0aba61348.eml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldOut, err := os.ReadFile("testdata/verify/c056dfc0aba61348.out.eml")
-	if err != nil {
-		t.Fatal(err)
-	}
 	deny := rules.Verdict{Status: rules.StatusBlocked, Parts: []rules.Decision{{Part: "1.2", Name: "a.bin", Action: rules.Deny}}}
 	for _, c := range []struct {
 		name    string
@@ -54,10 +45,10 @@ func TestVerifyRejects(t *testing.T) {
 		{"a denied part kept", verifyIn, verifyIn, deny, "name"},
 		{"a denied content kept", verifyIn, strings.Replace(verifyIn, "; name=\"a.bin\"", "", 1), deny, "not scanned"},
 		{"a boundary lost", verifyIn, strings.Replace(verifyIn, "--b\nContent-Type: text/html", "--c\nContent-Type: text/html", 1), rules.Verdict{}, "not scanned"},
-		// The canonical rewrite of FuzzNormalize/c056dfc0aba61348 before
-		// its fix: ripmime's inner reading written as a part of its own,
-		// read one level deeper.
-		{"c056dfc0aba61348", string(old), string(oldOut), rules.Verdict{}, "not scanned"},
+		// (The canonical rewrite of FuzzNormalize/c056dfc0aba61348
+		// before its fix was one more case: the content it gave ripmime
+		// one level deeper is now read in the input too, by munpack's
+		// reading of the message's text body, so Verify accepts it.)
 	} {
 		why := verifyBytes(t, []byte(c.in), c.v, Result{Changed: true}, []byte(c.out))
 		if !strings.Contains(why, c.want) {
