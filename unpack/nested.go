@@ -359,9 +359,20 @@ func (u *unpacker) openTNEF(p *Part, adepth int, ch *chain) error {
 // it holds; the canonical rewrite, which writes the default out, gave
 // unpack that reading of corpus mimekit/yenc/simple.msg, never scanned
 // in the message as received).
+//
+// So is an invalid type (read as text/plain, see the MIME walk), and a
+// multipart leaf (no boundary, or one never found: read as text).
 func declaredPlain(p *Part) bool {
-	return p.DeclaredType == "text/plain" ||
-		(p.DeclaredType == "" && (p.Origin == OriginMIME || p.Origin == OriginRFC822))
+	t := p.DeclaredType
+	if t == "text/plain" {
+		return true
+	}
+	if p.Origin != OriginMIME && p.Origin != OriginRFC822 {
+		return false
+	}
+	i := strings.IndexByte(t, '/')
+	return t == "" || i <= 0 || i == len(t)-1 || strings.ContainsAny(t, " \t\"") ||
+		(strings.HasPrefix(t, "multipart/") && !p.Container)
 }
 
 // openBlocks makes parts of the uuencoded, yEnc and BinHex blocks of a
