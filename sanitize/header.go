@@ -199,7 +199,10 @@ func encodeParam(attr, val string) []string {
 	token := val != ""
 	for i := 0; i < len(val); i++ {
 		c := val[i]
-		if c < 0x20 || c >= 0x7f {
+		// A quote or backslash would need a quoted-pair, which some
+		// readers keep as it is: a name `a.bat"` read as `a.bat\` (found
+		// by sanitize.Verify while fuzzing). Extended values have none.
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
 			plain = false
 		}
 		if !tokenChar(c) {

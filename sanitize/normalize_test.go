@@ -145,7 +145,11 @@ var trickMessages = map[string]string{
 		"RnJvbTogYkBleGFtcGxlLm9yZwpTdWJqZWN0OiBpbm5lcgpDb250ZW50LVR5cGU6IHRleHQvcGxhaW47IG5hbWU9ImkudHh0IgoKaW5uZXIgYm9keQo=\n--e--\n",
 	"rfc2231 name":        "From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=r\n\n--r\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename*=utf-8''%E2%82%AC%20report.pdf; filename=\"other.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--r--\n",
 	"qp with = before cr": "From: a@example.org\nMIME-Version: 1.0\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\nsoft=\r\nbreak and =3D sign\n",
-	"dashes in text":      "From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"d\"\n\n--d\nContent-Type: text/plain\n\n--d\n--=_scandeliver_000001_=\nFrom the start\n--d--\n",
+	// A quoted-pair in a name we write is read as it is by some reader
+	// ("lrun.bat\\"): names with a quote or backslash are written as RFC
+	// 2231 extended values (found by sanitize.Verify while fuzzing).
+	"quote in a name": "From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"q\"\n\n--q\nContent-Type: text/plain\n\nsee\n--q\nContent-Type: text/plain\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=lrun.bat\"\n\nx\n--q--\n",
+	"dashes in text":  "From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"d\"\n\n--d\nContent-Type: text/plain\n\n--d\n--=_scandeliver_000001_=\nFrom the start\n--d--\n",
 }
 
 func TestNormalizeProperty(t *testing.T) {
