@@ -65,6 +65,9 @@ type dialect struct {
 	// qpCR: in quoted-printable, "=" before a lone CR is a soft line
 	// break (ripmime).
 	qpCR bool
+	// uuLoose: a body of Content-Transfer-Encoding uuencode starts at any
+	// "begin" line (ripmime: uuBeginLoose).
+	uuLoose bool
 	// crLines: a lone CR ends a line (Python's feedparser, NLCRE; munpack
 	// in headers).
 	crLines bool
@@ -122,7 +125,7 @@ var dialects = [...]dialect{
 	{plain2231: true, comments: true, ewType: true, cte: cteExact, b64: b64StopPad, crLines: true}, // py-default
 	{plain2231: true, quote: quoteRaw, cte: cteExact, b64: b64StopPad, crLines: true},              // py-compat32
 	{fieldLast: true, ctMultipart: true, paramLast: true, comments: true, boundaryWS: true, ewType: true, quote: quoteBare,
-		ripParams: true, ripDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, lenientHeader: true, nameComments: true, blankHeader: true,
+		ripParams: true, ripDelim: true, innerFirst: true, cte: cteSubstr, b64: b64StopEq, qpCR: true, uuLoose: true, lenientHeader: true, nameComments: true, blankHeader: true,
 		anyBoundary: true}, // ripmime
 	{fieldLast: true, ctMultipart: true, comments: true, boundaryWS: true,
 		prefixDelim: true, innerFirst: true, cte: cteFirstWord, b64: b64StopEq, crLines: true, dashStart: true, nameComments: true, blankHeader: true}, // munpack
@@ -935,7 +938,7 @@ func sameAs(p, a *Part) {
 // (dialect.qpCR, crLines). Each distinct content becomes an alternative
 // leaf for the readers that decode it so; p keeps the readers that decode
 // it as unpack did.
-func (u *unpacker) decodeVariants(p *Part, b64 *base64Writer, qp *qpWriter) error {
+func (u *unpacker) decodeVariants(p *Part, b64 *base64Writer, qp *qpWriter, uuLoose bool) error {
 	type variant struct {
 		mode int
 		g    Readers
@@ -960,6 +963,12 @@ func (u *unpacker) decodeVariants(p *Part, b64 *base64Writer, qp *qpWriter) erro
 	case qp != nil && qp.loneCR > 0:
 		p.Readers.each(func(x Readers) {
 			if d := dialectOf(x); d.qpCR || d.crLines {
+				add(1, x)
+			}
+		})
+	case uuLoose:
+		p.Readers.each(func(x Readers) {
+			if dialectOf(x).uuLoose {
 				add(1, x)
 			}
 		})
@@ -988,9 +997,12 @@ func (u *unpacker) decodeVariants(p *Part, b64 *base64Writer, qp *qpWriter) erro
 		}
 		body := io.NewSectionReader(p.src, p.bs, p.end-p.bs)
 		var err error
-		if b64 != nil {
+		switch {
+		case uuLoose:
+			_, err = uuDecodeBody(body, s, a, true)
+		case b64 != nil:
 			err = decodeBase64Mode(v.mode, body, s)
-		} else {
+		default:
 			q := &qpWriter{w: s}
 			_, err = u.copy(&crlfWriter{w: q}, body)
 			if err == nil {

@@ -68,6 +68,7 @@ func TestRipmimeCTE(t *testing.T) {
 		"base64 (not) 7bit":        "base64",
 		"8bit (base64)":            "",
 		"x-uue":                    "x-uuencode",
+		"x-unknown":                "x-uuencode",
 	} {
 		if got := decFor(d, &field{value: v, lead: true}); got != want {
 			t.Errorf("%q: %q, want %q", v, got, want)

@@ -231,6 +231,7 @@ func (u *unpacker) decodeOne(p *Part) error {
 	var err error
 	var b64 *base64Writer
 	var qp *qpWriter
+	uuLoose := false
 	switch p.dec {
 	case "":
 		if !knownEncoding(p.Encoding) {
@@ -269,8 +270,9 @@ func (u *unpacker) decodeOne(p *Part) error {
 		}
 	case "x-uuencode":
 		// QUIRK: not an RFC 2045 encoding, but Thunderbird and Outlook
-		// Express decode it.
-		err = uuDecodeBody(body, s, p)
+		// Express decode it; ripmime from any begin line
+		// (dialect.uuLoose: a variant when that differs).
+		uuLoose, err = uuDecodeBody(body, s, p, false)
 	}
 	if err != nil && !errors.Is(err, errSinkFull) {
 		if u.ioErr == nil && s.err == nil {
@@ -282,7 +284,7 @@ func (u *unpacker) decodeOne(p *Part) error {
 	if u.ioErr != nil {
 		return u.ioErr
 	}
-	if err := u.decodeVariants(p, b64, qp); err != nil {
+	if err := u.decodeVariants(p, b64, qp, uuLoose); err != nil {
 		return err
 	}
 	if p.embedded {

@@ -29,7 +29,11 @@ const maxBlockLine = 64 << 10
 // scanBlocks finds uuencoded and yEnc blocks in text and decodes each
 // into the writer sink.begin returns. It returns the first error of the
 // sink (a write error on the temporary file), or a read error of r.
-func scanBlocks(r io.Reader, sink blockSink) error {
+func scanBlocks(r io.Reader, sink blockSink) error { return scanBlocksBegin(r, sink, uuBegin) }
+
+// scanBlocksBegin is scanBlocks with begin recognising the first line of
+// a uuencoded block.
+func scanBlocksBegin(r io.Reader, sink blockSink, begin func([]byte) (string, bool)) error {
 	br := bufio.NewReaderSize(r, maxBlockLine)
 	var (
 		inBlock Origin
@@ -65,7 +69,7 @@ func scanBlocks(r io.Reader, sink blockSink) error {
 		t := bytes.TrimRight(line, "\r\n")
 		switch inBlock {
 		case "":
-			if name, ok := uuBegin(t); ok {
+			if name, ok := begin(t); ok {
 				inBlock, w, probs, uuEnded = OriginUUEncode, sink.begin(OriginUUEncode, name), nil, false
 			} else if bytes.HasPrefix(t, []byte("=ybegin ")) {
 				name, size := yBegin(t)
@@ -172,6 +176,21 @@ func uuBegin(t []byte) (string, bool) {
 	return string(name), true
 }
 
+// uuBeginLoose recognises the begin line of a part whose
+// Content-Transfer-Encoding ripmime reads as uuencode
+// (UUENCODE_decode_uu): "begin" in any case followed by white space (not
+// a colon), whatever comes after ("begin report.pdf", no mode; the name
+// is the part's own).
+func uuBeginLoose(t []byte) (string, bool) {
+	if len(t) < 5 || !bytes.EqualFold(t[:5], []byte("begin")) {
+		return "", false
+	}
+	if len(t) > 5 && t[5] != ' ' && t[5] != '\t' && t[5] != '\v' && t[5] != '\f' {
+		return "", false
+	}
+	return string(bytes.TrimSpace(t[5:])), true
+}
+
 // uuDecodeLine appends the bytes of one uuencoded line to dst. The first
 // character gives the count; each group of four characters gives three
 // bytes (a backtick stands for a space, value 0). bad reports a line too
@@ -244,10 +263,24 @@ func yDecodeLine(dst, t []byte) []byte {
 }
 
 // uuDecodeBody decodes a body with Content-Transfer-Encoding x-uuencode
-// into w: the data of its first block.
-func uuDecodeBody(r io.Reader, w io.Writer, p *Part) error {
+// into w: the data of its first block, which starts at a begin line
+// uuBegin recognises, or with loose any line uuBeginLoose does. looser
+// reports (without loose) a line uuBeginLoose takes and uuBegin does not
+// before the first block: a reader that starts at any begin line
+// (dialect.uuLoose) decodes otherwise.
+func uuDecodeBody(r io.Reader, w io.Writer, p *Part, loose bool) (looser bool, err error) {
 	c := &firstBlock{w: w}
-	err := scanBlocks(r, c)
+	begin := func(t []byte) (string, bool) {
+		name, ok := uuBegin(t)
+		if !ok && !c.found && !looser {
+			_, looser = uuBeginLoose(t)
+		}
+		return name, ok
+	}
+	if loose {
+		begin = uuBeginLoose
+	}
+	err = scanBlocksBegin(r, c, begin)
 	if !c.found {
 		p.addProblem(KindEncoding, "x-uuencode body without a begin line")
 	}
@@ -255,9 +288,9 @@ func uuDecodeBody(r io.Reader, w io.Writer, p *Part) error {
 		p.addProblem(KindEncoding, "uuencode: %s", pr)
 	}
 	if c.err != nil {
-		return c.err
+		return looser, c.err
 	}
-	return err
+	return looser, err
 }
 
 // firstBlock is a blockSink that takes the first block only.

@@ -75,6 +75,7 @@ m["cte-uuencode-in-text"] = H + "Content-Type: text/plain\r\n\r\nhello\r\nbegin 
         "".join(chr(32 + ((v >> s) & 63) or 96) for s in (18, 12, 6, 0))
         for v in [int.from_bytes((P[i:i + 45][j:j + 3] + b"\0\0")[:3], "big") for j in range(0, len(P[i:i + 45]), 3)]
     ) + "\r\n" for i in range(0, len(P), 45)) + "`\r\nend\r\n"
+m["cte-uuencode-loose-begin"] = mixed([TEXT, "Content-Type: application/octet-stream; name=x.exe\r\nContent-Transfer-Encoding: uue\r\n\r\n" + m["cte-uuencode-in-text"].split("begin 644\tx.exe\r\n", 1)[1].replace("`\r\nend", "`\r\nend").join(["begin x.exe\r\n", ""])])
 m["cte-uuencode-uppercase"] = m["cte-uuencode-in-text"].replace("begin 644\tx.exe", "BEGIN 644 x.exe")
 inner = ("Some text.\r\nContent-Type: application/octet-stream; name=x.exe\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n").encode()
 m["body-inner-entity"] = mixed([TEXT, "Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(inner).decode() + "\r\n"])
