@@ -66,6 +66,7 @@ func TestMunpackBody(t *testing.T) {
 		{"text with boundary", hdr + "Content-Type: text/plain; boundary=C\n\n" + parts, true},
 		{"content line", hdr + "Content-Type: text/html\n\n<p>hi</p>\nContent-Type: application/octet-stream; name=\"a.exe\"\n\nXXX payload\n", true},
 		{"in a message/rfc822", hdr + "Content-Type: message/rfc822\n\nSubject: in\n\n" + parts, true},
+		{"x-uuencode text", hdr + "Content-Type: text/plain\nContent-Transfer-Encoding: x-uuencode\n\n" + parts, true}, // munpack does not decode x-uuencode
 		{"octet-stream", hdr + "Content-Type: application/octet-stream\n\n" + parts, false},
 		{"part of a multipart", hdr + "Content-Type: multipart/mixed; boundary=M\n\n--M\nContent-Type: text/plain\n\nhi\n" + strings.ReplaceAll(parts, "--B--\n", "--B--\n--M--\n"), false},
 	} {

@@ -262,7 +262,12 @@ func decFor(d *dialect, f *field) string {
 		if len(w) == 0 {
 			return ""
 		}
-		return canonicalDec(w[0])
+		if dec := canonicalDec(w[0]); dec != "x-uuencode" {
+			return dec
+		}
+		// QUIRK: munpack saves an x-uuencode body as it is (observed
+		// with readers.py), and searches a text one (munpackBody).
+		return ""
 	case cteSubstr:
 		// MIMEH_parse_contenttransferencoding: the value up to ";",
 		// comments removed, searched in this order.
@@ -641,7 +646,7 @@ func plainFields(ct, cte, cd []*field) bool {
 	}
 	if len(cte) == 1 {
 		v := strings.ToLower(cte[0].value)
-		if cte[0].trailWS || !knownEncoding(v) || v != strings.TrimSpace(v) {
+		if cte[0].trailWS || !knownEncoding(v) || v != strings.TrimSpace(v) || canonicalDec(v) == "x-uuencode" {
 			return false
 		}
 	}
