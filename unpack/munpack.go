@@ -17,7 +17,12 @@ import (
 // QUIRK: munpack saves a text with a file name without searching it; it
 // is searched anyway (a reading more costs nothing when it finds nothing).
 func munpackText(p *Part) bool {
-	if p.Container || p.dec != "" || p.embedded || p.Size == 0 {
+	return p.Size > 0 && munpackCandidate(p)
+}
+
+// munpackCandidate is munpackText before the content is known.
+func munpackCandidate(p *Part) bool {
+	if p.Container || p.dec != "" || p.embedded {
 		return false
 	}
 	if !p.munpackMsg && p.Origin != OriginRFC822 && (p.Origin != OriginMIME || p.Depth != 0) {
@@ -140,4 +145,74 @@ func headerLike(line []byte) bool {
 		}
 	}
 	return false
+}
+
+// munpackWatch sees a content as it is stored (the sink's contentWatch)
+// and notes whether munpackStart could find something in it: a line that
+// starts with "--", or with "content-" in any case. It looks for the "-"
+// alone, as innerWatch does.
+type munpackWatch struct {
+	n    int64   // bytes seen
+	tail [8]byte // the last bytes seen, for a line start across two writes
+	nt   int     // bytes in tail
+	seen bool
+	skip bool // sees nothing: maybe is always false
+}
+
+// Write notes the next bytes of the content.
+func (w *munpackWatch) Write(b []byte) {
+	base := w.n
+	w.n += int64(len(b))
+	if w.skip || w.seen {
+		return
+	}
+	for i := 0; i < len(b); {
+		k := bytes.IndexByte(b[i:], '-')
+		if k < 0 {
+			break
+		}
+		j := i + k
+		i = j + 1
+		if w.candidate(b, j, base) {
+			w.seen = true
+			return
+		}
+	}
+	if len(b) >= len(w.tail) {
+		w.nt = copy(w.tail[:], b[len(b)-len(w.tail):])
+	} else {
+		keep := min(w.nt, len(w.tail)-len(b))
+		copy(w.tail[:], w.tail[w.nt-keep:w.nt])
+		w.nt = keep + copy(w.tail[keep:], b)
+	}
+}
+
+// candidate reports whether the "-" at b[j] (content offset base+j)
+// starts a line "--" (or may: the next byte is in the next write) or ends
+// "content" at a line start.
+func (w *munpackWatch) candidate(b []byte, j int, base int64) bool {
+	at := func(k int) byte { // b[k], or the tail's byte for k < 0
+		if k >= 0 {
+			return b[k]
+		}
+		return w.tail[w.nt+k]
+	}
+	off := base + int64(j)
+	if off == 0 || at(j-1) == '\n' {
+		return j+1 == len(b) || b[j+1] == '-'
+	}
+	if off < 7 || (off > 7 && at(j-8) != '\n') {
+		return false
+	}
+	var name [7]byte
+	for k := range name {
+		name[k] = at(j-7+k) | 0x20
+	}
+	return string(name[:]) == "content"
+}
+
+// maybe reports whether munpackBody must read a content of size bytes:
+// the watch did not see all of it, or saw a line munpackStart could find.
+func (w *munpackWatch) maybe(size int64) bool {
+	return !w.skip && (w.n != size || w.seen)
 }

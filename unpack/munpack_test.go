@@ -107,3 +107,40 @@ func TestStrayBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestMunpackWatch: where munpackStart finds a start, the watch that saw
+// the content in writes of any size saw a candidate line (so expand
+// reads the content); on text without one it saw none.
+func TestMunpackWatch(t *testing.T) {
+	bodies := []string{
+		"--B\nContent-Type: text/plain\n\nhi\n",
+		"intro\n\n--B\nX-Foo: y\n\nhi\n",
+		"hello\nCONTENT-type: x/y\n\nhi\n",
+		"a-b c-d\n- item\n-- \nsig\n" + strings.Repeat("well-formed text, no parts\n", 300) + "--X\nA: b\n",
+		strings.Repeat("x-", 5000) + "\ncOnTeNt-Foo: z\n",
+	}
+	for _, body := range bodies {
+		_, _, found, err := munpackStart(strings.NewReader(body))
+		if err != nil || !found {
+			t.Fatalf("%.30q: munpackStart found %v %v", body, found, err)
+		}
+		for _, size := range []int{1, 2, 3, 7, 8, 9, 64, 4096, len(body)} {
+			var w munpackWatch
+			for i := 0; i < len(body); i += size {
+				w.Write([]byte(body[i:min(i+size, len(body))]))
+			}
+			if !w.maybe(int64(len(body))) {
+				t.Errorf("%.30q in writes of %d: the watch saw nothing", body, size)
+			}
+		}
+	}
+	for _, body := range []string{"plain text - with - dashes\n- item\nand a line\n", "x-content-type: y\nnot content\n"} {
+		var w munpackWatch
+		for i := 0; i < len(body); i += 3 {
+			w.Write([]byte(body[i:min(i+3, len(body))]))
+		}
+		if w.maybe(int64(len(body))) {
+			t.Errorf("%q: the watch saw a candidate", body)
+		}
+	}
+}

@@ -62,7 +62,7 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 			}
 		}
 	}
-	if adepth == 0 && munpackText(p) {
+	if adepth == 0 && munpackText(p) && p.watch.munpack.maybe(p.Size) {
 		if err := u.munpackBody(p); err != nil {
 			return err
 		}

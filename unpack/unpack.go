@@ -357,14 +357,16 @@ type sink struct {
 // readings; a 1 MB read buffer and a search over the first 4 MB of every
 // large attachment were most of what they added).
 type contentWatch struct {
-	arc   archive.Watch
-	inner innerWatch
+	arc     archive.Watch
+	inner   innerWatch
+	munpack munpackWatch
 }
 
 // see notes the next stored bytes of the content.
 func (w *contentWatch) see(b []byte) {
 	w.arc.Write(b)
 	w.inner.Write(b)
+	w.munpack.Write(b)
 }
 
 // newSink starts the content of p; limit < 0 means only the total budget
@@ -380,6 +382,7 @@ func (u *unpacker) newSink(p *Part, limit int64) *sink {
 	s := &sink{u: u, p: p, limit: limit}
 	// Only a MIME leaf's content is searched for MIME fields (expand).
 	s.watch.inner.skip = p.inner || (p.Origin != OriginMIME && p.Origin != OriginRFC822)
+	s.watch.munpack.skip = !munpackCandidate(p)
 	if !u.noHash || p.Readers != AllReaders {
 		// The parts some readers read otherwise are hashed anyway: a
 		// content two readings share is scanned once (by its hash).
