@@ -262,12 +262,7 @@ func decFor(d *dialect, f *field) string {
 		if len(w) == 0 {
 			return ""
 		}
-		if dec := canonicalDec(w[0]); dec != "x-uuencode" {
-			return dec
-		}
-		// QUIRK: munpack saves an x-uuencode body as it is (observed
-		// with readers.py), and searches a text one (munpackBody).
-		return ""
+		return canonicalDec(w[0])
 	case cteSubstr:
 		// MIMEH_parse_contenttransferencoding: the value up to ";",
 		// comments removed, searched in this order.
@@ -483,6 +478,14 @@ func readingOf(d *dialect, ct, cte []*field, defType string) reading {
 			c = cte[len(cte)-1]
 		}
 		r.dec = decFor(d, c)
+		if d.cte == cteFirstWord && r.dec == "x-uuencode" && strings.HasPrefix(r.typ, "text/") {
+			// QUIRK: munpack does not decode x-uuencode (observed
+			// with readers.py): it searches such a text body for
+			// parts (munpackBody). Another type it saves as it is:
+			// nothing but the uuencode lines read in the decoded
+			// reading, not read apart.
+			r.dec = ""
+		}
 	}
 	return r
 }
