@@ -116,6 +116,11 @@ func (rw *rewriter) disinfect(w io.Writer, o *op) (bool, error) {
 // remove, or errNoDisinfect.
 func (rw *rewriter) disinfectable(o *op) (map[int]bool, error) {
 	p := o.p
+	// A part also to be renamed is replaced whole: the rebuilt archive
+	// kept its old name (found by sanitize.Verify while fuzzing).
+	if o.rename != "" {
+		return nil, errNoDisinfect
+	}
 	if (p.Format != "zip" && p.Format != "tar") || p.Encrypted || p.Unscannable != "" ||
 		p.Container || !inRaw(p) || p.Depth == 0 || p.Size > maxDisinfect {
 		return nil, errNoDisinfect

@@ -23,6 +23,10 @@ func TestRenameTricks(t *testing.T) {
 		"Content-Type: application/octet-stream; name=\"=?utf-8?b?YS5leGU=?=\"\nContent-Disposition: attachment",
 		"Content-Type: text/plain; name=b.exe\nContent-Type: text/plain; name=c.exe\nContent-Disposition: inline; filename=a.exe",
 		"Content-Disposition: attachment; FILENAME=a.exe; Filename*=utf-8''b.exe",
+		// A parameter name that runs into the next field: some reader
+		// reads the old name, or both run together (found by
+		// sanitize.Verify while fuzzing FuzzRewrite).
+		"Content-Type: application/octet-stream; nam$$$$$$$$$$$$$$$tent-Disposition: attachment; filename=\"a.exe\"",
 	}
 	newNames := []string{"a_exe.disarmed", "n\"ew\\name.disarmed", "r\u00e9sum\u00e9 \u202e.disarmed", strings.Repeat("long ", 40) + ".disarmed", "line\r\nbreak.disarmed"}
 	for i, h := range headers {
@@ -37,6 +41,9 @@ func TestRenameTricks(t *testing.T) {
 			}
 			v := rules.Verdict{Parts: []rules.Decision{{Part: p.Path, Name: p.Name, Action: rules.Rename, NewName: nn}}}
 			out, res, _ := rewrite(t, b, m, v, Options{})
+			if why := verifyOut(t, m, v, res, out); why != "" {
+				t.Errorf("case %d %q: rewrite not verified: %s\n%s", i, h, why, out)
+			}
 			om := checkInvariants(t, m, out, res, nil)
 			q := om.Parts[2]
 			switch {

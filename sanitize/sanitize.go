@@ -905,6 +905,15 @@ func renamedTo(ctx context.Context, raw, hdr []byte, name string, orig *unpack.P
 		if r.Name != name {
 			return false
 		}
+		// And every reader of that reading: a reader that reads the
+		// parameters otherwise and gets the old name, or both run
+		// together, is in Names (found by sanitize.Verify while fuzzing:
+		// "nam$$$tent-Disposition: ...; filename=...").
+		for _, n := range r.Names {
+			if n != name {
+				return false
+			}
+		}
 		for _, pr := range r.Problems {
 			if pr.Kind == unpack.KindMalformed && !had[pr] {
 				return false

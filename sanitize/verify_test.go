@@ -2,6 +2,7 @@ package sanitize
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,28 @@ func TestVerifyRejects(t *testing.T) {
 	why, err := Verify(context.Background(), mustUnpack(t, in), rules.Verdict{}, res, om)
 	if err != nil || !strings.Contains(why, "part 1.1/") {
 		t.Errorf("structure inside a content of ours: Verify says %q, %v; want it to fail on ripmime's part inside 1.1", why, err)
+	}
+}
+
+// TestVerifyDisinfectRenamed: an archive to be renamed whose members are
+// denied is replaced whole; rebuilt without them, it kept its old name
+// (found by sanitize.Verify while fuzzing FuzzRewrite).
+func TestVerifyDisinfectRenamed(t *testing.T) {
+	in, err := os.ReadFile("testdata/disinfect_zip.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustUnpack(t, in)
+	v := rules.Verdict{Status: rules.StatusBlocked, Parts: []rules.Decision{
+		{Part: "1.2", Name: "files.zip", Action: rules.Rename, NewName: "files_zip.disarmed"},
+		{Part: "1.2/2", Name: "setup.exe", Action: rules.Deny, Reason: "banned"},
+	}}
+	out, res, _ := rewrite(t, in, m, v, Options{Disinfect: true})
+	if why := verifyOut(t, m, v, res, out); why != "" {
+		t.Errorf("rewrite not verified: %s\n%s", why, out)
+	}
+	if strings.Contains(string(out), "files.zip") {
+		t.Errorf("the old name is still in the output:\n%s", out)
 	}
 }
 
