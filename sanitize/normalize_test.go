@@ -106,7 +106,22 @@ func checkNormalized(t *testing.T, in []byte, strict bool) {
 		}
 	}
 	want, got := leafContents(t, m), leafContents(t, om)
+	// A reader's reading of structure inside a content (ripmime's MIME
+	// fields, munpack's delimiter lines in a text: unpack.OriginInner) is
+	// of that content, which the rewrite keeps: encoded anew, the reader
+	// may no longer split it (munpack does not read delimiters in base64:
+	// FuzzNormalize/c9d66222cbbaf6b4). Its parts are not ours to keep;
+	// what the rewrite gives any reader is Verify's to judge.
+	need := map[string]string{}
 	for h, name := range want {
+		need[h] = name
+	}
+	for p := range innerReadings(m) {
+		if !p.Container && p.SHA256 != "" && !outsideInner(m, p.SHA256) {
+			delete(need, p.SHA256)
+		}
+	}
+	for h, name := range need {
 		g, ok := got[h]
 		if !ok {
 			t.Errorf("content %s (%q) lost\n%s", h[:12], name, clipOut(out))
@@ -484,4 +499,16 @@ func TestNormalizedWhen(t *testing.T) {
 			t.Errorf("%s: normalized under never", name)
 		}
 	}
+}
+
+// outsideInner reports whether a content is also a leaf outside every
+// inner reading of m.
+func outsideInner(m *unpack.Message, sum string) bool {
+	inner := innerReadings(m)
+	for _, p := range m.Parts {
+		if !inner[p] && !p.Container && p.SHA256 == sum {
+			return true
+		}
+	}
+	return false
 }
