@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -901,6 +902,7 @@ func renamedTo(ctx context.Context, raw, hdr []byte, name string, orig *unpack.P
 	// Every reading of it (a field hidden behind a lone CR: see
 	// readsReencoded).
 	had := headerProblems(ctx, orig, raw)
+	forms := nameForms(name) // a reader that does not decode RFC 2231 reads it as written
 	for _, r := range m.Parts {
 		if r.Name != name {
 			return false
@@ -910,7 +912,7 @@ func renamedTo(ctx context.Context, raw, hdr []byte, name string, orig *unpack.P
 		// together, is in Names (found by sanitize.Verify while fuzzing:
 		// "nam$$$tent-Disposition: ...; filename=...").
 		for _, n := range r.Names {
-			if n != name {
+			if !slices.Contains(forms, n) {
 				return false
 			}
 		}
