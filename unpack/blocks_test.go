@@ -38,3 +38,25 @@ func TestBlocksInDefaultText(t *testing.T) {
 		m.Close()
 	}
 }
+
+// TestUnknownMessageType: a message/* subtype that no reader knows is
+// application/octet-stream (RFC 2046 section 5.2.4): a message in it is
+// opened as one in an octet-stream part is; a field list type is not.
+func TestUnknownMessageType(t *testing.T) {
+	for typ, want := range map[string]bool{"message/4": true, "application/octet-stream": true, "message/delivery-status": false} {
+		msg := []byte("From: a@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nhi\n--b\n" +
+			"Content-Type: " + typ + "\nContent-Transfer-Encoding: 8bit\n\nFrom: c@example.org\nSubject: inner\nContent-Type: text/plain; name=\"i.txt\"\n\ninner \xe9\n--b--\n")
+		m, err := Unpack(context.Background(), bytes.NewReader(msg), int64(len(msg)), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opened := false
+		for _, p := range m.Parts {
+			opened = opened || (p.Origin == OriginRFC822 && p.Name == "i.txt")
+		}
+		if opened != want {
+			t.Errorf("%s: the message inside opened: %v, want %v", typ, opened, want)
+		}
+		m.Close()
+	}
+}

@@ -122,8 +122,14 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 	// message/* type that is a list of fields (delivery-status,
 	// feedback-report, disposition-notification): the message types
 	// that hold messages were opened by the MIME pass.
+	//
+	// A message/* subtype we do not know is application/octet-stream
+	// (RFC 2046 section 5.2.4), opened the same way: the canonical
+	// rewrite writes it so when its content is not 7-bit, and handed
+	// readers a message never read as one (found by FuzzNormalize:
+	// 40038260a5601c39).
 	if p.DetectedType == "message/rfc822" && !strings.HasPrefix(p.DeclaredType, "text/") &&
-		!strings.HasPrefix(p.DeclaredType, "message/") {
+		(!strings.HasPrefix(p.DeclaredType, "message/") || !knownMessageType[p.DeclaredType]) {
 		if p.Depth >= u.lim.MaxMIMEDepth {
 			p.unscannable(KindLimit, "MIME nesting deeper than %d", u.lim.MaxMIMEDepth)
 			return nil
@@ -350,6 +356,19 @@ func (u *unpacker) openTNEF(p *Part, adepth int, ch *chain) error {
 		}
 	}
 	return nil
+}
+
+// knownMessageType are the message/* types readers treat as their own
+// (RFC 2046, 3462, 3798, 5965, 6532 and the IANA registry): the ones that
+// hold a message (opened by the MIME walk) and those that are lists of
+// header fields or fragments. Any other is application/octet-stream.
+var knownMessageType = map[string]bool{
+	"message/rfc822": true, "message/global": true, "message/partial": true, "message/external-body": true,
+	"message/delivery-status": true, "message/global-delivery-status": true,
+	"message/disposition-notification": true, "message/global-disposition-notification": true,
+	"message/feedback-report": true, "message/global-headers": true, "message/news": true,
+	"message/http": true, "message/sip": true, "message/sipfrag": true, "message/imdn+xml": true,
+	"message/tracking-status": true, "message/cpim": true, "message/s-http": true,
 }
 
 // declaredPlain reports a MIME entity that readers take for text/plain:
