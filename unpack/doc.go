@@ -64,7 +64,14 @@
 // of a message, also one declared text/plain), that reading is a child
 // of the part, of origin "inner", for that reader only. A boundary
 // parameter on a type that is not multipart makes ripmime read the
-// entity as a multipart: an alternative for ripmime.
+// entity as a multipart: an alternative for ripmime. ripmime's rules are
+// ported from its source (ripmime.go): its own split of a Content-Type's
+// parameters and its quotes ('B' reads B), its delimiter lines (a line
+// that starts with "-" and holds the boundary within its first four
+// bytes and as many letters and digits as the boundary: "--'B'" and "-B"
+// delimit, "--Bx" does not), its reading of the Content-Transfer-Encoding
+// value (the first of base64, 7bit, 8bit, quoted-printable, binary, uu
+// found in it) and of uuencode begin lines.
 // Message.Parts lists every reading's parts, so every distinct content
 // and name reaches the engines and the rules. Each point of disagreement
 // is also a problem of kind "ambiguous" on the part, for people; the
