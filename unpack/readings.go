@@ -563,6 +563,7 @@ func candidateNames(ct, cd []*field) []string {
 							add(v)
 						}
 						add(joinSections(ext))
+						add(contiguousSections(ext))
 					}
 				}
 			}
@@ -605,6 +606,54 @@ func joinSections(ext []param) string {
 	var b strings.Builder
 	for _, s := range secs {
 		b.WriteString(s.v)
+	}
+	return strings.ToValidUTF8(b.String(), "\uFFFD")
+}
+
+// contiguousSections joins RFC 2231 sections in order from section 0 up
+// to the first missing one, the first of repeated ones (as Python's
+// policy.default does: filename*0="data."; filename*2="bin" reads
+// "data.").
+func contiguousSections(ext []param) string {
+	type sec struct {
+		n int
+		v string
+	}
+	var secs []sec
+	for _, p := range ext {
+		_, rest, _ := strings.Cut(p.name, "*")
+		enc := strings.HasSuffix(rest, "*")
+		rest = strings.TrimSuffix(rest, "*")
+		n, err := strconv.Atoi(rest)
+		if rest == "" {
+			n, err = 0, nil
+		}
+		if err != nil {
+			continue
+		}
+		v := p.value
+		if enc {
+			if n == 0 && strings.Count(v, "'") >= 2 {
+				v = v[strings.LastIndexByte(v, '\'')+1:]
+			}
+			if u, err := unescapePercent(v); err == nil {
+				v = u
+			}
+		}
+		secs = append(secs, sec{n, v})
+	}
+	sort.SliceStable(secs, func(i, j int) bool { return secs[i].n < secs[j].n })
+	var b strings.Builder
+	next := 0
+	for _, s := range secs {
+		if s.n < next {
+			continue // repeated
+		}
+		if s.n != next {
+			break
+		}
+		b.WriteString(s.v)
+		next++
 	}
 	return strings.ToValidUTF8(b.String(), "\uFFFD")
 }

@@ -46,6 +46,7 @@ m["param-dup-filename"] = mixed([TEXT, "Content-Type: application/octet-stream\r
 m["param-name-vs-filename"] = mixed([TEXT, "Content-Type: application/octet-stream; name=x.exe\r\nContent-Disposition: attachment; filename=a.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
 m["param-2231-vs-plain"] = mixed([TEXT, "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=a.txt; filename*=utf-8''x.exe\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
 m["param-2231-out-of-order"] = mixed([TEXT, "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*1=.exe; filename*0=x\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
+m["param-2231-gap"] = mixed([TEXT, "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*0=x.exe; filename*2=.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
 m["param-2231-dup-section"] = mixed([TEXT, "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*0=x; filename*1=.txt; filename*1=.exe\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
 m["param-2231-utf16"] = mixed([TEXT, "Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=utf-16''%FF%FEx%00.%00e%00x%00e%00\r\nContent-Transfer-Encoding: base64\r\n\r\n" + B + "\r\n"])
 m["param-dup-boundary"] = H + "Content-Type: multipart/mixed; boundary=AA; boundary=BB\r\n\r\n--AA\r\n" + TEXT + "--BB\r\n" + EXE + "--BB--\r\n--AA--\r\n"
