@@ -495,6 +495,19 @@ func (nz *normalizer) leaf(w *bufio.Writer, p *unpack.Part, o *op, hb *headerBuf
 			content, charset = out, "utf-8"
 		}
 	}
+	if o != nil && o.sigBody && !rw.opt.Normalize {
+		// A part written anew in place (canonicalPart) keeps the
+		// signature it was to get: without it, a second pass signed what
+		// the first had not (found by FuzzRewrite: 8a55a81eb324d5b1). A
+		// normalized message is not signed.
+		if content != nil {
+			content = addHTMLSignature(content, rw.opt.SignatureHTML)
+		} else {
+			content = o.sig
+		}
+		charset = "utf-8"
+		rw.res.Signed = append(rw.res.Signed, p.Path)
+	}
 	ps := []string{typ}
 	if cs := canonToken(charset, ""); cs != "" && isTextType(typ) {
 		ps = append(ps, "charset="+cs)

@@ -29,12 +29,22 @@ func signing(v rules.Verdict, opt Options) bool {
 // inBody reports whether a part is part of the message's own body: a
 // MIME entity of the raw message, not an attachment, not inside an
 // embedded (forwarded) message.
-func inBody(ix index, p *unpack.Part) bool {
+func inBody(ix index, p *unpack.Part) bool { return inBodyOwn(ix, p, false) }
+
+// inBodyOwn is inBody, but with ownTrouble a part whose own header is
+// troubled still counts (its ancestors' trouble does not): an HTML part
+// that is disarmed is written anew then (canonicalPart), and signed
+// there. Left unsigned, a second pass signed the clean part the first
+// had written (found by FuzzRewrite: 8a55a81eb324d5b1).
+func inBodyOwn(ix index, p *unpack.Part, ownTrouble bool) bool {
 	if p.Container || !inRaw(p) || p.Unscannable != "" || p.Encrypted || p.Name != "" ||
 		strings.EqualFold(p.Disposition, "attachment") || ix.inAlternative(p) {
 		return false
 	}
 	for q := p; q != nil; q = ix.parent[q] {
+		if q == p && ownTrouble {
+			continue
+		}
 		if q.Origin == unpack.OriginRFC822 {
 			return false
 		}
@@ -89,7 +99,7 @@ func planSignatures(m *unpack.Message, ix index, opt Options, get func(*unpack.P
 		switch {
 		case plain == nil && opt.SignatureText != "" && isPlainBody(ix, p):
 			plain = p
-		case htm == nil && opt.SignatureHTML != "" && p.DeclaredType == "text/html" && inBody(ix, p):
+		case htm == nil && opt.SignatureHTML != "" && p.DeclaredType == "text/html" && inBodyOwn(ix, p, opt.DisarmHTML && !opt.Normalize):
 			htm = p
 		}
 	}
