@@ -231,6 +231,15 @@ func makePlan(m *unpack.Message, v rules.Verdict, opt Options) (*plan, error) {
 				t = m.Root
 			}
 		}
+		if q := ix.parent[t]; t.Origin == unpack.OriginRFC822 && q != nil && inRaw(q) && !ix.inAlternative(q) &&
+			(q.BodyStart > t.HeaderStart || structuralTrouble(q)) {
+			// QUIRK: an embedded message whose enclosing part's header is
+			// troubled (no empty line ends it, so readers run it into the
+			// embedded header) is replaced with that part: fields written
+			// in the embedded header were the part's own for them, one
+			// Content-Type more (found by FuzzRewrite: c9e2c8db881827e6).
+			t = q
+		}
 		switch {
 		case d.Action.Severity() >= rules.Deny.Severity():
 			o := get(t)
