@@ -38,6 +38,12 @@ type walker struct {
 	rd Readers
 	d  *dialect
 	cr bool
+
+	// innerStop: the walk reads entities in decoded content as ripmime
+	// does (innerEntity): outside any multipart, a leaf body or an
+	// epilogue ends at a line that starts a MIME field (isInnerField),
+	// where the next entity begins; a quoted-printable body goes on.
+	innerStop bool
 }
 
 // newWalker walks src[start:end) for the readers rd.
@@ -549,10 +555,16 @@ func (w *walker) diverseHeader(p *Part, trait func(*dialect) bool) {
 func (w *walker) skipBody(p *Part) {
 	prevEOL := 0
 	warned := false
+	stop := w.innerStop && len(w.bounds) == 0 && p.dec != "quoted-printable"
 	for {
 		seg, start, atStart, ok := w.next()
 		if !ok {
 			p.end = w.lr.offset()
+			return
+		}
+		if stop && atStart && isInnerField(seg) {
+			w.lr.unread()
+			p.end = max(start, p.bs)
 			return
 		}
 		if w.lr.crDash {
@@ -572,7 +584,7 @@ func (w *walker) skipBody(p *Part) {
 		}
 		w.loneCRDash(seg)
 		prevEOL = eolLen(seg)
-		if prevEOL > 0 && !w.u.ref && !w.tick() {
+		if prevEOL > 0 && !stop && !w.u.ref && !w.tick() {
 			// The lines that follow in the buffer and cannot be
 			// delimiters (they do not begin with "-") are passed over
 			// at once.
@@ -739,6 +751,12 @@ func (w *walker) epilogue(p *Part, me, prevEOL int) {
 		seg, start, atStart, ok := w.next()
 		if !ok {
 			p.end = w.lr.offset()
+			return
+		}
+		if atStart && w.innerStop && me == 0 && isInnerField(seg) {
+			// ripmime reads the entities after a close delimiter.
+			w.lr.unread()
+			p.end = max(start, p.bs)
 			return
 		}
 		if atStart {

@@ -1,10 +1,12 @@
 package unpack
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/scandeliver/scandeliver/unpack/archive"
@@ -46,12 +48,13 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 	}
 	// Every MIME leaf's content, also one that ripmime does not read here
 	// (another reader's part): the canonical rewrite gives each reading's
-	// content to every reader, ripmime too, which then reads inside it.
+	// content to every reader, ripmime too, which then reads inside it;
+	// and every leaf of that reading (ripmime reads each file it saves).
 	// Not a report whose header blocks are its content, when the rewrite
 	// writes it as it is; one it writes as application/octet-stream
 	// (8-bit content, a misspelt message type) is read inside by ripmime
 	// like any leaf (FuzzNormalize/3a72fd0f06c34f3a).
-	if adepth == 0 && !p.inner && (p.Origin == OriginMIME || p.Origin == OriginRFC822) {
+	if adepth == 0 && innerSearched(p) {
 		asIs, err := u.writtenAsIs(p)
 		if err != nil {
 			return err
@@ -474,70 +477,215 @@ func (b *partBlocks) end(probs []string) error {
 	return nil
 }
 
-// innerMax bounds the decoded content searched for an inner entity.
+// innerSearched reports whether the content of leaf p is searched for
+// MIME entities as ripmime reads them (innerEntity): a MIME leaf's
+// (also one only some reader reads), or one of ripmime's inner reading,
+// whose content ripmime reads again. Not an archive member or an encoded
+// block, nor munpack's inner reading (the rewrite writes its holder as it
+// is, and ripmime reads that).
+func innerSearched(p *Part) bool {
+	switch p.Origin {
+	case OriginMIME, OriginRFC822, OriginInner:
+		return !p.inner || p.Readers == ReaderRipMIME
+	}
+	return false
+}
+
+// innerMax bounds the content writtenAsIs reads.
 const innerMax = 1 << 20
 
 // innerEntity: QUIRK: ripmime looks for MIME header fields in the decoded
-// content of every part, and gives the user what it finds as a part of
-// its own: a line "Content-Type: ..." or "Content-Transfer-Encoding: ..."
-// at the start of a line, the header block it begins, and the rest of
-// the content as its body. That reading is a child of p for ripmime only
-// (Readers, so Ambiguous), also when p is another reader's part only:
-// the canonical rewrite gives p's content to ripmime, which reads this
-// in it (FuzzNormalize/57a07f283dae49eb). The first such block of the
-// first innerMax bytes is read.
+// content of every part it saves (mime.c: MIME_is_file_RFC822, then
+// MIME_unpack_single on the file), and gives the user what it finds as
+// parts of their own. It reads the file's paragraphs as headers until one
+// holds a MIME field; that entity's body is the rest of the file, which
+// it reads again the same way when the entity is text (a chain of blocks,
+// each found in the rest of the one before, 20 levels deep at most), or
+// the parts of a multipart, each read again, and after its close
+// delimiter further entities. These readings are children of p for
+// ripmime only (Readers, so Ambiguous), also when p is another reader's
+// part only: the canonical rewrite gives p's content to ripmime, which
+// reads this in it (FuzzNormalize/57a07f283dae49eb).
+//
+// Every block is read, wherever it is in the content: a line that starts
+// a Content-Type, Content-Transfer-Encoding or Content-Disposition field
+// (any case) begins an entity, read with ripmime's dialect; a leaf body
+// ends at the next such line (ripmime's text file goes on to the end of
+// the content, but what follows is read here as entities of their own,
+// so that the cost stays linear), except a quoted-printable one, which
+// ripmime decodes to the end before it reads the next blocks in the
+// decoded text: its body goes to the end, and its decoded content is
+// read again. So is every leaf's content below (expand): a decoded one
+// holds new bytes, a multipart's part was not searched here. ripmime
+// needs a MIME field within the first 100 lines of a file to start, so
+// it finds fewer blocks than this; each block it finds is read here.
+// Past MaxParts or MaxMIMEDepth the part is unscannable.
 func (u *unpacker) innerEntity(p *Part) error {
 	ra, size := p.readerAt()
-	var buf []byte
-	if p.content.inMemory {
-		buf = p.content.mem
-	} else {
-		if u.innerBuf == nil {
-			u.innerBuf = make([]byte, innerMax)
-		}
-		buf = u.innerBuf[:min(size, innerMax)]
-		if k, err := ra.ReadAt(buf, 0); k < len(buf) {
-			if err == nil {
-				err = io.ErrUnexpectedEOF
-			}
+	found, loneCR, err := u.innerReading(p, ra, ra, size, false)
+	if err != nil {
+		return err
+	}
+	if found && !loneCR {
+		off, err := u.innerScan(ra, 0, size, false)
+		if err != nil {
 			return fmt.Errorf("reading part %s: %w", p.Path, err)
 		}
+		loneCR = off == -2
 	}
-	off := innerHeaderAt(buf)
-	if off < 0 {
+	if !loneCR {
 		return nil
 	}
-	child := u.newPart(p, OriginInner, false)
-	if child == nil {
-		p.unscannable(KindLimit, "more than %d parts", u.lim.MaxParts)
-		return nil
+	// QUIRK: ripmime's line reader (ffget.c) also ends a line at a lone
+	// CR, where a header may end or a block begin (tests/differential
+	// seed 1638: "\r\r\n" line breaks, the base64 after a lone CR): a
+	// content that holds one is read that way too, and what that
+	// reading finds that the first did not is kept.
+	_, _, err = u.innerReading(p, ra, crSource{src: ra, size: size}, size, true)
+	return err
+}
+
+// innerReading reads the entities in the content ra of p (its lines read
+// from lsrc), as innerEntity says. It reports whether it found a block
+// and whether the lines it searched held a lone CR.
+func (u *unpacker) innerReading(p *Part, ra, lsrc io.ReaderAt, size int64, cr bool) (found, loneCR bool, err error) {
+	first := len(p.Children)
+	for from := int64(0); from < size; {
+		off, err := u.innerScan(lsrc, from, size, true)
+		if err != nil {
+			return found, loneCR, fmt.Errorf("reading part %s: %w", p.Path, err)
+		}
+		if off < 0 {
+			return found, loneCR || off == -2, nil
+		}
+		found = true
+		if p.Depth >= u.lim.MaxMIMEDepth {
+			p.unscannable(KindLimit, "MIME nesting deeper than %d (entities in the content, as ripmime reads them)", u.lim.MaxMIMEDepth)
+			return found, loneCR, nil
+		}
+		child := u.newPart(p, OriginInner, false)
+		if child == nil {
+			p.unscannable(KindLimit, "more than %d parts", u.lim.MaxParts)
+			return found, loneCR, nil
+		}
+		child.Readers = ReaderRipMIME
+		child.inner = true
+		child.src = ra
+		w := u.newWalker(ra, lsrc, size, off, size, false, child.Readers, cr)
+		w.innerStop = true
+		w.parseEntity(child, "text/plain")
+		settle(child)
+		if w.lr.err != nil {
+			return found, loneCR, fmt.Errorf("reading decoded part %s: %w", p.Path, w.lr.err)
+		}
+		from = max(w.lr.offset(), off+1)
+		if !child.Container && child.dec == "" && len(child.Names) == 0 && len(child.Alternatives) == 0 && !child.embedded {
+			// A nameless text block, kept as it is: its bytes are p's
+			// own, scanned with p. todo: ripmime saves it as a file of its
+			// own, which a scanner that wants a file's first bytes (EICAR)
+			// would see apart.
+			p.Children = p.Children[:len(p.Children)-1]
+			u.nparts--
+			continue
+		}
+		if err := u.decodeTree(child); err != nil {
+			return found, loneCR, err
+		}
+		if cr && len(child.Children) == 0 && sameInner(p.Children[:first], child) {
+			// The reading with lone CRs as line breaks found what the
+			// other did.
+			p.Children = p.Children[:len(p.Children)-1]
+			u.nparts--
+		}
 	}
-	child.Readers = ReaderRipMIME
-	child.inner = true // not searched again: the walk below opens what it holds
-	child.src = ra
-	w := u.newWalker(ra, ra, size, off, size, false, child.Readers, false)
-	w.parseEntity(child, "text/plain")
-	settle(child)
-	if w.lr.err != nil {
-		return fmt.Errorf("reading decoded part %s: %w", p.Path, w.lr.err)
+	return found, loneCR, nil
+}
+
+// sameInner reports whether one of parts is a leaf with the content and
+// the names of c.
+func sameInner(parts []*Part, c *Part) bool {
+	for _, q := range parts {
+		if len(q.Children) == 0 && q.SHA256 != "" && q.SHA256 == c.SHA256 && slices.Equal(q.Names, c.Names) {
+			return true
+		}
 	}
-	if !child.Container && child.dec == "" && len(child.Names) == 0 && len(child.Alternatives) == 0 && !child.embedded {
-		// A nameless text block, kept as it is: its bytes are p's
-		// own, scanned with p. todo: ripmime saves it as a file of its
-		// own, which a scanner that wants a file's first bytes (EICAR)
-		// would see apart.
-		p.Children = p.Children[:len(p.Children)-1]
-		u.nparts--
-		return nil
+	return false
+}
+
+// innerScan reads the lines of src from from (a line start) to size.
+// With block, it returns the offset of the first line that starts a MIME
+// field (isInnerField); else, and when none does, -2 when a line it read
+// held a lone CR, -1 when none did (without block, it stops at the first
+// lone CR).
+func (u *unpacker) innerScan(src io.ReaderAt, from, size int64, block bool) (int64, error) {
+	if u.innerRd == nil {
+		u.innerRd = bufio.NewReaderSize(nil, 64<<10)
 	}
-	return u.decodeTree(child)
+	r := u.innerRd
+	r.Reset(io.NewSectionReader(src, from, size-from))
+	defer r.Reset(nil)
+	off, atStart, loneCR := from, true, false
+	for {
+		line, err := r.ReadSlice('\n')
+		if block && atStart && isInnerField(line) {
+			return off, nil
+		}
+		if !loneCR {
+			loneCR = hasLoneCR(line)
+			if !loneCR && err == bufio.ErrBufferFull && line[len(line)-1] == '\r' {
+				next, _ := r.Peek(1)
+				loneCR = len(next) == 1 && next[0] != '\n'
+			}
+			if loneCR && !block {
+				return -2, nil
+			}
+		}
+		off += int64(len(line))
+		switch err {
+		case nil:
+			atStart = true
+		case bufio.ErrBufferFull:
+			atStart = false
+		case io.EOF:
+			if loneCR {
+				return -2, nil
+			}
+			return -1, nil
+		default:
+			return -1, err
+		}
+	}
+}
+
+// innerFields are the field names (after "content-") that start an
+// entity in decoded content: those that make ripmime's header block
+// sane and give a part its type, encoding or name.
+var innerFields = [...][]byte{[]byte("type"), []byte("transfer-encoding"), []byte("disposition")}
+
+// isInnerField reports whether line starts a Content-Type,
+// Content-Transfer-Encoding or Content-Disposition field, any case,
+// white space allowed before the colon.
+func isInnerField(line []byte) bool {
+	if len(line) < 13 || line[0]|0x20 != 'c' || !bytes.EqualFold(line[:8], []byte("content-")) {
+		return false
+	}
+	rest := line[8:]
+	for _, name := range innerFields {
+		if len(rest) > len(name) && bytes.EqualFold(rest[:len(name)], name) {
+			t := bytes.TrimLeft(rest[len(name):], " \t")
+			if len(t) > 0 && t[0] == ':' {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // innerWatch sees a content as it is stored (the sink's contentWatch)
-// and notes whether a line that starts within its first innerMax bytes
-// could be one that innerHeaderAt finds: "Content-", "content-" or
-// "CONTENT-" at the start of the content or after a "\n". It looks for
-// the "-" (one search, where innerHeaderAt makes two).
+// and notes whether a line could start a field that innerEntity reads:
+// "content-" in any case at the start of the content or after a "\n", or
+// after a lone CR (ripmime's line reader ends a line there too). It
+// looks for the "-" (one search).
 type innerWatch struct {
 	n    int64   // bytes seen
 	tail [8]byte // the last bytes seen, for a field name across two writes
@@ -553,12 +701,11 @@ func (w *innerWatch) Write(b []byte) {
 	}
 	base := w.n
 	w.n += int64(len(b))
-	// The "-" of a name whose "C" is within innerMax.
-	lim := min(int64(len(b)), innerMax+7-base)
-	if w.seen || lim <= 0 {
+	if w.seen {
 		return
 	}
-	for i := 0; i < int(lim); {
+	lim := len(b)
+	for i := 0; i < lim; {
 		k := bytes.IndexByte(b[i:lim], '-')
 		if k < 0 {
 			break
@@ -579,8 +726,8 @@ func (w *innerWatch) Write(b []byte) {
 }
 
 // nameBefore reports whether the "-" at b[k] (content offset base+k)
-// ends "Content", "content" or "CONTENT" at a line start; the bytes
-// before b are w.tail's.
+// ends "content" (any case) at a line start (after "\n" or "\r"); the
+// bytes before b are w.tail's.
 func (w *innerWatch) nameBefore(b []byte, k int, base int64) bool {
 	c := base + int64(k) - 7 // content offset of the "C"
 	if c < 0 {
@@ -596,48 +743,14 @@ func (w *innerWatch) nameBefore(b []byte, k int, base int64) bool {
 	for j := range name {
 		name[j] = at(k - 7 + j)
 	}
-	if (name[0] != 'C' && name[0] != 'c') || (string(name[1:]) != "ontent" && string(name[1:]) != "ONTENT") {
+	if !bytes.EqualFold(name[:], []byte("content")) {
 		return false
 	}
-	return c == 0 || at(k-8) == '\n'
+	return c == 0 || at(k-8) == '\n' || at(k-8) == '\r'
 }
 
 // maybe reports whether innerEntity must read a content of size bytes:
 // the watch did not see all of it, or saw a line it could find.
 func (w *innerWatch) maybe(size int64) bool {
 	return w.n != size || w.seen
-}
-
-// innerHeaderAt is the offset of the first line of b that starts a MIME
-// field ("Content-Type:" or "Content-Transfer-Encoding:", any case), -1
-// when none does.
-func innerHeaderAt(b []byte) int64 {
-	best := int64(-1)
-	for _, pat := range [][]byte{[]byte("ontent-"), []byte("ONTENT-")} {
-		for from := 0; ; {
-			k := bytes.Index(b[from:], pat)
-			if k < 0 {
-				break
-			}
-			k += from
-			from = k + 1
-			c := k - 1 // the "C" of "Content-"
-			if c < 0 || (b[c] != 'C' && b[c] != 'c') || (c > 0 && b[c-1] != '\n') {
-				continue
-			}
-			rest := b[k+len(pat):]
-			for _, name := range []string{"type", "transfer-encoding"} {
-				if len(rest) > len(name) && bytes.EqualFold(rest[:len(name)], []byte(name)) {
-					t := bytes.TrimLeft(rest[len(name):], " \t")
-					if len(t) > 0 && t[0] == ':' && (best < 0 || int64(c) < best) {
-						best = int64(c)
-					}
-				}
-			}
-			if best >= 0 && int64(from) > best {
-				break
-			}
-		}
-	}
-	return best
 }

@@ -1,6 +1,7 @@
 package unpack
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -60,8 +61,8 @@ type unpacker struct {
 	// rewalked counts the bytes walked again for alternative readings,
 	// at most rewalkMax.
 	rewalked, rewalkMax int64
-	innerBuf            []byte // innerEntity's read buffer, reused
-	eol                 string // the message's line break, as sanitize's lineEnding reads it
+	innerRd             *bufio.Reader // innerScan's reader, reused
+	eol                 string        // the message's line break, as sanitize's lineEnding reads it
 }
 
 func (u *unpacker) copy(dst io.Writer, src io.Reader) (int64, error) {
@@ -381,7 +382,7 @@ func (u *unpacker) newSink(p *Part, limit int64) *sink {
 	}
 	s := &sink{u: u, p: p, limit: limit}
 	// Only a MIME leaf's content is searched for MIME fields (expand).
-	s.watch.inner.skip = p.inner || (p.Origin != OriginMIME && p.Origin != OriginRFC822)
+	s.watch.inner.skip = !innerSearched(p)
 	s.watch.munpack.skip = !munpackCandidate(p)
 	if !u.noHash || p.Readers != AllReaders {
 		// The parts some readers read otherwise are hashed anyway: a

@@ -2,18 +2,19 @@ package unpack
 
 import (
 	"math/rand"
+	"strings"
 	"testing"
 )
 
 // TestInnerWatch writes content with MIME field lines planted at random
 // offsets (at 0, across write boundaries, around innerMax, in any case,
-// after a "\n" or not) in random pieces to an innerWatch: it must see one
-// exactly where a line that starts within innerMax begins with
-// "Content-", "content-" or "CONTENT-", and so whenever innerHeaderAt
-// finds a field in the bytes innerEntity reads.
+// after a "\n", a "\r" or neither) in random pieces to an innerWatch: it
+// must see one exactly where a line (after "\n" or "\r") begins with
+// "content-" in any case, and so whenever innerEntity would find a field
+// (a line isInnerField takes, lone CRs as line breaks or not).
 func TestInnerWatch(t *testing.T) {
 	rnd := rand.New(rand.NewSource(1))
-	names := []string{"Content-Type: a/b\n", "content-transfer-encoding: x\n", "CONTENT-TYPE :y\n", "cONTENT-Type:z\n", "CoNTENT-Type: q\n", "Content-", "ontent-Type: w\n"}
+	names := []string{"Content-Type: a/b\n", "content-transfer-encoding: x\n", "CONTENT-TYPE :y\n", "cONTENT-Type:z\n", "CoNTENT-Type: q\n", "Content-", "ontent-Type: w\n", "cOnTeNt-DiSpOsItIoN: r\n"}
 	sizes := []int{1, 9, 100, 70 << 10, innerMax - 5, innerMax + 30}
 	for it := 0; it < 600; it++ {
 		size := sizes[rnd.Intn(len(sizes))]
@@ -28,8 +29,11 @@ func TestInnerWatch(t *testing.T) {
 		}
 		for k := rnd.Intn(3); k > 0; k-- {
 			f := names[rnd.Intn(len(names))]
-			if rnd.Intn(2) == 0 {
+			switch rnd.Intn(3) {
+			case 0:
 				f = "\n" + f
+			case 1:
+				f = "\r" + f
 			}
 			var at int
 			switch rnd.Intn(4) {
@@ -44,14 +48,16 @@ func TestInnerWatch(t *testing.T) {
 				copy(data[at:], f)
 			}
 		}
-		want := false
-		for c := 0; c < min(size, innerMax); c++ {
-			if c > 0 && data[c-1] != '\n' || c+8 > size {
+		want, field := false, false
+		for c := 0; c < size; c++ {
+			if c > 0 && data[c-1] != '\n' && data[c-1] != '\r' {
 				continue
 			}
-			n := data[c : c+8]
-			if (n[0] == 'C' || n[0] == 'c') && (string(n[1:]) == "ontent-" || string(n[1:]) == "ONTENT-") {
+			if c+8 <= size && strings.EqualFold(string(data[c:c+8]), "content-") {
 				want = true
+			}
+			if isInnerField(data[c:]) {
+				field = true
 			}
 		}
 		var w innerWatch
@@ -63,8 +69,8 @@ func TestInnerWatch(t *testing.T) {
 		if w.seen != want {
 			t.Fatalf("size %d: innerWatch saw a field %v, want %v", size, w.seen, want)
 		}
-		if innerHeaderAt(data[:min(size, innerMax)]) >= 0 && !w.maybe(int64(size)) {
-			t.Fatalf("size %d: innerHeaderAt finds a field the watch did not see", size)
+		if field && !w.maybe(int64(size)) {
+			t.Fatalf("size %d: a field innerEntity reads that the watch did not see", size)
 		}
 		if w.maybe(int64(size)+1) != true {
 			t.Fatal("a watch that did not see the whole content must not rule it out")
