@@ -11,9 +11,7 @@ import (
 	"net/textproto"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/scandeliver/scandeliver/deliver"
@@ -190,68 +188,6 @@ func placement(ix treeIndex, p *unpack.Part) (ambiguous string, separable bool) 
 	return ambiguous, ambiguous == "" && raw != nil && raw.Depth > 0
 }
 
-// ambiguousMessage reports whether readers could read m differently
-// (the "ambiguous" normalize mode's test, whatever the mode).
-func ambiguousMessage(m *unpack.Message) bool {
-	yes, _ := sanitize.Normalized(m, rules.NormalizeAmbiguous)
-	return yes
-}
-
-// maxHiddenScan bounds how much of a part markHiddenStructure reads.
-const maxHiddenScan = 8 << 20
-
-// embeddedMIME finds, at the start of a line, a MIME header field that
-// makes a part ripmime would extract from the content with bytes or a
-// name we did not scan as such: a transfer encoding that decodes to other
-// bytes, or a file name (a Content-Type or Content-Disposition field
-// with a name or filename parameter, on its line or a continuation).
-// Header fields alone (a feedback report, headers quoted in a bounce)
-// give nothing new. It is compiled on first use: most deliveries never
-// ask (issue 13, start-up).
-var embeddedMIME = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`(?im)^content-transfer-encoding[ \t]*:[ \t]*"?(base64|quoted-printable|x-uue|uue|x-uuencode|uuencode)|` +
-		`^content-(type|disposition)[ \t]*:[^\n]*(\n[ \t][^\n]*)*?(file)?name[ \t]*\*?[0-9]*\*?[ \t]*=`)
-})
-
-// markHiddenStructure marks unscannable, in ambiguous structure, every
-// leaf of an ambiguous message whose content holds MIME header fields:
-// our reading took for content what another reader takes for parts
-// (ripmime looks for MIME entities inside every decoded part), parts that
-// were not scanned as such. The canonical rewrite would hand those bytes
-// to every reader (found by tests/differential: seeds 360, 845, 1920), so
-// the message is withheld instead (issue 11 section 2: what cannot be
-// enumerated is unscannable).
-// todo: unpack's readings should give these parts as another reading.
-func markHiddenStructure(m *unpack.Message, f *rules.MessageFacts) error {
-	byPath := map[string]*rules.PartFacts{}
-	for i := range f.Parts {
-		byPath[f.Parts[i].Path] = &f.Parts[i]
-	}
-	for _, p := range m.Parts {
-		pf := byPath[p.Path]
-		if pf == nil || p.Container || (p.Origin != unpack.OriginMIME && p.Origin != unpack.OriginRFC822) ||
-			pf.Partial || pf.ExternalBody { // a header by definition, judged by its own policy
-			continue
-		}
-		r, err := p.Open()
-		if err != nil {
-			return fmt.Errorf("opening part %s: %w", p.Path, err)
-		}
-		b, err := io.ReadAll(io.LimitReader(r, maxHiddenScan))
-		r.Close()
-		if err != nil {
-			return fmt.Errorf("reading part %s: %w", p.Path, err)
-		}
-		if embeddedMIME().Match(b) {
-			why := "a MIME entity inside the part (encoded or named), which ripmime extracts as a part"
-			pf.Unscannable = cmp.Or(pf.Unscannable, why)
-			pf.Ambiguous = cmp.Or(pf.Ambiguous, why)
-			pf.Separable = false
-		}
-	}
-	return nil
-}
-
 // structuralAmbiguity reports an "ambiguous" problem about the structure
 // of the message, as opposed to one about a name (a file name that
 // differs from the Content-Type name, a path or control characters in
@@ -325,11 +261,6 @@ func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
 		d.markHTMLUnscannable(ctx, &f)
 	}
 	normalize, normalizeWhy := sanitize.Normalized(d.o.msg, pol.WithDefaults().Normalize)
-	if normalize && d.o.msg.Root != nil && ambiguousMessage(d.o.msg) {
-		if err := markHiddenStructure(d.o.msg, &f); err != nil {
-			return "", err
-		}
-	}
 	v := rules.Decide(pol, f)
 	if d.o.action == "quarantine" { // an engine that could not answer, on_error = quarantine
 		v.Message = rules.Worse(v.Message, rules.Quarantine)

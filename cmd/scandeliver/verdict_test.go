@@ -218,8 +218,9 @@ func TestVerdictNormalize(t *testing.T) {
 // TestVerdictHiddenStructureWithheld: an ambiguous message (two
 // Content-Type fields at the root) whose text part, as we read it, holds
 // a MIME entity with EICAR base64 inside is withheld, not normalized:
-// ripmime takes MIME inside a decoded part for parts, and the canonical
-// rewrite would hand it EICAR (tests/differential seed 360).
+// ripmime takes MIME inside a decoded part for parts (unpack's inner
+// reading), the engines find EICAR in it, and the canonical rewrite
+// would hand it to ripmime (tests/differential seed 360).
 func TestVerdictHiddenStructureWithheld(t *testing.T) {
 	ps := newPolicySetup(t, "")
 	eicar := base64.StdEncoding.EncodeToString(builtin.Eicar())
@@ -235,7 +236,88 @@ func TestVerdictHiddenStructureWithheld(t *testing.T) {
 	if len(got) != 1 || strings.Contains(decodedBodies(t, got[0]), eicar) {
 		t.Fatalf("the hidden part was delivered:\n%q", got)
 	}
-	if !strings.Contains(log, "action=withheld") || !strings.Contains(log, "a MIME entity inside the part") {
-		t.Errorf("not withheld for the hidden structure: %s", log)
+	if !strings.Contains(log, "action=withheld") || !strings.Contains(log, "Eicar") {
+		t.Errorf("not withheld for the hidden part's finding: %s", log)
+	}
+}
+
+// hiddenBlocksMessage is a message whose second part is a base64 text
+// part: its decoded content is text, then blocks of MIME fields that
+// ripmime reads as parts of their own (mime.c: it reads every file it
+// saves again, paragraph by paragraph, as a message). With ambiguousRoot,
+// the root has two Content-Type fields: readers read it differently.
+func hiddenBlocksMessage(content string, ambiguousRoot bool) string {
+	enc := base64.StdEncoding.EncodeToString([]byte(content))
+	var b strings.Builder
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\n")
+	root := "Content-Type: multipart/mixed; boundary=\"b\"\n"
+	if ambiguousRoot {
+		root = "Content-Type: text/plain; charset=us-ascii\n" + root
+	}
+	return "From: a@example.org\nTo: bob@example.net\nSubject: s\nMIME-Version: 1.0\n" + root + "\n" +
+		"--b\nContent-Type: text/plain\n\nsee the notes\n--b\nContent-Type: text/plain; name=\"notes.txt\"\n" +
+		"Content-Transfer-Encoding: base64\n\n" + b.String() + "--b--\n"
+}
+
+// TestVerdictHiddenBlocksScanned: every block of MIME fields that ripmime
+// finds inside a decoded part is scanned, wherever it is. A finding in
+// the third block of a part readers agree on cuts that part out (its
+// bytes are gone for ripmime too); one in a block past the first MiB of
+// the content of an ambiguous message withholds the message; clean blocks
+// in an ambiguous message get it delivered in canonical form (a stopgap,
+// markHiddenStructure, used to withhold it). Checked with
+// ../shared/readers/readers.py: ripmime extracts x.bin (EICAR) from the
+// first two, and y.bin from the clean one; on the code before, the first
+// was delivered as it came and the others withheld as unscannable.
+func TestVerdictHiddenBlocksScanned(t *testing.T) {
+	eicar := base64.StdEncoding.EncodeToString(builtin.Eicar())
+	block := func(name, b64 string) string {
+		return "Content-Type: application/octet-stream; name=\"" + name + "\"\n" +
+			"Content-Transfer-Encoding: base64\n\n" + b64 + "\n"
+	}
+	third := "Content-Type: text/plain\n\nhello\nContent-Type: text/plain\n\nworld\n" + block("x.bin", eicar)
+	// ripmime starts on a MIME field in the first 100 lines, then reads
+	// paragraphs until one holds a field it knows: the block past 1 MiB.
+	far := "Content-Note: a long log follows\n" + strings.Repeat(strings.Repeat("y", 70)+"\n", 20000) + "\n" + block("x.bin", eicar)
+	clean := "Content-Type: text/plain\n\nhello\n" + block("y.bin", base64.StdEncoding.EncodeToString([]byte("just data\n")))
+	for _, c := range []struct {
+		name, content string
+		ambiguousRoot bool
+		action        string
+	}{
+		{"third block", third, false, "action=sanitized"},
+		{"past 1 MiB", far, true, "action=withheld"},
+		{"clean blocks", clean, true, "action=sanitized"},
+	} {
+		ps := newPolicySetup(t, "")
+		msg := hiddenBlocksMessage(c.content, c.ambiguousRoot)
+		code, log := ps.deliver(t, msg, "a@example.org")
+		if code != exOK {
+			t.Fatalf("%s: exit %d: %s", c.name, code, log)
+		}
+		got := ps.delivered(t)
+		if len(got) != 1 {
+			t.Fatalf("%s: %d delivered", c.name, len(got))
+		}
+		if !strings.Contains(log, c.action) {
+			t.Errorf("%s: want %s: %s", c.name, c.action, log)
+		}
+		if c.content == clean {
+			if strings.Contains(log, "Eicar") || !strings.Contains(log, "normalized=yes") || !strings.Contains(got[0], "X-Scandeliver-Normalized:") {
+				t.Errorf("%s: clean hidden blocks not delivered in canonical form: %s\n%s", c.name, log, got[0])
+			}
+			continue
+		}
+		hidden := base64.StdEncoding.EncodeToString([]byte(c.content))[:40]
+		if !strings.Contains(log, "Eicar") || strings.Contains(got[0], hidden) || strings.Contains(decodedBodies(t, got[0]), eicar) {
+			t.Errorf("%s: the hidden EICAR was delivered or not found: %s\n%.2000s", c.name, log, got[0])
+		}
+		if !c.ambiguousRoot && !strings.Contains(log, "replaced=1.2") {
+			t.Errorf("%s: the part holding the hidden EICAR was not cut out: %s", c.name, log)
+		}
 	}
 }
