@@ -40,9 +40,11 @@ type walker struct {
 	cr bool
 
 	// innerStop: the walk reads entities in decoded content as ripmime
-	// does (innerEntity): outside any multipart, a leaf body or an
-	// epilogue ends at a line that starts a MIME field (isInnerField),
-	// where the next entity begins; a quoted-printable body goes on.
+	// does (innerEntity): the body of the entity found (not quoted-
+	// printable), or the epilogue of a multipart outside any other, ends
+	// at a line that starts a MIME field (isInnerField), where the next
+	// entity begins. The body of a message or a part inside goes on as
+	// ripmime reads it, and is read again.
 	innerStop bool
 }
 
@@ -555,7 +557,7 @@ func (w *walker) diverseHeader(p *Part, trait func(*dialect) bool) {
 func (w *walker) skipBody(p *Part) {
 	prevEOL := 0
 	warned := false
-	stop := w.innerStop && len(w.bounds) == 0 && p.dec != "quoted-printable"
+	stop := w.innerStop && len(w.bounds) == 0 && p.Origin == OriginInner && p.dec != "quoted-printable"
 	for {
 		seg, start, atStart, ok := w.next()
 		if !ok {

@@ -509,16 +509,18 @@ const innerMax = 1 << 20
 //
 // Every block is read, wherever it is in the content: a line that starts
 // a Content-Type, Content-Transfer-Encoding or Content-Disposition field
-// (any case) begins an entity, read with ripmime's dialect; a leaf body
-// ends at the next such line (ripmime's text file goes on to the end of
-// the content, but what follows is read here as entities of their own,
-// so that the cost stays linear), except a quoted-printable one, which
-// ripmime decodes to the end before it reads the next blocks in the
-// decoded text: its body goes to the end, and its decoded content is
-// read again. So is every leaf's content below (expand): a decoded one
-// holds new bytes, a multipart's part was not searched here. ripmime
-// needs a MIME field within the first 100 lines of a file to start, so
-// it finds fewer blocks than this; each block it finds is read here.
+// (any case) begins an entity, read with ripmime's dialect. Its body, if
+// it is a leaf, ends at the next such line: ripmime's text file goes on
+// to the end of the content, but what follows is read here as entities
+// of their own, so that the cost stays linear (a base64 body cannot hold
+// such a line). A quoted-printable body goes to the end: ripmime decodes
+// it before it reads the next blocks in the decoded text. The body of a
+// message (message/rfc822) goes to the end too, as ripmime reads it. And
+// every leaf's content below is read again (expand): a decoded one holds
+// new bytes, a part of a multipart or a message's body was not searched
+// here. ripmime needs a MIME field within the first 100 lines of a file
+// to start, so it finds fewer blocks than this; each one it finds is
+// read here.
 // Past MaxParts or MaxMIMEDepth the part is unscannable.
 func (u *unpacker) innerEntity(p *Part) error {
 	ra, size := p.readerAt()
