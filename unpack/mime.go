@@ -644,6 +644,7 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 
 	// Preamble.
 	prevEOL := 0
+	var preEnd int64
 	for {
 		seg, start, atStart, ok := w.next()
 		if !ok {
@@ -671,8 +672,10 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 		if closing {
 			p.addProblem(KindMalformed, "multipart without parts")
 			w.epilogue(p, me, prevEOL)
+			w.ripOuter(p, start, start+int64(len(seg)))
 			return
 		}
+		preEnd = start
 		break
 	}
 	// Parts. Two delimiters in a row, or a delimiter at the very end,
@@ -717,9 +720,106 @@ func (w *walker) parseMultipart(p *Part, boundary string, digest bool) {
 			return
 		case closing:
 			w.epilogue(p, me, eolLen(seg))
+			w.ripOuter(p, preEnd, start+int64(len(seg)))
 			return
 		}
 	}
+}
+
+// ripOuter: QUIRK: ripmime gives the user what a multipart holds outside
+// its parts. The preamble of the multipart a message starts with is a
+// text file of its own (MIME_unpack_stage2 decodes the entity's body up
+// to the first delimiter); after a close delimiter it reads on as after
+// any other, the next block of header fields it knows (Content-*,
+// Subject, From...) and the body after it (the epilogue). Each is a
+// child of p for ripmime only, of origin inner (scanned and judged, no
+// reason to rewrite), built only when it could hold something: a
+// preamble with other characters than letters, digits, spaces and
+// ".,'-" (not "This is a multi-part message in MIME format."), an
+// epilogue with such a field line.
+func (w *walker) ripOuter(p *Part, preEnd, epiStart int64) {
+	if w.rd&ReaderRipMIME == 0 {
+		return
+	}
+	if preEnd > p.bs && (p.Depth == 0 || p.Origin == OriginRFC822) && w.notable(p.bs, preEnd) {
+		if c := w.u.newPart(p, OriginInner, false); c != nil {
+			c.Readers, c.inner, c.src = ReaderRipMIME, true, w.src
+			c.hs, c.bs, c.end = p.bs, p.bs, preEnd
+			c.DeclaredType = "text/plain"
+		}
+	}
+	if epiStart >= p.end {
+		return
+	}
+	if start, ok := w.ripFieldIn(epiStart, p.end); ok {
+		c := w.u.newPart(p, OriginInner, false)
+		if c == nil {
+			p.unscannable(KindLimit, "more than %d parts", w.u.lim.MaxParts)
+			return
+		}
+		c.Readers, c.inner, c.src = ReaderRipMIME, true, w.src
+		sub := w.u.newWalker(w.src, w.lsrc, w.size, start, p.end, w.raw, ReaderRipMIME, w.cr)
+		sub.parseEntity(c, "text/plain")
+		settle(c)
+		if sub.lr.err != nil && w.u.ioErr == nil {
+			w.u.ioErr = sub.lr.err
+		}
+	}
+}
+
+// notable reports whether src[from:to) holds a character other than
+// letters, digits, white space and ".,'-".
+func (w *walker) notable(from, to int64) bool {
+	buf := make([]byte, min(to-from, 64<<10))
+	n, _ := w.src.ReadAt(buf, from)
+	for _, c := range buf[:n] {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == ' ', c == '\t', c == '\r', c == '\n', c == '.', c == ',', c == '\'', c == '-':
+		default:
+			return true
+		}
+	}
+	return to-from > int64(n)
+}
+
+// ripFieldIn finds in src[from:to) (within 64 KB) the first block of
+// lines (blocks end at an empty line) with a line that starts a header
+// field that makes ripmime read the block as a header
+// (MIMEH_headers_process: a name that holds "content-" or is subject,
+// date, from, to, message-id, received or charset); it returns where the
+// block starts. ripmime skips the blocks before it.
+func (w *walker) ripFieldIn(from, to int64) (int64, bool) {
+	buf := make([]byte, min(to-from, 64<<10))
+	n, _ := w.lsrc.ReadAt(buf, from)
+	buf = buf[:n]
+	off, block := from, from
+	for len(buf) > 0 {
+		line := buf
+		if i := indexNL(buf); i >= 0 {
+			line, buf = buf[:i+1], buf[i+1:]
+		} else {
+			buf = nil
+		}
+		off += int64(len(line))
+		if isBlankLine(line) {
+			block = off
+			continue
+		}
+		end := bytes.IndexAny(line, ": \t\r\n")
+		if end <= 0 {
+			continue
+		}
+		name := strings.ToLower(string(line[:end]))
+		if strings.Contains(name, "content-") {
+			return block, true
+		}
+		switch name {
+		case "subject", "date", "from", "to", "message-id", "received", "charset":
+			return block, true
+		}
+	}
+	return 0, false
 }
 
 // noBoundary makes multipart p, whose boundary never occurs, a leaf.

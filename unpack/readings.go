@@ -852,6 +852,18 @@ func (p *Part) altPath() string {
 // there) are removed, and the leaves of alternatives that are the same
 // as leaves of other readings point to them (sameAs).
 func settle(p *Part) {
+	if len(p.Children) > 0 && p.Children[len(p.Children)-1].Origin == OriginInner {
+		// ripmime's reading around a multipart's parts (ripOuter), left
+		// without its reader when that reader reads an enclosing entity
+		// otherwise (its alternative has its own).
+		kids := p.Children[:0]
+		for _, c := range p.Children {
+			if c.Origin != OriginInner || c.Readers != 0 {
+				kids = append(kids, c)
+			}
+		}
+		p.Children = kids
+	}
 	alts := p.Alternatives[:0]
 	for _, a := range p.Alternatives {
 		if a.Readers != 0 {

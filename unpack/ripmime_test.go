@@ -1,6 +1,7 @@
 package unpack
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -73,5 +74,47 @@ func TestRipmimeCTE(t *testing.T) {
 		if got := decFor(d, &field{value: v, lead: true}); got != want {
 			t.Errorf("%q: %q, want %q", v, got, want)
 		}
+	}
+}
+
+// TestRipmimeOuter: ripmime gives the user the preamble of the multipart
+// a message starts with as a file, and reads on after a close delimiter
+// (the first block with a field it knows, and its body): readers.py's
+// ripmime extracts the payload from both messages below (and a
+// "Subject:" block's body, textfile2); each is a reading of ripmime's
+// only.
+func TestRipmimeOuter(t *testing.T) {
+	const pay = "X5O!P-PREAMBLE-PAYLOAD-0123456789"
+	h := "From: a@b\r\nSubject: t\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=BB\r\n\r\n"
+	body := "--BB\r\nContent-Type: text/plain\r\n\r\nhello\r\n--BB--\r\n"
+	for name, msg := range map[string]string{
+		"preamble":       h + pay + "\r\n" + body,
+		"epilogue":       h + body + "\r\nsome text\r\n\r\nContent-Type: application/octet-stream\r\n\r\n" + pay + "\r\n",
+		"epilogue-field": h + body + "Subject: hi\r\n\r\n" + pay + "\r\n",
+	} {
+		m := unpackBytes(t, []byte(msg), Options{})
+		found := false
+		for _, p := range m.Parts {
+			if p.Container || p.Readers != ReaderRipMIME {
+				continue
+			}
+			r, err := p.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			_, _ = io.Copy(&b, r)
+			r.Close()
+			found = found || strings.TrimSpace(b.String()) == pay
+		}
+		if !found {
+			t.Errorf("%s: no part of ripmime's holds the payload", name)
+		}
+	}
+	// A preamble of words (the usual "This is a multi-part message in
+	// MIME format.") and an empty epilogue add nothing.
+	m := unpackBytes(t, []byte(h+"This is a multi-part message in MIME format.\r\n"+body+"\r\n"), Options{})
+	if len(m.Parts) != 2 || m.Ambiguous {
+		t.Errorf("plain preamble: %d parts, ambiguous %v", len(m.Parts), m.Ambiguous)
 	}
 }
