@@ -41,6 +41,15 @@ func inBodyOwn(ix index, p *unpack.Part, ownTrouble bool) bool {
 		strings.EqualFold(p.Disposition, "attachment") || ix.inAlternative(p) {
 		return false
 	}
+	for _, c := range p.Children {
+		if c.Origin == unpack.OriginInner {
+			// A reader reads parts inside this content (ripmime's MIME
+			// fields): a signature at its end would be the end of the
+			// last of them, a content never scanned (found by
+			// sanitize.Verify while fuzzing FuzzRewrite).
+			return false
+		}
+	}
 	for q := p; q != nil; q = ix.parent[q] {
 		if q == p && ownTrouble {
 			continue

@@ -96,6 +96,19 @@ func TestVerifyDisinfectRenamed(t *testing.T) {
 	}
 }
 
+// TestVerifySignedInner: a text body in which ripmime reads a part (MIME
+// fields inside the content) is not signed: the signature would end that
+// part, a content never scanned, and Verify withheld the message.
+func TestVerifySignedInner(t *testing.T) {
+	in := []byte("From: a@example.org\nMIME-Version: 1.0\nContent-Type: text/plain\n\nsee below\n" +
+		"Content-Type: text/plain; name=\"a.txt\"\n\ninner text\n")
+	m := mustUnpack(t, in)
+	out, res, _ := rewrite(t, in, m, rules.Verdict{}, Options{SignatureText: "-- \nsigned"})
+	if why := verifyOut(t, m, rules.Verdict{}, res, out); why != "" {
+		t.Errorf("rewrite not verified: %s\n%s", why, out)
+	}
+}
+
 // TestVerifyRewrites: what Rewrite writes of its own (a replacement
 // text, disarmed HTML, a new name, a signature, the canonical form)
 // passes Verify; the same output with the bookkeeping of Rewrite dropped
