@@ -86,14 +86,9 @@ step "fuzz ($FUZZTIME each)"
 # "context deadline exceeded", fixed in Go 1.27): it is retried once. A
 # real failure writes its input and fails the suite.
 # FUZZ_SKIP lists fuzz targets (space-separated names) not to fuzz in
-# this run; their committed corpus still runs with `go test`.
-# Default: sanitize's FuzzRewrite and FuzzNormalize, which on 2026-12-05
-# still found new inputs within seconds of every run (the canonical
-# rewrite of issue 11, still open): their committed corpora run with
-# `go test` as always, and the open finds are kept in
-# sanitize/testdata/fuzz-open/ (not run) for whoever fixes them. Run them
-# with FUZZ_SKIP= ./tests/run.sh. Take them out of this default once fixed.
-FUZZ_SKIP=${FUZZ_SKIP-FuzzRewrite FuzzNormalize}
+# this run; their committed corpus still runs with `go test`. Default:
+# none (every target is fuzzed).
+FUZZ_SKIP=${FUZZ_SKIP-}
 fuzzfails=0
 for pkg in $(go list ./...); do
 	for f in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
