@@ -59,7 +59,9 @@
 // last of repeated parameters, RFC 2231 against plain, encoded words or
 // not) are all kept (Part.Names): a name rule must match any of them.
 // Where a reader finds MIME structure inside a part's content (ripmime
-// reads MIME fields in any decoded content; munpack reads the parts or
+// reads MIME fields in any decoded content: every block of them, wherever
+// it is in the content, and again in each content it extracts, within
+// MaxParts and MaxMIMEDepth; munpack reads the parts or
 // the entity it finds by their delimiter or field lines in the text body
 // of a message, also one declared text/plain), that reading is a child
 // of the part, of origin "inner", for that reader only. A boundary
