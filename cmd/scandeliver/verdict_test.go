@@ -321,3 +321,34 @@ func TestVerdictHiddenBlocksScanned(t *testing.T) {
 		}
 	}
 }
+
+// TestVerdictEpilogueBlocksScanned: ripmime reads on after the close
+// delimiter of a multipart as it reads a decoded content (readers.py:
+// a base64 block in the epilogue of a well-formed message is a file for
+// ripmime, no one else reads it). EICAR there has the message's body
+// replaced (the epilogue is the root's: nothing smaller can be cut out);
+// a clean block there is delivered. Before, the epilogue was read by no reading: the
+// message was delivered as it came, EICAR and all.
+func TestVerdictEpilogueBlocksScanned(t *testing.T) {
+	eicar := base64.StdEncoding.EncodeToString(builtin.Eicar())
+	msg := func(b64 string) string {
+		return "From: a@example.org\nTo: bob@example.net\nSubject: s\nMIME-Version: 1.0\n" +
+			"Content-Type: multipart/mixed; boundary=\"b\"\n\n" +
+			"--b\nContent-Type: text/plain\n\nsee below\n--b--\n" +
+			"Content-Type: application/octet-stream; name=\"e.bin\"\nContent-Transfer-Encoding: base64\n\n" + b64 + "\n"
+	}
+	ps := newPolicySetup(t, "")
+	code, log := ps.deliver(t, msg(eicar), "a@example.org")
+	if code != exOK {
+		t.Fatalf("exit %d: %s", code, log)
+	}
+	got := ps.delivered(t)
+	if len(got) != 1 || strings.Contains(got[0], eicar) || !strings.Contains(log, "replaced=1 ") || !strings.Contains(log, "Eicar") {
+		t.Fatalf("EICAR in the epilogue not cut out: %s\n%q", log, got)
+	}
+	ps = newPolicySetup(t, "")
+	code, log = ps.deliver(t, msg(base64.StdEncoding.EncodeToString([]byte("just data\n"))), "a@example.org")
+	if code != exOK || strings.Contains(log, "action=withheld") || len(ps.delivered(t)) != 1 {
+		t.Fatalf("a clean block in the epilogue: exit %d: %s", code, log)
+	}
+}
