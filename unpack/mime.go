@@ -741,7 +741,11 @@ func (w *walker) ripOuter(p *Part, preEnd, epiStart int64) {
 	if w.rd&ReaderRipMIME == 0 {
 		return
 	}
-	if preEnd > p.bs && (p.Depth == 0 || p.Origin == OriginRFC822) && w.notable(p.bs, preEnd) {
+	// NOT MODELLED: the preamble in a reading of ripmime's alone (an
+	// alternative): there its bytes are mostly what the others read as
+	// a part (a header read on past its end), and a leaf of its own
+	// would make a benign alternative one to rewrite for.
+	if preEnd > p.bs && w.rd != ReaderRipMIME && (p.Depth == 0 || p.Origin == OriginRFC822) && w.notable(p.bs, preEnd) {
 		if c := w.u.newPart(p, OriginInner, false); c != nil {
 			c.Readers, c.inner, c.src = ReaderRipMIME, true, w.src
 			c.hs, c.bs, c.end = p.bs, p.bs, preEnd
