@@ -73,7 +73,10 @@
 // bytes and as many letters and digits as the boundary: "--'B'" and "-B"
 // delimit, "--Bx" does not), its reading of the Content-Transfer-Encoding
 // value (the first of base64, 7bit, 8bit, quoted-printable, binary, uu
-// found in it) and of uuencode begin lines.
+// found in it) and of uuencode begin lines. ripmime also gives the user
+// the preamble of the multipart a message starts with, and what follows
+// a close delimiter (ripOuter): children of origin "inner" of the
+// multipart, for ripmime only.
 // Message.Parts lists every reading's parts, so every distinct content
 // and name reaches the engines and the rules. Each point of disagreement
 // is also a problem of kind "ambiguous" on the part, for people; the
