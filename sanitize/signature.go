@@ -2,6 +2,7 @@ package sanitize
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/net/html/charset"
 
 	"github.com/scandeliver/scandeliver/rules"
+	"github.com/scandeliver/scandeliver/sanitize/html"
 	"github.com/scandeliver/scandeliver/unpack"
 )
 
@@ -120,8 +122,10 @@ func planSignatures(m *unpack.Message, ix index, opt Options, get func(*unpack.P
 	}
 	if htm != nil {
 		if body, ok := signBody(htm, opt.SignatureHTML, true); ok {
-			o := get(htm)
-			o.sig, o.sigBody = addHTMLSignature(body, opt.SignatureHTML), true
+			if sig := addHTMLSignature(body, opt.SignatureHTML); !opt.DisarmHTML || signatureSurvives(sig, opt) {
+				o := get(htm)
+				o.sig, o.sigBody = sig, true
+			}
 		}
 	}
 }
@@ -251,4 +255,19 @@ func (rw *rewriter) sign(w io.Writer, o *op) (bool, error) {
 	}
 	rw.res.Signed = append(rw.res.Signed, o.p.Path)
 	return true, nil
+}
+
+// signatureSurvives reports whether the disarmer keeps the signature of a
+// signed HTML body as it is. After markup it cannot read whole, the
+// signature became new markup that the disarmer rewrote on the next pass
+// (and the signature was added again: found by FuzzRewrite,
+// cb788c4c3b505717): such a body is not signed.
+func signatureSurvives(signed []byte, opt Options) bool {
+	var out bytes.Buffer
+	hopt := opt.HTML
+	hopt.Charset = "utf-8"
+	if _, err := html.Disarm(context.Background(), &out, bytes.NewReader(signed), hopt); err != nil {
+		return false
+	}
+	return hasSignature(out.Bytes(), opt.SignatureHTML)
 }
