@@ -561,6 +561,11 @@ func (u *unpacker) innerReading(p *Part, ra, lsrc io.ReaderAt, size int64, cr bo
 			return found, loneCR || off == -2, nil
 		}
 		found = true
+		if u.innerBlocks++; u.innerBlocks > u.lim.MaxParts {
+			// Blocks read and dropped (nameless text) count too.
+			p.unscannable(KindLimit, "more than %d blocks of MIME fields read in contents", u.lim.MaxParts)
+			return found, loneCR, nil
+		}
 		if p.Depth >= u.lim.MaxMIMEDepth {
 			p.unscannable(KindLimit, "MIME nesting deeper than %d (entities in the content, as ripmime reads them)", u.lim.MaxMIMEDepth)
 			return found, loneCR, nil
@@ -573,7 +578,13 @@ func (u *unpacker) innerReading(p *Part, ra, lsrc io.ReaderAt, size int64, cr bo
 		child.Readers = ReaderRipMIME
 		child.inner = true
 		child.src = ra
-		w := u.newWalker(ra, lsrc, size, off, size, false, child.Readers, cr)
+		// The walks share one line buffer: a content may hold many
+		// blocks.
+		if u.innerLines == nil {
+			u.innerLines = make([]byte, lineBufSize)
+		}
+		w := u.newWalker(ra, lsrc, size, off, off, false, child.Readers, cr)
+		w.lr = &lineReader{src: lsrc, end: size, bufOff: off, buf: u.innerLines}
 		w.innerStop = true
 		w.parseEntity(child, "text/plain")
 		settle(child)

@@ -62,6 +62,8 @@ type unpacker struct {
 	// at most rewalkMax.
 	rewalked, rewalkMax int64
 	innerRd             *bufio.Reader // innerScan's reader, reused
+	innerLines          []byte        // the line buffer of innerReading's walks, reused
+	innerBlocks         int           // blocks innerReading read, against MaxParts
 	eol                 string        // the message's line break, as sanitize's lineEnding reads it
 }
 
