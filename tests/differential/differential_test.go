@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// messages returns how many seeded messages TestDifferential runs: 2000,
+// messages returns how many seeded messages TestDifferential runs: 5000,
 // 200 with -short, or $SCANDELIVER_DIFF_N.
 func messages(t testing.TB) int {
 	if s := os.Getenv("SCANDELIVER_DIFF_N"); s != "" {
@@ -23,7 +23,7 @@ func messages(t testing.TB) int {
 	if testing.Short() {
 		return 200
 	}
-	return 2000
+	return 5000
 }
 
 // TestDifferential delivers the messages of seeds 1..N and reads every

@@ -26,7 +26,7 @@
 // messages). When the readings and the verdict of issue 11 are done, the
 // list is empty and the property holds without exception.
 //
-// TestDifferential runs seeds 1..2000 (200 with -short, or
+// TestDifferential runs seeds 1..5000 (200 with -short, or
 // $SCANDELIVER_DIFF_N, or the seeds of $SCANDELIVER_DIFF_SEEDS=1,2,...)
 // and logs the leak rate per family and per trick.
 // TestRegress runs the shrunk failures under testdata/regress.
