@@ -178,13 +178,7 @@ func (w *munpackWatch) Write(b []byte) {
 			return
 		}
 	}
-	if len(b) >= len(w.tail) {
-		w.nt = copy(w.tail[:], b[len(b)-len(w.tail):])
-	} else {
-		keep := min(w.nt, len(w.tail)-len(b))
-		copy(w.tail[:], w.tail[w.nt-keep:w.nt])
-		w.nt = keep + copy(w.tail[keep:], b)
-	}
+	w.nt = keepTail(w.tail[:], w.nt, b)
 }
 
 // candidate reports whether the "-" at b[j] (content offset base+j)

@@ -694,6 +694,18 @@ func isInnerField(line []byte) bool {
 	return false
 }
 
+// keepTail keeps in tail (holding nt bytes) its last bytes followed by
+// b, as many as fit, and returns how many it holds: the watches look at
+// the bytes before a write's first one through it.
+func keepTail(tail []byte, nt int, b []byte) int {
+	if len(b) >= len(tail) {
+		return copy(tail, b[len(b)-len(tail):])
+	}
+	keep := min(nt, len(tail)-len(b))
+	copy(tail, tail[nt-keep:nt])
+	return keep + copy(tail[keep:], b)
+}
+
 // innerWatch sees a content as it is stored (the sink's contentWatch)
 // and notes whether a line could start a field that innerEntity reads:
 // "content-" in any case at the start of the content or after a "\n", or
@@ -729,13 +741,7 @@ func (w *innerWatch) Write(b []byte) {
 			return
 		}
 	}
-	if len(b) >= len(w.tail) {
-		w.nt = copy(w.tail[:], b[len(b)-len(w.tail):])
-	} else {
-		keep := min(w.nt, len(w.tail)-len(b))
-		copy(w.tail[:], w.tail[w.nt-keep:w.nt])
-		w.nt = keep + copy(w.tail[keep:], b)
-	}
+	w.nt = keepTail(w.tail[:], w.nt, b)
 }
 
 // nameBefore reports whether the "-" at b[k] (content offset base+k)

@@ -572,14 +572,19 @@ func candidateNames(ct, cd []*field) []string {
 	return out
 }
 
-// joinSections joins RFC 2231 sections in order with repeated sections
-// all kept (as Python's compat32 and ripmime do).
-func joinSections(ext []param) string {
-	type sec struct {
-		n int
-		v string
-	}
-	var secs []sec
+// section is one RFC 2231 section of a parameter: its number and its
+// value, percent-decoded (and without its charset and language) when it
+// is an extended one.
+type section struct {
+	n int
+	v string
+}
+
+// sortedSections reads the sections of ext, sorted by number (stable:
+// repeated sections keep their order); a section whose number does not
+// parse is dropped.
+func sortedSections(ext []param) []section {
+	var secs []section
 	for _, p := range ext {
 		_, rest, _ := strings.Cut(p.name, "*")
 		enc := strings.HasSuffix(rest, "*")
@@ -600,9 +605,16 @@ func joinSections(ext []param) string {
 				v = u
 			}
 		}
-		secs = append(secs, sec{n, v})
+		secs = append(secs, section{n, v})
 	}
 	sort.SliceStable(secs, func(i, j int) bool { return secs[i].n < secs[j].n })
+	return secs
+}
+
+// joinSections joins RFC 2231 sections in order with repeated sections
+// all kept (as Python's compat32 and ripmime do).
+func joinSections(ext []param) string {
+	secs := sortedSections(ext)
 	var b strings.Builder
 	for _, s := range secs {
 		b.WriteString(s.v)
@@ -615,34 +627,7 @@ func joinSections(ext []param) string {
 // policy.default does: filename*0="data."; filename*2="bin" reads
 // "data.").
 func contiguousSections(ext []param) string {
-	type sec struct {
-		n int
-		v string
-	}
-	var secs []sec
-	for _, p := range ext {
-		_, rest, _ := strings.Cut(p.name, "*")
-		enc := strings.HasSuffix(rest, "*")
-		rest = strings.TrimSuffix(rest, "*")
-		n, err := strconv.Atoi(rest)
-		if rest == "" {
-			n, err = 0, nil
-		}
-		if err != nil {
-			continue
-		}
-		v := p.value
-		if enc {
-			if n == 0 && strings.Count(v, "'") >= 2 {
-				v = v[strings.LastIndexByte(v, '\'')+1:]
-			}
-			if u, err := unescapePercent(v); err == nil {
-				v = u
-			}
-		}
-		secs = append(secs, sec{n, v})
-	}
-	sort.SliceStable(secs, func(i, j int) bool { return secs[i].n < secs[j].n })
+	secs := sortedSections(ext)
 	var b strings.Builder
 	next := 0
 	for _, s := range secs {
