@@ -60,8 +60,17 @@ func (u *unpacker) expand(p *Part, adepth int, ch *chain) error {
 			return err
 		}
 		if !asIs && p.watch.inner.maybe(p.Size) {
-			if err := u.innerEntity(p); err != nil {
-				return err
+			read := true
+			if p.watch.inner.cut {
+				var err error
+				if read, err = ripmimeOpens(p); err != nil {
+					return err
+				}
+			}
+			if read {
+				if err := u.innerEntity(p); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -518,9 +527,13 @@ const innerMax = 1 << 20
 // message (message/rfc822) goes to the end too, as ripmime reads it. And
 // every leaf's content below is read again (expand): a decoded one holds
 // new bytes, a part of a multipart or a message's body was not searched
-// here. ripmime needs a MIME field within the first 100 lines of a file
-// to start, so it finds fewer blocks than this; each one it finds is
-// read here.
+// here. ripmime reads a file only when one of its first 100 lines
+// starts with a field it knows (ripmimeOpens): a content longer than
+// innerGate without one in its head is not searched (the watch stops
+// there, so a big attachment costs no whole search); a shorter one is
+// searched all the same. Within a file it reads, ripmime finds fewer
+// blocks than this (each block's body is a file of its own, tested
+// again); each one it finds is read here.
 // Past MaxParts or MaxMIMEDepth the part is unscannable.
 func (u *unpacker) innerEntity(p *Part) error {
 	ra, size := p.readerAt()
@@ -717,6 +730,10 @@ type innerWatch struct {
 	nt   int     // bytes in tail
 	seen bool
 	skip bool // sees nothing: maybe is always true
+	// cut: the watch stopped looking at innerGate bytes without seeing
+	// a field; whether ripmime reads the content at all is then
+	// ripmimeOpens's to say.
+	cut bool
 }
 
 // Write notes the next bytes of the content.
@@ -726,10 +743,16 @@ func (w *innerWatch) Write(b []byte) {
 	}
 	base := w.n
 	w.n += int64(len(b))
-	if w.seen {
+	if w.seen || w.cut {
 		return
 	}
 	lim := len(b)
+	if base+int64(lim) > innerGate {
+		// Past innerGate ripmimeOpens decides; a line start before it
+		// is still looked at.
+		lim = int(max(innerGate-base, 0))
+		w.cut = true
+	}
 	for i := 0; i < lim; {
 		k := bytes.IndexByte(b[i:lim], '-')
 		if k < 0 {
@@ -769,7 +792,50 @@ func (w *innerWatch) nameBefore(b []byte, k int, base int64) bool {
 }
 
 // maybe reports whether innerEntity must read a content of size bytes:
-// the watch did not see all of it, or saw a line it could find.
+// the watch did not see all of it, or saw a line it could find, or
+// stopped at innerGate (ripmimeOpens then decides).
 func (w *innerWatch) maybe(size int64) bool {
-	return w.n != size || w.seen
+	return w.n != size || w.seen || w.cut
+}
+
+// innerGate bounds the bytes ripmime reads of a file before it decides
+// whether the file holds MIME fields (mime.c MIME_is_file_RFC822: at most
+// 100 lines, each of at most 1023 bytes, as fgets reads them), with room
+// to spare.
+const innerGate = 128 << 10
+
+// ripmimeTriggers are the line starts MIME_is_file_RFC822 looks for
+// (compared in any case); ripmime reads a file it saves for MIME fields
+// only when one of its first 100 lines starts so (observed with ripmime
+// 1.4.0.10: blocks of fields past 300 lines of text are not read without
+// one; "Subject:" on the first line is enough).
+var ripmimeTriggers = [][]byte{[]byte("received: "), []byte("from: "), []byte("subject: "), []byte("date: "),
+	[]byte("content-"), []byte("boundary="), []byte("mime-version")}
+
+// ripmimeOpens reports whether ripmime could read the content of p for
+// MIME fields: one of ripmimeTriggers anywhere in its first innerGate
+// bytes (anywhere, not only at a line start: a superset of ripmime's
+// test). Only asked where the watch stopped at innerGate, so that a big
+// attachment without a trigger in its head is not searched whole, as
+// ripmime does not search it.
+func ripmimeOpens(p *Part) (bool, error) {
+	ra, size := p.readerAt()
+	head := make([]byte, min(size, innerGate))
+	if k, err := ra.ReadAt(head, 0); k < len(head) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return false, fmt.Errorf("reading part %s: %w", p.Path, err)
+	}
+	for i, c := range head {
+		if 'A' <= c && c <= 'Z' {
+			head[i] = c + 'a' - 'A'
+		}
+	}
+	for _, t := range ripmimeTriggers {
+		if bytes.Contains(head, t) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
