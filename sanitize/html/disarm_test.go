@@ -235,7 +235,13 @@ func loadsByItself(n *xhtml.Node, key string) bool {
 	case "src", "srcset", "poster", "background", "data", "lowsrc", "dynsrc":
 		return true
 	case "href":
-		return n.Data == "link" || n.Data == "image" || n.Data == "use" || n.Data == "feimage"
+		// An HTML element of those names (<use> outside <svg>) is an
+		// unknown element, which loads nothing
+		// (FuzzDisarm/df9561e40e33c926, from CI).
+		if n.Namespace == "" {
+			return n.Data == "link"
+		}
+		return n.Data == "image" || n.Data == "use" || n.Data == "feimage"
 	}
 	return false
 }
