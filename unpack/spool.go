@@ -122,19 +122,25 @@ func readUpTo(r io.Reader, max int64) ([]byte, error) {
 	return buf, nil
 }
 
-// copyToFile appends r to f, at most limit bytes when limit >= 0.
+// copyToFile appends r to f, at most limit bytes when limit >= 0. A pipe
+// is spliced; a regular file goes to os.File.ReadFrom, which copies with
+// copy_file_range (or splice) in the kernel, through the io.LimitedReader
+// of a limit as well; anything else goes through a 64 KiB buffer.
 func copyToFile(f *os.File, r io.Reader, limit int64) (int64, error) {
 	if in, ok := r.(*os.File); ok {
 		if n, handled, err := splicePipe(f, in, limit); handled {
 			return n, err
 		}
-		// A regular file: os.File.ReadFrom uses copy_file_range.
+		if limit >= 0 {
+			// ReadFrom sees through an *io.LimitedReader to the file
+			// (copy_file_range of at most N bytes); any other wrapper
+			// would hide it and copy 64 KiB at a time.
+			return f.ReadFrom(&io.LimitedReader{R: in, N: limit})
+		}
+		return f.ReadFrom(in)
 	}
 	if limit >= 0 {
 		r = io.LimitReader(r, limit)
-	}
-	if in, ok := r.(*os.File); ok {
-		return f.ReadFrom(in)
 	}
 	return io.CopyBuffer(struct{ io.Writer }{f}, r, make([]byte, 64<<10))
 }
