@@ -223,18 +223,22 @@ func (w *Watch) find(b []byte, base int64, starts, ends int) {
 	if starts <= 0 {
 		return
 	}
-	for k, sig := range signatures {
-		end := min(len(b), starts+len(sig)-1)
-		for i := 0; i < end && len(w.cands[k]) <= maxCandidates; {
-			j := bytes.Index(b[i:end], sig)
-			if j < 0 {
-				break
-			}
-			i += j
-			if base+int64(i) > 0 && i+len(sig) > ends {
+	// Every place where a signature's first two bytes are, then which
+	// signature, if any, is there whole (indexPair).
+	p := b[:min(len(b), starts+1)]
+	for i := 0; i+1 < len(p); i++ {
+		j := indexPair(p[i:])
+		if j < 0 {
+			break
+		}
+		i += j
+		if base+int64(i) == 0 {
+			continue
+		}
+		for k, sig := range signatures {
+			if len(w.cands[k]) <= maxCandidates && i+len(sig) > ends && bytes.HasPrefix(b[i:], sig) {
 				w.cands[k] = append(w.cands[k], base+int64(i))
 			}
-			i++
 		}
 	}
 }
