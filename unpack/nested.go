@@ -808,34 +808,46 @@ const innerGate = 128 << 10
 // (compared in any case); ripmime reads a file it saves for MIME fields
 // only when one of its first 100 lines starts so (observed with ripmime
 // 1.4.0.10: blocks of fields past 300 lines of text are not read without
-// one; "Subject:" on the first line is enough).
+// one; "Subject:" on the first line is enough, without MIME-Version).
 var ripmimeTriggers = [][]byte{[]byte("received: "), []byte("from: "), []byte("subject: "), []byte("date: "),
 	[]byte("content-"), []byte("boundary="), []byte("mime-version")}
 
+// ripmimeLines and ripmimeLine bound what MIME_is_file_RFC822 reads of a
+// file: 100 lines as fgets reads them into 1024 bytes (a line ends after
+// a "\n" or at 1023 bytes), here 128 with room to spare. Observed with
+// ripmime 1.4.0.10 (a base64 attachment whose content holds a block of
+// fields after some lines of text): "Subject: x" read on line 100 and
+// not on line 101, read at byte 1023 of a long line and not at 1022 or
+// 1024, not read after "xx " on the same line; a blank line does not
+// stop the test.
+const ripmimeLines, ripmimeLine = 128, 1023
+
 // ripmimeOpens reports whether ripmime could read the content of p for
-// MIME fields: one of ripmimeTriggers anywhere in its first innerGate
-// bytes (anywhere, not only at a line start: a superset of ripmime's
-// test). Only asked where the watch stopped at innerGate, so that a big
-// attachment without a trigger in its head is not searched whole, as
-// ripmime does not search it.
+// MIME fields: one of ripmimeTriggers (any case) starts one of its first
+// ripmimeLines lines, as fgets cuts them (a superset of ripmime's test,
+// which also wants MIME-Version and two hits). Only asked where the
+// watch stopped at innerGate, so that a big attachment without a trigger
+// in its head is not searched whole, as ripmime does not search it.
 func ripmimeOpens(p *Part) (bool, error) {
 	ra, size := p.readerAt()
-	head := make([]byte, min(size, innerGate))
+	head := make([]byte, min(size, ripmimeLines*ripmimeLine))
 	if k, err := ra.ReadAt(head, 0); k < len(head) {
 		if err == nil {
 			err = io.ErrUnexpectedEOF
 		}
 		return false, fmt.Errorf("reading part %s: %w", p.Path, err)
 	}
-	for i, c := range head {
-		if 'A' <= c && c <= 'Z' {
-			head[i] = c + 'a' - 'A'
+	for n, start := 0, 0; n < ripmimeLines && start < len(head); n++ {
+		line := head[start:min(len(head), start+ripmimeLine)]
+		for _, t := range ripmimeTriggers {
+			if len(line) >= len(t) && bytes.EqualFold(line[:len(t)], t) {
+				return true, nil
+			}
 		}
-	}
-	for _, t := range ripmimeTriggers {
-		if bytes.Contains(head, t) {
-			return true, nil
+		if k := bytes.IndexByte(line, '\n'); k >= 0 {
+			line = line[:k+1]
 		}
+		start += len(line)
 	}
 	return false, nil
 }

@@ -104,6 +104,15 @@ func TestRipmimeGate(t *testing.T) {
 		{"sUbJeCt: x\n", true},
 		{"MIME-Version: 1.0\n", true},
 		{"a line\nContent-Description: y\n", true},
+		// ripmime's lines, as fgets cuts them (observed with ripmime
+		// 1.4.0.10, see ripmimeLines).
+		{"xx Subject: x\n", false},
+		{strings.Repeat("line\n", 99) + "Subject: x\n", true},
+		{strings.Repeat("line\n", 200) + "Subject: x\n", false},
+		{strings.Repeat("a", 1023) + "Subject: x\n", true},
+		{strings.Repeat("a", 1022) + "Subject: x\n", false},
+		{strings.Repeat("a", 1024) + "Subject: x\n", false},
+		{"\nSubject: x\n", true},
 	} {
 		content := c.head + filler + block
 		msg := "Subject: s\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=BB\n\n--BB\n" +
