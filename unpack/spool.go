@@ -40,6 +40,9 @@ type Spool struct {
 // in-memory buffer never exceeds Memory+1 bytes,
 // and the rest is moved to the file by the kernel where it can be (splice
 // from a pipe, copy_file_range from a file), else through a 64 KiB buffer.
+// A regular file that holds more than Memory bytes from its offset on (a
+// shell's redirection) is moved whole by the kernel, none of it through our
+// memory, and one over MaxSize is refused before anything is copied.
 func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
 	memMax := opt.Memory
 	if memMax <= 0 {
@@ -47,6 +50,14 @@ func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
 	}
 	if opt.MaxSize > 0 && memMax > opt.MaxSize {
 		memMax = opt.MaxSize
+	}
+	if in, ok := r.(*os.File); ok {
+		if rest, ok := regularRest(in); ok && rest > memMax {
+			if opt.MaxSize > 0 && rest > opt.MaxSize {
+				return nil, ErrTooLarge
+			}
+			return spoolFile(nil, r, opt)
+		}
 	}
 	// Read at most memMax+1 bytes into memory: the extra byte tells
 	// whether the message fits.
@@ -61,6 +72,27 @@ func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
 	if opt.MaxSize > 0 && n > opt.MaxSize {
 		return nil, ErrTooLarge
 	}
+	return spoolFile(buf, r, opt)
+}
+
+// regularRest is the number of bytes from the offset of in to its end,
+// when in is a regular file. It is what the file holds now: the copy reads
+// to the end whatever it finds then, under the same limit.
+func regularRest(in *os.File) (int64, bool) {
+	st, err := in.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return 0, false
+	}
+	off, err := in.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0, false
+	}
+	return st.Size() - off, true
+}
+
+// spoolFile makes the spool file and writes head and then the rest of r to
+// it, refusing more than opt.MaxSize bytes in all.
+func spoolFile(head []byte, r io.Reader, opt SpoolOptions) (*Spool, error) {
 	dir := opt.Dir
 	if dir == "" {
 		dir = os.TempDir()
@@ -76,11 +108,12 @@ func NewSpool(r io.Reader, opt SpoolOptions) (*Spool, error) {
 		return nil, fmt.Errorf("unlinking spool file: %w", err)
 	}
 	s := &Spool{f: f}
-	if _, err := f.Write(buf); err != nil {
+	if _, err := f.Write(head); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("writing spool file: %w", err)
 	}
-	buf = nil
+	n := int64(len(head))
+	head = nil
 	limit := int64(-1)
 	if opt.MaxSize > 0 {
 		limit = opt.MaxSize - n + 1

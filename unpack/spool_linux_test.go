@@ -34,8 +34,8 @@ func threadReads(t *testing.T) int64 {
 
 // TestSpoolRegularFileInKernel: a message given as a regular file (stdin
 // redirected from a file) is moved into the spool file by the kernel
-// (copy_file_range) after the bytes kept in memory, with and without a
-// size limit, not read through a buffer 64 KiB at a time. With the size
+// (copy_file_range), with and without a size limit, not read through a
+// buffer 64 KiB at a time. With the size
 // ceiling that pipeline sets on every delivery, the limit reader hid the
 // *os.File and 20 MB cost 320 read/write pairs (red before the fix).
 // The kernel counts this thread's read calls: a buffered copy of the 8 MiB

@@ -160,3 +160,74 @@ func (m *runtimeMem) read() {
 	runtime.ReadMemStats(&ms)
 	m.total = ms.TotalAlloc
 }
+
+// TestSpoolRegularFile: a regular file is spooled from its offset on; one
+// that holds more than Memory goes to the spool file without passing
+// through memory (no buffer of Memory bytes is allocated), one over
+// MaxSize is refused before a byte is read.
+func TestSpoolRegularFile(t *testing.T) {
+	const mem = 1 << 20
+	data := randBytes(4<<20 + 3)
+	fn := t.TempDir() + "/in"
+	if err := os.WriteFile(fn, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spool := func(t *testing.T, off int64, max int64) (*Spool, *os.File, uint64, error) {
+		t.Helper()
+		f, err := os.Open(fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			t.Fatal(err)
+		}
+		var m0, m1 runtimeMem
+		m0.read()
+		s, err := NewSpool(f, SpoolOptions{Dir: t.TempDir(), Memory: mem, MaxSize: max})
+		m1.read()
+		if s != nil {
+			t.Cleanup(func() { s.Close() })
+		}
+		return s, f, m1.total - m0.total, err
+	}
+	for _, tc := range []struct {
+		off      int64
+		inMemory bool
+	}{
+		{0, false},
+		{1000, false},
+		{int64(len(data)) - mem - 1, false},
+		{int64(len(data)) - mem, true},
+		{int64(len(data)) - 10, true},
+		{int64(len(data)), true},
+	} {
+		s, _, alloc, err := spool(t, tc.off, 64<<20)
+		if err != nil {
+			t.Fatalf("offset %d: %v", tc.off, err)
+		}
+		if s.InMemory() != tc.inMemory {
+			t.Errorf("offset %d: InMemory %v", tc.off, s.InMemory())
+		}
+		checkSpool(t, s, data[tc.off:])
+		if !tc.inMemory && alloc > 256<<10 {
+			t.Errorf("offset %d: %d bytes allocated to spool %d bytes of a regular file: read through memory", tc.off, alloc, len(data)-int(tc.off))
+		}
+	}
+	// Over the limit: refused, and the file was not read.
+	for _, max := range []int64{mem, int64(len(data)) - 1001} {
+		_, f, _, err := spool(t, 1000, max)
+		if !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("max %d: %v", max, err)
+		}
+		if off, _ := f.Seek(0, io.SeekCurrent); off != 1000 {
+			t.Errorf("max %d: refused after reading to offset %d", max, off)
+		}
+	}
+	// At the limit: spooled.
+	s, _, _, err := spool(t, 1000, int64(len(data))-1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSpool(t, s, data[1000:])
+}
