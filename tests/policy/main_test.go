@@ -2,6 +2,7 @@ package policy
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -89,6 +90,34 @@ func (b *box) deliver(t testing.TB, msg []byte, sender string) result {
 		"RECIPIENT=bob@example.net", "TMPDIR=" + b.tmp, "LANG=C"}
 	r := testenv.Run(t, cmd, msg)
 	return result{r.Code, r.Stderr}
+}
+
+// deliverFile is deliver with msg in a regular file on stdin, as a shell's
+// redirection gives it (scandeliver < msg.eml), not a pipe.
+func (b *box) deliverFile(t testing.TB, msg []byte, sender string) result {
+	t.Helper()
+	fn := filepath.Join(b.root, "stdin.eml")
+	if err := os.WriteFile(fn, msg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(bin, "-c", b.cfg)
+	cmd.Dir = b.cwd
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + b.home, "USER=bob", "SENDER=" + sender,
+		"RECIPIENT=bob@example.net", "TMPDIR=" + b.tmp, "LANG=C"}
+	cmd.Stdin = f
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("running %v: %v", cmd.Args, err)
+	}
+	return result{cmd.ProcessState.ExitCode(), errb.String()}
 }
 
 // delivered returns the messages in the Maildir (inbox and folders),

@@ -76,7 +76,9 @@ func TestSenderNotices(t *testing.T) {
 // 4 GiB message cost 8 GiB of disk): refused with exit 65, nothing
 // delivered, quarantined or left in the spool, the postmaster told. The
 // default ceiling is 4 times max_message_size; between the two the
-// message is still quarantined whole.
+// message is still quarantined whole. Each case runs with stdin a pipe and
+// a regular file (the spool moves a file by copy_file_range, under the
+// same ceiling); a message under both limits is delivered whole.
 func TestSizeCeiling(t *testing.T) {
 	const cfg = `[log]
 syslog = false
@@ -105,40 +107,54 @@ max_message_size = "100KB"
 		{"over the default ceiling (4 x 100KB)", "", body(500 << 10), 65, 0},
 		{"under the default ceiling, over max_message_size", "", body(300 << 10), 0, 1},
 		{"over [spool] max_size", `max_size = "1MB"`, body(2 << 20), 65, 0},
+		{"at [spool] max_size", `max_size = "1MB"`, body(2 << 20)[:1<<20], 0, 1},
+		{"under every limit, past [spool] memory", "", body(90 << 10), 0, 0},
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			b := newBox(t, "")
-			text := fmt.Sprintf(cfg, b.qdir, b.tmp, c.spool, recordSendmail, b.notices)
-			if err := os.WriteFile(b.cfg, []byte(text), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			r := b.deliver(t, c.msg, "alice@example.org")
-			if r.code != c.code {
-				t.Fatalf("exit %d, want %d: %s", r.code, c.code, r.stderr)
-			}
-			if q := strings.Count(r.stderr, "quarantine_id="); q != c.quarantined {
-				t.Errorf("%d quarantine entries logged, want %d: %s", q, c.quarantined, r.stderr)
-			}
-			if c.code != 65 {
-				return
-			}
-			if d := b.delivered(t); len(d) != 0 {
-				t.Errorf("%d messages delivered", len(d))
-			}
-			if left, _ := os.ReadDir(b.tmp); len(left) != 0 {
-				t.Errorf("the spool holds %d files", len(left))
-			}
-			told := false
-			for _, n := range b.sent(t) {
-				if n.rcpt() == "postmaster@example.net" && bytes.Contains(n.stdin, []byte("size ceiling")) {
-					told = true
+		for _, stdin := range []string{"pipe", "file"} {
+			t.Run(c.name+", "+stdin, func(t *testing.T) {
+				b := newBox(t, "")
+				text := fmt.Sprintf(cfg, b.qdir, b.tmp, c.spool, recordSendmail, b.notices)
+				if err := os.WriteFile(b.cfg, []byte(text), 0o600); err != nil {
+					t.Fatal(err)
 				}
-			}
-			if !told {
-				t.Errorf("the postmaster was not told; log: %s", r.stderr)
-			}
-		})
+				deliver := b.deliver
+				if stdin == "file" {
+					deliver = b.deliverFile
+				}
+				r := deliver(t, c.msg, "alice@example.org")
+				if r.code != c.code {
+					t.Fatalf("exit %d, want %d: %s", r.code, c.code, r.stderr)
+				}
+				if q := strings.Count(r.stderr, "quarantine_id="); q != c.quarantined {
+					t.Errorf("%d quarantine entries logged, want %d: %s", q, c.quarantined, r.stderr)
+				}
+				if c.code == 0 && c.quarantined == 0 {
+					d := b.delivered(t)
+					if len(d) != 1 || !bytes.HasSuffix(d[0].data, c.msg[bytes.Index(c.msg, []byte("\n\n")):]) {
+						t.Errorf("%d messages delivered, not the one given", len(d))
+					}
+				}
+				if c.code != 65 {
+					return
+				}
+				if d := b.delivered(t); len(d) != 0 {
+					t.Errorf("%d messages delivered", len(d))
+				}
+				if left, _ := os.ReadDir(b.tmp); len(left) != 0 {
+					t.Errorf("the spool holds %d files", len(left))
+				}
+				told := false
+				for _, n := range b.sent(t) {
+					if n.rcpt() == "postmaster@example.net" && bytes.Contains(n.stdin, []byte("size ceiling")) {
+						told = true
+					}
+				}
+				if !told {
+					t.Errorf("the postmaster was not told; log: %s", r.stderr)
+				}
+			})
+		}
 	}
 }
 
