@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"sync"
 )
 
 // LHA (LHarc, .lzh and .lha), as lhasa, 7-Zip, unar and Windows (since
@@ -185,7 +186,10 @@ func applyLhaExt(ext []byte, name, dir *string) {
 // crc16 is CRC-16/ARC (polynomial 0xA001 reflected, initial 0), LHA's.
 type crc16 struct{ v uint16 }
 
-var crc16Table = func() (t [256]uint16) {
+// crc16Table is built on first use: an LHA member is rare, and a table
+// built at package init costs every delivery (one process per message).
+var crc16Table = sync.OnceValue(func() *[256]uint16 {
+	var t [256]uint16
 	for i := range t {
 		c := uint16(i)
 		for range 8 {
@@ -197,14 +201,15 @@ var crc16Table = func() (t [256]uint16) {
 		}
 		t[i] = c
 	}
-	return
-}()
+	return &t
+})
 
 func newCRC16() hash.Hash32 { return &crc16{} }
 
 func (c *crc16) Write(p []byte) (int, error) {
+	t := crc16Table()
 	for _, b := range p {
-		c.v = crc16Table[byte(c.v)^b] ^ c.v>>8
+		c.v = t[byte(c.v)^b] ^ c.v>>8
 	}
 	return len(p), nil
 }

@@ -3,6 +3,7 @@ package archive
 import (
 	"errors"
 	"io"
+	"sync"
 )
 
 // Decoders for the zip methods that klauspost/compress/zip lacks but
@@ -199,7 +200,9 @@ var (
 	clOrder   = [19]uint8{16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15}
 )
 
-var fixedLit, fixedDist = func() (*huffman, *huffman) {
+// fixedCodes are deflate's fixed codes, built on first use (not at
+// package init, which every delivery pays).
+var fixedCodes = sync.OnceValues(func() (*huffman, *huffman) {
 	var l [288]uint8
 	for i := range l {
 		switch {
@@ -220,7 +223,7 @@ var fixedLit, fixedDist = func() (*huffman, *huffman) {
 	lit, _ := newHuffman(l[:])
 	dist, _ := newHuffman(d[:])
 	return lit, dist
-}()
+})
 
 // newInflater decodes a raw deflate64 stream (deflate64 true) or a raw
 // deflate stream.
@@ -253,7 +256,7 @@ func newInflater(r io.ByteReader, deflate64 bool) io.Reader {
 				stored = int(n)
 				lit = nil
 			case 1:
-				lit, dist = fixedLit, fixedDist
+				lit, dist = fixedCodes()
 			case 2:
 				var err error
 				if lit, dist, err = dynamicTables(br); err != nil {
