@@ -42,13 +42,17 @@ func (c Config) Ceiling() int64 {
 	if c.Spool.MaxSize > 0 {
 		return int64(c.Spool.MaxSize)
 	}
+	// Each policy's max_message_size as WithDefaults and Override set it
+	// (a zero field is taken from below), without building the policies:
+	// that is reflection, paid by every delivery.
+	base := cmp.Or(c.Policy.MaxMessageSize, rules.DefaultMaxMessageSize)
 	largest := int64(0)
-	pols := []rules.Policy{c.Policy.WithDefaults()}
-	for _, rs := range c.Rulesets {
-		pols = append(pols, rules.Override(pols[0], rs.Policy))
-	}
-	for _, p := range pols {
-		lim, ok := p.MaxMessageSize.Limit()
+	for i := -1; i < len(c.Rulesets); i++ {
+		size := base
+		if i >= 0 {
+			size = cmp.Or(c.Rulesets[i].Policy.MaxMessageSize, base)
+		}
+		lim, ok := size.Limit()
 		if !ok {
 			return 0
 		}

@@ -177,13 +177,16 @@ func concat[T any](lists ...[]T) []T {
 
 func ptr[T any](v T) *T { return &v }
 
+// DefaultMaxMessageSize is the shipped max_message_size.
+const DefaultMaxMessageSize Size = 50 << 20
+
 // Defaults returns the shipped policy (fresh copies of every list).
 func Defaults() Policy {
 	return Policy{
 		FilenameRules:        concat(defaultFilenameRules),
 		ArchiveFilenameRules: concat(defaultArchiveFilenameRules),
 		TypeRules:            concat(defaultTypeRules),
-		MaxMessageSize:       50 << 20,
+		MaxMessageSize:       DefaultMaxMessageSize,
 		MaxAttachmentSize:    50 << 20,
 		TooLarge:             Quarantine,
 		Partial:              Quarantine,
