@@ -252,15 +252,17 @@ func (d *delivery) applyPolicy(ctx context.Context) (Action, error) {
 	if d.cfg.Notify.Senders != nil {
 		base.NotifySender = d.cfg.Notify.Senders
 	}
+	// pol is whole (SelectNamed applies the defaults): no WithDefaults
+	// below, each is reflection paid by every delivery.
 	pol, ruleset := rules.SelectNamed(base, d.cfg.Rulesets, d.sender, d.rcpt)
 	d.ruleset = ruleset
-	f := facts(d.o.msg, d.o.res, d.raw.Size(), d.sender, d.rcpt, pol.WithDefaults().IsLocal(d.sender))
+	f := facts(d.o.msg, d.o.res, d.raw.Size(), d.sender, d.rcpt, pol.IsLocal(d.sender))
 	f.Unscannable = cmp.Or(f.Unscannable, d.o.unscannable)
 	d.htmlBudget = html.NewBudget(int64(d.cfg.HTML.MaxMemory))
 	if d.cfg.HTML.Disarm {
 		d.markHTMLUnscannable(ctx, &f)
 	}
-	normalize, normalizeWhy := sanitize.Normalized(d.o.msg, pol.WithDefaults().Normalize)
+	normalize, normalizeWhy := sanitize.Normalized(d.o.msg, pol.Normalize)
 	v := rules.Decide(pol, f)
 	if d.o.action == "quarantine" { // an engine that could not answer, on_error = quarantine
 		v.Message = rules.Worse(v.Message, rules.Quarantine)

@@ -52,6 +52,11 @@ func TestSelect(t *testing.T) {
 		if !reflect.DeepEqual(p, Select(Policy{}, sets, c.sender, c.rcpt)) {
 			t.Errorf("Select and SelectNamed differ")
 		}
+		// The selected policy is whole: WithDefaults adds nothing to it
+		// (pipeline's applyPolicy uses it as it is).
+		if !reflect.DeepEqual(p, p.WithDefaults()) {
+			t.Errorf("%s -> %s: WithDefaults changes the selected policy", c.sender, c.rcpt)
+		}
 	}
 	// The base policy's settings survive a ruleset that does not set them.
 	p := Select(Policy{MaxAttachmentSize: 5}, sets, "a@x.y", "bulk@example.com")
