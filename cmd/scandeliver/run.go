@@ -225,7 +225,7 @@ func deliverMessage(args []string, e *sysEnv) int {
 		}
 	}
 	path, explicit := cpath()
-	cfg, err := loadConfig(path, explicit)
+	cfg, err := loadConfigRef(path, explicit)
 	if err != nil {
 		// A broken config defers mail: the postmaster fixes the file and
 		// the MTA retries; nothing is lost.
@@ -277,9 +277,27 @@ func resultWord(code int) string {
 	return fmt.Sprintf("exit-%d", code)
 }
 
+// loadConfigRef is loadConfig for the delivery's call chain, which holds
+// the Config by pointer: a Config (over 1 KiB) by value in the frames of
+// deliverMessage and deliverSpooled, and in the argument areas of their
+// calls, took the goroutine's stack past 16 KiB further down, and growing
+// it to 32 KiB (a copy of the stack, fresh pages) was paid by every
+// message. The calls that take a Config by value are in functions that
+// return before the pipeline runs (loadConfigRef, spool, notifyTooLarge),
+// not inlined, so that their frames are gone when it runs.
+//
+//go:noinline
+func loadConfigRef(path string, explicit bool) (*Config, error) {
+	cfg, err := loadConfig(path, explicit)
+	if err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
 // deliverSpooled takes the envelope from the flags and the environment,
 // spools the message and hands it to the pipeline for its one recipient.
-func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, s *pipeline.Summary, sender, rcpt, userName, to string) error {
+func deliverSpooled(ctx context.Context, e *sysEnv, cfg *Config, cfgPath string, s *pipeline.Summary, sender, rcpt, userName, to string) error {
 	var u *deliver.User
 	if userName != "" {
 		var err error
@@ -294,12 +312,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 		}
 	}
 
-	snap, err := pipeline.NewSnapshot(cfg, cfgPath)
-	if err != nil {
-		return withLines(err)
-	}
-
-	m, err := pipeline.SpoolMessage(e.stdin, cfg)
+	snap, m, err := spool(e, cfg, cfgPath)
 	if tl := (*pipeline.TooLargeError)(nil); errors.As(err, &tl) {
 		// Refused unstored (65, the MTA bounces); the postmaster is told
 		// from the envelope alone.
@@ -307,7 +320,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 		rcpt = cmp.Or(rcpt, e.getenv("ORIGINAL_RECIPIENT"), e.getenv("RECIPIENT"), userName, e.getenv("USER"))
 		s.Add("sender", sender)
 		s.Add("recipient", rcpt)
-		if nerr := pipeline.NotifyTooLarge(ctx, cfg, sender, rcpt, tl, e.now()); nerr != nil {
+		if nerr := notifyTooLarge(ctx, cfg, sender, rcpt, tl, e.now()); nerr != nil {
 			s.Add("notify_error", "postmaster: "+nerr.Error())
 		} else {
 			s.Add("notified", "postmaster")
@@ -315,7 +328,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 		return tl
 	}
 	if err != nil {
-		return fmt.Errorf("spooling the message: %w", err)
+		return err
 	}
 	defer m.Close()
 
@@ -343,6 +356,33 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 	return o.Err
 }
 
+// spool takes the configuration's snapshot and spools the message (see
+// loadConfigRef).
+//
+//go:noinline
+func spool(e *sysEnv, cfg *Config, cfgPath string) (*pipeline.Snapshot, *pipeline.Message, error) {
+	snap, err := pipeline.NewSnapshot(*cfg, cfgPath)
+	if err != nil {
+		return nil, nil, withLines(err)
+	}
+	m, err := pipeline.SpoolMessage(e.stdin, *cfg)
+	if tl := (*pipeline.TooLargeError)(nil); errors.As(err, &tl) {
+		return nil, nil, err
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("spooling the message: %w", err)
+	}
+	return snap, m, nil
+}
+
+// notifyTooLarge is pipeline.NotifyTooLarge with cfg by pointer (see
+// loadConfigRef).
+//
+//go:noinline
+func notifyTooLarge(ctx context.Context, cfg *Config, sender, rcpt string, tl *pipeline.TooLargeError, now time.Time) error {
+	return pipeline.NotifyTooLarge(ctx, *cfg, sender, rcpt, tl, now)
+}
+
 // becomeRecipient is the privilege model of a delivery started as root
 // with -d USER (sendmail's local mailer): the one thing done as root is
 // what needs root and handles no message bytes, making sure the
@@ -355,7 +395,7 @@ func deliverSpooled(ctx context.Context, e *sysEnv, cfg Config, cfgPath string, 
 // directory that cannot be made, or is not safe, does not stop a
 // delivery that may not need it: it goes to the log here, and a message
 // that must be quarantined is deferred when the entry cannot be written.
-func becomeRecipient(cfg Config, u *deliver.User, s *pipeline.Summary) error {
+func becomeRecipient(cfg *Config, u *deliver.User, s *pipeline.Summary) error {
 	if cfg.Quarantine.Dir != "" {
 		st := quarantine.Store{Dir: cfg.Quarantine.Dir, Group: cfg.Quarantine.Group}
 		if err := st.Ensure(); err != nil {
