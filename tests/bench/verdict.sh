@@ -24,15 +24,11 @@ corpus=${SCANDELIVER_SHARED:-../shared}/corpus/messages
 tmp=$(mktemp -d)
 trap 'git worktree remove --force "$tmp/ref" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 git worktree add --detach -q "$tmp/ref" "$ref"
-(cd "$tmp/ref" && CGO_ENABLED=0 go build -trimpath -o "$tmp/build-ref" ./cmd/scandeliver)
-CGO_ENABLED=0 go build -trimpath -o "$tmp/build-new" ./cmd/scandeliver
-# Each binary is timed from a copy written by cp, not the file the linker
-# wrote: the linker writes through mmap, and an executable written so was
-# measured to cost up to 15% more CPU per delivery than a byte-identical
-# copy written with write(2), by an amount that differs between binaries
-# (page-cache layout of the text; same page-fault counts).
-cp "$tmp/build-ref" "$tmp/scandeliver-ref"
-cp "$tmp/build-new" "$tmp/scandeliver-new"
-rm -f "$tmp/build-ref" "$tmp/build-new"
+(cd "$tmp/ref" && CGO_ENABLED=0 go build -trimpath -o "$tmp/scandeliver-ref" ./cmd/scandeliver)
+CGO_ENABLED=0 go build -trimpath -o "$tmp/scandeliver-new" ./cmd/scandeliver
+# verdictbench runs each binary from 8 copies of its file in turn
+# (-copies): the CPU time of a delivery depends on the file the binary
+# runs from, by up to 5% between byte-identical copies written with
+# write(2) and up to 15% for the file the linker wrote through mmap.
 echo "ref: $(git rev-parse --short "$ref")  new: $(git rev-parse --short HEAD)$(git diff --quiet || echo ' + changes')"
 go run ./tests/bench/verdictbench -ref "$tmp/scandeliver-ref" -new "$tmp/scandeliver-new" -corpus "$corpus" "$@"

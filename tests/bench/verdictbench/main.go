@@ -12,7 +12,8 @@
 // ref run is paired with the new run beside it; the figure is the median
 // of the pair ratios new/ref, with their spread (the 25th and 75th
 // percentiles), beside the ratio of the median CPU times and the ratio
-// of median wall times. It asserts nothing. Run it through
+// of median wall times. Each binary runs from -copies copies of its file
+// in turn (see copies). It asserts nothing. Run it through
 // tests/bench/verdict.sh.
 package main
 
@@ -31,7 +32,30 @@ import (
 	"github.com/scandeliver/scandeliver/tests/bench/benchlib"
 )
 
-type bin struct{ name, path string }
+// bin is one binary under comparison, as copies of its file: run i uses
+// copies[i%len(copies)].
+type bin struct {
+	name   string
+	copies []string
+}
+
+// copies writes k copies of the executable at path into dir, with
+// write(2): the CPU time of a delivery was measured to depend on the
+// file the binary runs from, by up to 5% between byte-identical copies
+// (and more for the file the linker wrote through mmap), a bias that
+// more runs of one copy do not remove; rotating through several copies
+// averages it out.
+func copies(dir, name, path string, k int) []string {
+	b, err := os.ReadFile(path)
+	check(err)
+	var out []string
+	for i := 0; i < k; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("%s-%d", name, i))
+		check(os.WriteFile(p, b, 0o755))
+		out = append(out, p)
+	}
+	return out
+}
 
 // cost is what one delivery (or one round over the corpus) took.
 type cost struct{ wall, cpu time.Duration }
@@ -43,6 +67,7 @@ func main() {
 	rounds := flag.Int("rounds", 5, "rounds over the corpus")
 	runs := flag.Int("n", 31, "runs per binary and bench size")
 	sizes := flag.String("sizes", "4KB,100KB,2MB,20MB", "bench message sizes")
+	ncopies := flag.Int("copies", 8, "copies of each binary's file to rotate through")
 	flag.Parse()
 	if *ref == "" || *cur == "" {
 		fmt.Fprintln(os.Stderr, "usage: verdictbench -ref BIN -new BIN [-corpus DIR] [-rounds N] [-n N] [-sizes ...]")
@@ -54,7 +79,9 @@ func main() {
 	cfg := filepath.Join(work, "c.toml")
 	check(os.WriteFile(cfg, []byte(fmt.Sprintf("[log]\nsyslog = false\n[quarantine]\ndir = %q\n[spool]\ndir = %q\n[notify]\nsendmail = [\"/bin/true\"]\n",
 		filepath.Join(work, "q"), work)), 0o600))
-	bins := []bin{{"ref", *ref}, {"new", *cur}}
+	check(os.Mkdir(filepath.Join(work, "bin"), 0o755))
+	bins := []bin{{"ref", copies(filepath.Join(work, "bin"), "ref", *ref, *ncopies)},
+		{"new", copies(filepath.Join(work, "bin"), "new", *cur, *ncopies)}}
 
 	fmt.Printf("%-8s %5s %10s %10s %9s %15s %9s\n", "what", "runs", "ref cpu", "new cpu", "new/ref", "spread p25-p75", "wall")
 	if *rounds > 0 {
@@ -77,7 +104,7 @@ func main() {
 			sum := map[string]cost{}
 			for i, m := range msgs {
 				for _, b := range order(bins, r+i) {
-					c := deliver(b.path, cfg, filepath.Join(work, b.name), m)
+					c := deliver(b.copies[(r*len(msgs)+i)%len(b.copies)], cfg, filepath.Join(work, b.name), m)
 					s := sum[b.name]
 					s.wall += c.wall
 					s.cpu += c.cpu
@@ -103,7 +130,7 @@ func main() {
 		var refs, news []cost
 		for i := 0; i < *runs; i++ {
 			for _, b := range order(bins, i) {
-				c := deliver(b.path, cfg, filepath.Join(work, b.name+sz), msg)
+				c := deliver(b.copies[i%len(b.copies)], cfg, filepath.Join(work, b.name+sz), msg)
 				if b.name == "ref" {
 					refs = append(refs, c)
 				} else {
