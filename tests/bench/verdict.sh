@@ -9,7 +9,8 @@
 # CPU time (user+sys from its rusage), which other work on a shared
 # machine hardly moves, unlike wall time; each ref run is paired with the
 # new run beside it. Prints the median CPU times, the median ratio
-# new/ref of the pairs with its 25th-75th percentile spread, and the
+# new/ref of the pairs with a 95% confidence interval of that median and
+# the ratios' 25th-75th percentile spread, and the
 # ratio of median wall times. The target is at most 1.05x on well-formed
 # mail. No assertions. `-ref HEAD` on a clean tree times the code against
 # itself: the spread of that run is the noise floor.

@@ -10,8 +10,8 @@
 // its rusage), not its wall time: on a shared machine other processes
 // stretch wall time but hardly the CPU time a process itself uses. Each
 // ref run is paired with the new run beside it; the figure is the median
-// of the pair ratios new/ref, with their spread (the 25th and 75th
-// percentiles), beside the ratio of the median CPU times and the ratio
+// of the pair ratios new/ref, with a 95% confidence interval of that
+// median and the ratios' spread (the 25th and 75th percentiles), beside the ratio of the median CPU times and the ratio
 // of median wall times. Each binary runs from -copies copies of its file
 // in turn (see copies). It asserts nothing. Run it through
 // tests/bench/verdict.sh.
@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,7 +66,7 @@ func main() {
 	cur := flag.String("new", "", "scandeliver binary under test")
 	corpus := flag.String("corpus", "../shared/corpus/messages", "corpus messages")
 	rounds := flag.Int("rounds", 5, "rounds over the corpus")
-	runs := flag.Int("n", 31, "runs per binary and bench size")
+	runs := flag.Int("n", 201, "runs per binary and bench size")
 	sizes := flag.String("sizes", "4KB,100KB,2MB,20MB", "bench message sizes")
 	ncopies := flag.Int("copies", 8, "copies of each binary's file to rotate through")
 	flag.Parse()
@@ -83,7 +84,7 @@ func main() {
 	bins := []bin{{"ref", copies(filepath.Join(work, "bin"), "ref", *ref, *ncopies)},
 		{"new", copies(filepath.Join(work, "bin"), "new", *cur, *ncopies)}}
 
-	fmt.Printf("%-8s %5s %10s %10s %9s %15s %9s\n", "what", "runs", "ref cpu", "new cpu", "new/ref", "spread p25-p75", "wall")
+	fmt.Printf("%-8s %5s %10s %10s %9s %15s %15s %9s\n", "what", "runs", "ref cpu", "new cpu", "new/ref", "median 95% ci", "spread p25-p75", "wall")
 	if *rounds > 0 {
 		var files []string
 		check(filepath.WalkDir(*corpus, func(p string, d fs.DirEntry, err error) error {
@@ -145,7 +146,8 @@ func main() {
 		}
 		report(sz, refs, news, 10*time.Microsecond)
 	}
-	fmt.Println("new/ref: median of the ratios of paired runs' CPU time (user+sys); spread: their 25th-75th percentiles;")
+	fmt.Println("new/ref: median of the ratios of paired runs' CPU time (user+sys); ci: a 95% confidence interval of that")
+	fmt.Println("median (order statistics); spread: the ratios' 25th-75th percentiles (one pair's noise);")
 	fmt.Println("wall: ratio of the median wall times (noisy on a loaded machine). Target: new/ref <= 1.05 on well-formed mail.")
 }
 
@@ -169,10 +171,26 @@ func report(what string, refs, news []cost, round time.Duration) {
 		rw, nw = append(rw, refs[i].wall), append(nw, news[i].wall)
 	}
 	sort.Float64s(ratios)
-	fmt.Printf("%-8s %5d %10s %10s %9.3f %7.3f-%-7.3f %9.3f\n", what, len(refs),
+	lo, hi := medianCI(ratios)
+	fmt.Printf("%-8s %5d %10s %10s %9.3f %7.3f-%-7.3f %7.3f-%-7.3f %9.3f\n", what, len(refs),
 		benchlib.Median(rc).Round(round), benchlib.Median(nc).Round(round),
-		benchlib.MedianFloat(ratios), quantile(ratios, 0.25), quantile(ratios, 0.75),
+		benchlib.MedianFloat(ratios), lo, hi, quantile(ratios, 0.25), quantile(ratios, 0.75),
 		float64(benchlib.Median(nw))/float64(benchlib.Median(rw)))
+}
+
+// medianCI returns a 95% confidence interval of the median of the
+// sorted values s, by order statistics: the values of rank n/2 -+
+// 0.98 sqrt(n) (the normal approximation of the binomial; about a
+// quarter of the interquartile range at 200 runs).
+func medianCI(s []float64) (lo, hi float64) {
+	if len(s) == 0 {
+		return 0, 0
+	}
+	n := float64(len(s))
+	d := 0.98 * math.Sqrt(n)
+	i := max(0, int(math.Floor(n/2-d)))
+	j := min(len(s)-1, int(math.Ceil(n/2+d)))
+	return s[i], s[j]
 }
 
 // quantile returns the q quantile of the sorted values s (nearest rank).
