@@ -11,9 +11,9 @@
 // stretch wall time but hardly the CPU time a process itself uses. Each
 // ref run is paired with the new run beside it; the figure is the median
 // of the pair ratios new/ref, with a 95% confidence interval of that
-// median and the ratios' spread (the 25th and 75th percentiles), beside the ratio of the median CPU times and the ratio
-// of median wall times. Each binary runs from -copies copies of its file
-// in turn (see copies). It asserts nothing. Run it through
+// median and the ratios' spread (the 25th and 75th percentiles), beside
+// the ratio of the median CPU times and the ratio of median wall times.
+// Each binary runs from -copies copies of its file in turn (see copies). It asserts nothing. Run it through
 // tests/bench/verdict.sh.
 package main
 
