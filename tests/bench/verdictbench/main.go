@@ -43,9 +43,11 @@ type bin struct {
 // copies writes k copies of the executable at path into dir, with
 // write(2): the CPU time of a delivery was measured to depend on the
 // file the binary runs from, by up to 5% between byte-identical copies
-// (and more for the file the linker wrote through mmap), a bias that
-// more runs of one copy do not remove; rotating through several copies
-// averages it out.
+// on ext4 (and more for the file the linker wrote through mmap), a bias
+// that more runs of one copy do not remove; rotating through several
+// copies averages it out. dir is on /dev/shm where there is one (tmpfs:
+// its pages are all alike, not large folios of varying size as ext4's
+// page cache may give a file).
 func copies(dir, name, path string, k int) []string {
 	b, err := os.ReadFile(path)
 	check(err)
@@ -80,9 +82,15 @@ func main() {
 	cfg := filepath.Join(work, "c.toml")
 	check(os.WriteFile(cfg, []byte(fmt.Sprintf("[log]\nsyslog = false\n[quarantine]\ndir = %q\n[spool]\ndir = %q\n[notify]\nsendmail = [\"/bin/true\"]\n",
 		filepath.Join(work, "q"), work)), 0o600))
-	check(os.Mkdir(filepath.Join(work, "bin"), 0o755))
-	bins := []bin{{"ref", copies(filepath.Join(work, "bin"), "ref", *ref, *ncopies)},
-		{"new", copies(filepath.Join(work, "bin"), "new", *cur, *ncopies)}}
+	bdir := filepath.Join(work, "bin")
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		bdir, err = os.MkdirTemp("/dev/shm", "verdictbench-")
+		check(err)
+		defer os.RemoveAll(bdir)
+	} else {
+		check(os.Mkdir(bdir, 0o755))
+	}
+	bins := []bin{{"ref", copies(bdir, "ref", *ref, *ncopies)}, {"new", copies(bdir, "new", *cur, *ncopies)}}
 
 	fmt.Printf("%-8s %5s %10s %10s %9s %15s %15s %9s\n", "what", "runs", "ref cpu", "new cpu", "new/ref", "median 95% ci", "spread p25-p75", "wall")
 	if *rounds > 0 {
