@@ -62,8 +62,9 @@
 // reads MIME fields in any decoded content: every block of them, wherever
 // it is in the content, and again in each content it extracts, within
 // MaxParts and MaxMIMEDepth, unless a content over innerGate (128 KiB)
-// has none of the fields ripmime tests a file's first 100 lines for in
-// its first innerGate bytes; munpack reads the parts or
+// starts none of its first ripmimeLines lines, as fgets cuts them, with
+// one of the fields ripmime tests a file's first 100 lines for; munpack
+// reads the parts or
 // the entity it finds by their delimiter or field lines in the text body
 // of a message, also one declared text/plain), that reading is a child
 // of the part, of origin "inner", for that reader only. A boundary
