@@ -13,7 +13,9 @@
 # the ratios' 25th-75th percentile spread, and the
 # ratio of median wall times. The target is at most 1.05x on well-formed
 # mail. No assertions. `-ref HEAD` on a clean tree times the code against
-# itself: the spread of that run is the noise floor.
+# itself: the spread of that run is the noise floor. Run it more than
+# once: what stays fixed for a whole run (where the binaries' pages are)
+# moves a run's figures by a few percent.
 #   tests/bench/verdict.sh [-ref COMMIT] [-rounds N] [-n RUNS] [-sizes 4KB,100KB,2MB,20MB]
 set -eu
 cd "$(dirname "$0")/../.."
