@@ -223,8 +223,23 @@ func (w *Watch) find(b []byte, base int64, starts, ends int) {
 	if starts <= 0 {
 		return
 	}
-	// Every place where a signature's first two bytes are, then which
-	// signature, if any, is there whole (indexPair).
+	if usePairs {
+		w.findPairs(b, base, starts, ends)
+	} else {
+		w.findEach(b, base, starts, ends)
+	}
+}
+
+// usePairs: find searches the four signatures at once (findPairs) where
+// indexPair has an assembly version (pairScan), else each in turn with
+// bytes.Index (findEach: indexPair in plain Go compares byte by byte,
+// six times slower). A variable for the tests, which run both.
+var usePairs = pairScan
+
+// findPairs is find by indexPair: every place where a signature's first
+// two bytes are, then which signature, if any, is there whole. It stops
+// when every signature has all the places search may check.
+func (w *Watch) findPairs(b []byte, base int64, starts, ends int) {
 	p := b[:min(len(b), starts+1)]
 	for i := 0; i+1 < len(p); i++ {
 		j := indexPair(p[i:])
@@ -235,10 +250,33 @@ func (w *Watch) find(b []byte, base int64, starts, ends int) {
 		if base+int64(i) == 0 {
 			continue
 		}
+		full := true
 		for k, sig := range signatures {
 			if len(w.cands[k]) <= maxCandidates && i+len(sig) > ends && bytes.HasPrefix(b[i:], sig) {
 				w.cands[k] = append(w.cands[k], base+int64(i))
 			}
+			full = full && len(w.cands[k]) > maxCandidates
+		}
+		if full {
+			return
+		}
+	}
+}
+
+// findEach is find by bytes.Index, one signature after the other.
+func (w *Watch) findEach(b []byte, base int64, starts, ends int) {
+	for k, sig := range signatures {
+		end := min(len(b), starts+len(sig)-1)
+		for i := 0; i < end && len(w.cands[k]) <= maxCandidates; {
+			j := bytes.Index(b[i:end], sig)
+			if j < 0 {
+				break
+			}
+			i += j
+			if base+int64(i) > 0 && i+len(sig) > ends {
+				w.cands[k] = append(w.cands[k], base+int64(i))
+			}
+			i++
 		}
 	}
 }

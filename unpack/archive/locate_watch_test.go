@@ -18,6 +18,20 @@ import (
 // starts in [1, SearchLimit) (the first maxCandidates+1 of each), and
 // LocateWatched must give what Locate's search gives.
 func TestWatch(t *testing.T) {
+	for _, pairs := range []bool{true, false} {
+		if pairs && !pairScan {
+			continue
+		}
+		t.Run(map[bool]string{true: "pairs", false: "each"}[pairs], func(t *testing.T) {
+			old := usePairs
+			usePairs = pairs
+			defer func() { usePairs = old }()
+			testWatch(t)
+		})
+	}
+}
+
+func testWatch(t *testing.T) {
 	rnd := rand.New(rand.NewSource(1))
 	var samples [][]byte
 	for _, n := range []string{"test_read_format_rar5_stored.rar", "test_read_format_rar.rar", "copy.7z", "test_read_format_7zip_lzma2.7z"} {

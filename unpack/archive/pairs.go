@@ -6,7 +6,8 @@ package archive
 // then compared whole. On random bytes a pair occurs about once in
 // 65,536 bytes, so the comparisons cost nothing; the pass is what costs,
 // and on amd64 it is done 16 bytes at a time, or 32 in a build for
-// x86-64-v3 (GOAMD64=v3: AVX2), in pairs_amd64.s. Four
+// x86-64-v3 (GOAMD64=v3: AVX2), in pairs_amd64.s. Elsewhere find
+// searches each signature with bytes.Index (findEach). Four
 // bytes.Index passes, each stopping at every one of the 1 in 256 bytes
 // that starts its signature, cost about four times as much (issue 11's
 // 1.05x bar: BenchmarkWatch).

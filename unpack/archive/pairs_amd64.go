@@ -14,6 +14,9 @@ func scanPairs(b []byte) (i, done int) {
 	return scanPairsSSE2(b, &pairBytes)
 }
 
+// pairScan: scanPairs is in assembly here (find uses findPairs).
+const pairScan = true
+
 // useAVX2 is a variable for the tests, which run both versions where the
 // processor can.
 var useAVX2 = buildAVX2

@@ -2,8 +2,11 @@
 
 package archive
 
-// scanPairs leaves the whole search to indexPair's loop where there is
-// no assembly version.
+// pairScan: there is no assembly version of scanPairs here (find uses
+// findEach).
+const pairScan = false
+
+// scanPairs leaves the whole search to indexPair's loop.
 func scanPairs(b []byte) (i, done int) {
 	return -1, 0
 }
